@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs the whole test suite on a fresh Debian machine with the .NET SDK. Installs what the tests need first:
+# real AWS SDK clients (botocore from python3-boto3, awscli), iptables (nft and legacy) and iproute2 for the
+# network-namespace tests. Needs root for apt-get and for `ip netns`.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+need=()
+[ -x /usr/sbin/iptables ] || need+=(iptables)
+[ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || need+=(iproute2)
+/usr/bin/python3 -c 'import botocore' 2>/dev/null || need+=(python3-boto3)
+[ -x /usr/bin/aws ] || need+=(awscli)
+command -v kubectl >/dev/null 2>&1 || need+=(kubernetes-client)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "test.sh: installing ${need[*]}" >&2
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "test.sh: these packages are missing and installing them needs root: ${need[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+dotnet test Iam4Kube.sln --logger "console;verbosity=normal" "$@"

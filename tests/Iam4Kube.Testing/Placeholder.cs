@@ -1,0 +1,1 @@
+namespace Iam4Kube.Testing; public static class Placeholder { }

@@ -1,0 +1,1 @@
+namespace DotnetImdsClient; internal static class Program { private static int Main() => 0; }
