@@ -1,0 +1,101 @@
+using Iam4Kube.Observability;
+using k8s;
+using k8s.Models;
+
+namespace Iam4Kube.Cluster;
+
+/// <summary>
+/// Keeps the local view of the cluster (pods by IP, ServiceAccounts with their roles, nodes) in step with the
+/// API server: one list+watch informer per resource.
+/// </summary>
+internal sealed class ClusterView : BackgroundService, IClusterSource
+{
+    private readonly IReadOnlyList<Func<CancellationToken, Task>> _informers;
+    private readonly Task _synced;
+
+    public ClusterView(
+        IKubernetes client,
+        PodIndex pods,
+        ServiceAccountStore serviceAccounts,
+        NodeStore nodes,
+        Iam4KubeMetrics metrics,
+        TimeProvider time,
+        ILoggerFactory loggers)
+    {
+        var logger = loggers.CreateLogger<ClusterView>();
+        var podInformer = new ResourceInformer<V1Pod, V1PodList>(
+            "pods",
+            (token, limit, ct) => client.CoreV1.ListPodForAllNamespacesAsync(continueParameter: token, limit: limit, cancellationToken: ct),
+            (rv, timeout, onError, ct) => client.CoreV1.WatchListPodForAllNamespacesAsync(
+                allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: timeout, onError: onError, cancellationToken: ct),
+            new PodHandler(pods),
+            metrics,
+            time,
+            logger);
+        var serviceAccountInformer = new ResourceInformer<V1ServiceAccount, V1ServiceAccountList>(
+            "serviceaccounts",
+            (token, limit, ct) => client.CoreV1.ListServiceAccountForAllNamespacesAsync(continueParameter: token, limit: limit, cancellationToken: ct),
+            (rv, timeout, onError, ct) => client.CoreV1.WatchListServiceAccountForAllNamespacesAsync(
+                allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: timeout, onError: onError, cancellationToken: ct),
+            new ServiceAccountHandler(serviceAccounts),
+            metrics,
+            time,
+            logger);
+        var nodeInformer = new ResourceInformer<V1Node, V1NodeList>(
+            "nodes",
+            (token, limit, ct) => client.CoreV1.ListNodeAsync(continueParameter: token, limit: limit, cancellationToken: ct),
+            (rv, timeout, onError, ct) => client.CoreV1.WatchListNodeAsync(
+                allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: timeout, onError: onError, cancellationToken: ct),
+            new NodeHandler(nodes),
+            metrics,
+            time,
+            logger);
+        _informers = [podInformer.RunAsync, serviceAccountInformer.RunAsync, nodeInformer.RunAsync];
+        _synced = Task.WhenAll(podInformer.Synced, serviceAccountInformer.Synced, nodeInformer.Synced);
+    }
+
+    /// <summary>Completes when pods, ServiceAccounts and nodes have all been listed once.</summary>
+    public Task Synced => _synced;
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(_informers.Select(run => Task.Run(() => run(stoppingToken), stoppingToken)));
+
+    private sealed class PodHandler(PodIndex index) : IResourceHandler<V1Pod>
+    {
+        public void ReplaceAll(IReadOnlyList<V1Pod> items) => index.ReplaceAll(items.Select(PodInfo.FromPod).OfType<PodInfo>());
+
+        public void Upsert(V1Pod item)
+        {
+            if (PodInfo.FromPod(item) is { } pod)
+            {
+                index.Upsert(pod);
+            }
+        }
+
+        public void Remove(V1Pod item)
+        {
+            if (PodInfo.FromPod(item) is { } pod)
+            {
+                index.Remove(pod.Uid);
+            }
+        }
+    }
+
+    private sealed class ServiceAccountHandler(ServiceAccountStore store) : IResourceHandler<V1ServiceAccount>
+    {
+        public void ReplaceAll(IReadOnlyList<V1ServiceAccount> items) => store.ReplaceAll(items);
+
+        public void Upsert(V1ServiceAccount item) => store.Upsert(item);
+
+        public void Remove(V1ServiceAccount item) => store.Remove(item);
+    }
+
+    private sealed class NodeHandler(NodeStore store) : IResourceHandler<V1Node>
+    {
+        public void ReplaceAll(IReadOnlyList<V1Node> items) => store.ReplaceAll(items);
+
+        public void Upsert(V1Node item) => store.Upsert(item);
+
+        public void Remove(V1Node item) => store.Remove(item);
+    }
+}

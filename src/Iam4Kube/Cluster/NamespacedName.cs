@@ -1,0 +1,7 @@
+namespace Iam4Kube.Cluster;
+
+/// <summary>A namespaced Kubernetes object name, e.g. a ServiceAccount.</summary>
+internal readonly record struct NamespacedName(string Namespace, string Name)
+{
+    public override string ToString() => $"{Namespace}/{Name}";
+}

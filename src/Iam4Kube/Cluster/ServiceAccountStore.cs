@@ -1,0 +1,112 @@
+using System.Collections.Concurrent;
+using Iam4Kube.Roles;
+using Iam4Kube.Waiting;
+using k8s.Models;
+
+namespace Iam4Kube.Cluster;
+
+/// <summary>
+/// ServiceAccounts and the role their annotations assign. Tells <see cref="IRoleDemand"/> which roles are wanted,
+/// so credentials are prefetched as soon as an annotated ServiceAccount is seen.
+/// </summary>
+internal sealed class ServiceAccountStore(IRoleDemand demand)
+{
+    private readonly Lock _writer = new();
+    private readonly ConcurrentDictionary<NamespacedName, RoleAssignment> _roles = new();
+
+    public KeyedSignal<NamespacedName> Changed { get; } = new();
+
+    public int Count => _roles.Count;
+
+    public bool TryGet(NamespacedName serviceAccount, out RoleAssignment assignment) =>
+        _roles.TryGetValue(serviceAccount, out assignment!);
+
+    public static NamespacedName? NameOf(V1ServiceAccount serviceAccount) =>
+        serviceAccount.Metadata is { Name: { } name, NamespaceProperty: { } ns } ? new NamespacedName(ns, name) : null;
+
+    public void Upsert(V1ServiceAccount serviceAccount)
+    {
+        if (NameOf(serviceAccount) is not { } name)
+        {
+            return;
+        }
+
+        var assignment = RoleAnnotations.Parse(name, serviceAccount.Metadata.Annotations);
+        lock (_writer)
+        {
+            Set(name, assignment);
+        }
+    }
+
+    public void Remove(V1ServiceAccount serviceAccount)
+    {
+        if (NameOf(serviceAccount) is not { } name)
+        {
+            return;
+        }
+
+        lock (_writer)
+        {
+            Set(name, null);
+        }
+    }
+
+    public void ReplaceAll(IEnumerable<V1ServiceAccount> serviceAccounts)
+    {
+        var fresh = new Dictionary<NamespacedName, RoleAssignment>();
+        foreach (var serviceAccount in serviceAccounts)
+        {
+            if (NameOf(serviceAccount) is { } name)
+            {
+                fresh[name] = RoleAnnotations.Parse(name, serviceAccount.Metadata.Annotations);
+            }
+        }
+
+        lock (_writer)
+        {
+            foreach (var name in _roles.Keys)
+            {
+                if (!fresh.ContainsKey(name))
+                {
+                    Set(name, null);
+                }
+            }
+
+            foreach (var (name, assignment) in fresh)
+            {
+                Set(name, assignment);
+            }
+        }
+    }
+
+    private void Set(NamespacedName name, RoleAssignment? assignment)
+    {
+        _roles.TryGetValue(name, out var previous);
+        if (Equals(previous, assignment))
+        {
+            return;
+        }
+
+        // Demand first: a request woken below must find the new role already wanted.
+        if (assignment is RoleAssignment.Assigned added)
+        {
+            demand.Want(added.Role);
+        }
+
+        if (assignment is null)
+        {
+            _roles.TryRemove(name, out _);
+        }
+        else
+        {
+            _roles[name] = assignment;
+        }
+
+        if (previous is RoleAssignment.Assigned removed)
+        {
+            demand.Forget(removed.Role);
+        }
+
+        Changed.Pulse(name);
+    }
+}

@@ -1,0 +1,286 @@
+using System.Threading.Channels;
+using Iam4Kube.Cluster;
+using Iam4Kube.Observability;
+using Iam4Kube.Roles;
+
+namespace Iam4Kube.Credentials;
+
+/// <summary>
+/// Where credentials are fetched and refreshed. A single-owner loop fed by a channel: ServiceAccounts say which
+/// roles are wanted, requests may ask for an early refresh, finished STS calls report back. The loop alone owns
+/// the schedule, so there are no locks; it publishes immutable states to <see cref="CredentialStore"/>.
+/// </summary>
+internal sealed partial class CredentialRefresher(
+    CredentialStore cache,
+    ICredentialIssuer issuer,
+    FreshnessPolicy policy,
+    StsRateLimiter limiter,
+    Iam4KubeMetrics metrics,
+    TimeProvider time,
+    ILogger<CredentialRefresher> logger) : BackgroundService, IRoleDemand
+{
+    private readonly Channel<Command> _commands = Channel.CreateUnbounded<Command>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Dictionary<IamRole, Entry> _entries = [];
+    private readonly PriorityQueue<Entry, DateTimeOffset> _schedule = new();
+    private Task<bool>? _commandArrived;
+
+    public void Want(IamRole role) => _commands.Writer.TryWrite(new Command.Want(role));
+
+    public void Forget(IamRole role) => _commands.Writer.TryWrite(new Command.Forget(role));
+
+    /// <summary>A request found only credentials too close to expiry to serve: refresh now if not already.</summary>
+    public void RefreshSoon(IamRole role) => _commands.Writer.TryWrite(new Command.RefreshNow(role));
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            while (_commands.Reader.TryRead(out var command))
+            {
+                Apply(command);
+            }
+
+            StartDueFetches(stoppingToken);
+            UpdateGauges();
+
+            try
+            {
+                await WaitForWorkAsync(stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task WaitForWorkAsync(CancellationToken stoppingToken)
+    {
+        _commandArrived ??= _commands.Reader.WaitToReadAsync(stoppingToken).AsTask();
+        if (!_commandArrived.IsCompleted && NextDue() is { } due)
+        {
+            using var timer = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            var delay = due - time.GetUtcNow();
+            if (delay > TimeSpan.Zero)
+            {
+                var elapsed = Task.Delay(delay, time, timer.Token);
+                await Task.WhenAny(_commandArrived, elapsed);
+                await timer.CancelAsync();
+            }
+        }
+        else
+        {
+            await _commandArrived;
+        }
+
+        if (_commandArrived.IsCompleted)
+        {
+            await _commandArrived;
+            _commandArrived = null;
+        }
+    }
+
+    private DateTimeOffset? NextDue()
+    {
+        while (_schedule.TryPeek(out var entry, out var due))
+        {
+            if (entry.Removed || entry.InFlight || entry.DueAt != due)
+            {
+                _schedule.Dequeue();
+                continue;
+            }
+
+            return due;
+        }
+
+        return null;
+    }
+
+    private void Apply(Command command)
+    {
+        switch (command)
+        {
+            case Command.Want(var role) when !_entries.ContainsKey(role):
+                var entry = new Entry(role);
+                _entries.Add(role, entry);
+                cache.Publish(role, CredentialState.Pending);
+                Schedule(entry, time.GetUtcNow());
+                Log.RoleWanted(logger, role.Arn.Value, role.SessionName);
+                break;
+            case Command.Forget(var role) when _entries.Remove(role, out var removed):
+                removed.Removed = true;
+                cache.Remove(role);
+                Log.RoleForgotten(logger, role.Arn.Value, role.SessionName);
+                break;
+            case Command.RefreshNow(var role) when _entries.TryGetValue(role, out var stale) && !stale.InFlight:
+                // Only when the cached credentials really are too old: several requests may ask at once.
+                if (!policy.IsServable(stale.State, time.GetUtcNow()) && stale.State.Healthy)
+                {
+                    Schedule(stale, time.GetUtcNow());
+                }
+
+                break;
+            case Command.Completed completed when !completed.Entry.Removed:
+                Complete(completed);
+                break;
+        }
+    }
+
+    private void Complete(Command.Completed completed)
+    {
+        var entry = completed.Entry;
+        var now = time.GetUtcNow();
+        entry.InFlight = false;
+        if (completed.Credentials is { } credentials)
+        {
+            entry.Failures = 0;
+            entry.State = new CredentialState(credentials, null);
+            Schedule(entry, policy.RefreshAt(credentials, now, Random.Shared.NextDouble()));
+            Log.CredentialsIssued(logger, entry.Role.Arn.Value, entry.Role.SessionName, credentials.AccessKeyId, credentials.Expiration);
+        }
+        else
+        {
+            var failure = completed.Failure!;
+            entry.Failures++;
+            entry.State = entry.State with { Failure = failure };
+            var retryIn = RetryBackoff.For(entry.Failures, failure.Permanent, Random.Shared.NextDouble());
+            Schedule(entry, now + retryIn);
+            Log.IssueFailed(logger, entry.Role.Arn.Value, entry.Role.SessionName, failure.Code, failure.Message, failure.Permanent, retryIn, entry.State.Current is not null);
+        }
+
+        cache.Publish(entry.Role, entry.State);
+    }
+
+    private void Schedule(Entry entry, DateTimeOffset due)
+    {
+        entry.DueAt = due;
+        _schedule.Enqueue(entry, due);
+    }
+
+    private void StartDueFetches(CancellationToken stoppingToken)
+    {
+        var now = time.GetUtcNow();
+        while (NextDue() is { } due && due <= now)
+        {
+            var entry = _schedule.Dequeue();
+            entry.InFlight = true;
+            entry.DueAt = null;
+            _ = FetchAsync(entry, stoppingToken);
+        }
+    }
+
+    private async Task FetchAsync(Entry entry, CancellationToken stoppingToken)
+    {
+        RoleCredentials? credentials = null;
+        CredentialFailure? failure = null;
+        try
+        {
+            var waitStarted = time.GetTimestamp();
+            using var lease = await limiter.AcquireAsync(stoppingToken);
+            metrics.RateLimiterWait.Observe(time.GetElapsedTime(waitStarted).TotalSeconds);
+
+            var started = time.GetTimestamp();
+            try
+            {
+                credentials = await issuer.IssueAsync(entry.Role, policy.SessionDuration, stoppingToken);
+                metrics.StsCalls.WithLabels("success").Inc();
+            }
+            finally
+            {
+                metrics.StsDuration.Observe(time.GetElapsedTime(started).TotalSeconds);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            return;
+        }
+        catch (CredentialIssueException e)
+        {
+            metrics.StsCalls.WithLabels(e.Code).Inc();
+            failure = new CredentialFailure(e.Code, e.Message, e.Permanent, time.GetUtcNow());
+        }
+        catch (Exception e)
+        {
+            metrics.StsCalls.WithLabels("error").Inc();
+            failure = new CredentialFailure(e.GetType().Name, e.Message, Permanent: false, time.GetUtcNow());
+        }
+
+        _commands.Writer.TryWrite(new Command.Completed(entry, credentials, failure));
+    }
+
+    private void UpdateGauges()
+    {
+        var now = time.GetUtcNow();
+        int fresh = 0, stale = 0, failing = 0, pending = 0;
+        foreach (var entry in _entries.Values)
+        {
+            var state = entry.State;
+            if (state.Current is null)
+            {
+                if (state.Healthy)
+                {
+                    pending++;
+                }
+                else
+                {
+                    failing++;
+                }
+            }
+            else if (policy.IsServable(state, now))
+            {
+                fresh++;
+            }
+            else
+            {
+                stale++;
+            }
+        }
+
+        metrics.CacheEntries.WithLabels("fresh").Set(fresh);
+        metrics.CacheEntries.WithLabels("stale").Set(stale);
+        metrics.CacheEntries.WithLabels("failing").Set(failing);
+        metrics.CacheEntries.WithLabels("pending").Set(pending);
+    }
+
+    /// <summary>The loop's own record of a role; never touched outside the loop.</summary>
+    private sealed class Entry(IamRole role)
+    {
+        public IamRole Role => role;
+
+        public CredentialState State { get; set; } = CredentialState.Pending;
+
+        public DateTimeOffset? DueAt { get; set; }
+
+        public bool InFlight { get; set; }
+
+        public bool Removed { get; set; }
+
+        public int Failures { get; set; }
+    }
+
+    private abstract record Command
+    {
+        public sealed record Want(IamRole Role) : Command;
+
+        public sealed record Forget(IamRole Role) : Command;
+
+        public sealed record RefreshNow(IamRole Role) : Command;
+
+        public sealed record Completed(Entry Entry, RoleCredentials? Credentials, CredentialFailure? Failure) : Command;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Information, "Prefetching credentials for {RoleArn} as {SessionName}")]
+        public static partial void RoleWanted(ILogger logger, string roleArn, string sessionName);
+
+        [LoggerMessage(2, LogLevel.Information, "No ServiceAccount assigns {RoleArn} as {SessionName} any more; dropped its credentials")]
+        public static partial void RoleForgotten(ILogger logger, string roleArn, string sessionName);
+
+        [LoggerMessage(3, LogLevel.Information, "Obtained credentials {AccessKeyId} for {RoleArn} as {SessionName}, expiring {Expiration:O}")]
+        public static partial void CredentialsIssued(ILogger logger, string roleArn, string sessionName, string accessKeyId, DateTimeOffset expiration);
+
+        [LoggerMessage(4, LogLevel.Warning, "AssumeRole {RoleArn} as {SessionName} failed with {Code}: {Reason} (permanent: {Permanent}); retrying in {RetryIn}; still-valid credentials kept: {KeptCredentials}")]
+        public static partial void IssueFailed(ILogger logger, string roleArn, string sessionName, string code, string reason, bool permanent, TimeSpan retryIn, bool keptCredentials);
+    }
+}

@@ -1,0 +1,26 @@
+using Iam4Kube.Observability;
+using Prometheus;
+
+namespace Iam4Kube.Hosting;
+
+/// <summary>The admin port: liveness, readiness and Prometheus metrics. Never reachable on the metadata port.</summary>
+internal static class AdminApi
+{
+    public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder endpoints, Iam4KubeMetrics metrics)
+    {
+        endpoints.MapGet("/healthz", () => TypedResults.Text("ok")).WithMetadata(AdminEndpoint.Instance);
+        endpoints.MapGet("/readyz", (Readiness readiness) =>
+        {
+            var (ready, reason) = readiness.Check();
+            return ready ? TypedResults.Text(reason) : Results.Text(reason, statusCode: StatusCodes.Status503ServiceUnavailable);
+        }).WithMetadata(AdminEndpoint.Instance);
+        endpoints.MapMetrics("/metrics", metrics.Registry).WithMetadata(AdminEndpoint.Instance);
+        return endpoints;
+    }
+}
+
+/// <summary>Marks endpoints served only on the admin listener.</summary>
+internal sealed class AdminEndpoint
+{
+    public static readonly AdminEndpoint Instance = new();
+}

@@ -1,0 +1,49 @@
+using Iam4Kube.Metadata;
+using Iam4Kube.Observability;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Serilog;
+
+namespace Iam4Kube.Hosting;
+
+/// <summary>Builds the iam4kube web application: two Kestrel listeners, the metadata API and the admin API.</summary>
+internal static class Iam4KubeApplication
+{
+    public static WebApplication Build(Iam4KubeOptions options, Serilog.ILogger? logger = null, Action<IServiceCollection>? configureServices = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        builder.Services.AddSerilog(logger ?? Log.Logger, dispose: false);
+        builder.Services.AddIam4Kube(options);
+        configureServices?.Invoke(builder.Services);
+
+        builder.WebHost.ConfigureKestrel((context, kestrel) =>
+        {
+            var listeners = kestrel.ApplicationServices.GetRequiredService<Listeners>();
+            kestrel.AddServerHeader = false;
+            // Metadata requests are tiny: small limits keep hostile clients cheap.
+            kestrel.Limits.MaxRequestHeadersTotalSize = 16 * 1024;
+            kestrel.Limits.MaxRequestHeaderCount = 64;
+            kestrel.Limits.MaxRequestLineSize = 8 * 1024;
+            kestrel.Limits.MaxRequestBodySize = 16 * 1024;
+            kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
+            kestrel.Limits.KeepAliveTimeout = TimeSpan.FromSeconds(60);
+            kestrel.Listen(options.Listen, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http1;
+                listeners.Metadata = listen;
+            });
+            kestrel.Listen(options.AdminListen, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http1;
+                listeners.Admin = listen;
+            });
+        });
+
+        var app = builder.Build();
+        app.UseRouting();
+        app.UseMiddleware<ListenerGateMiddleware>();
+        app.UseMiddleware<RequestMetricsMiddleware>();
+        app.MapAdminApi(app.Services.GetRequiredService<Iam4KubeMetrics>());
+        app.MapMetadataApi();
+        return app;
+    }
+}

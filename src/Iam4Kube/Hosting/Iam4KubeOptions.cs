@@ -1,0 +1,56 @@
+using System.ComponentModel.DataAnnotations;
+using System.Net;
+
+namespace Iam4Kube.Hosting;
+
+/// <summary>Everything iam4kube's command line sets. Validated once, at start-up.</summary>
+internal sealed record Iam4KubeOptions
+{
+    public IPEndPoint Listen { get; init; } = new(IPAddress.Any, 8080);
+
+    public IPEndPoint AdminListen { get; init; } = new(IPAddress.Any, 9090);
+
+    public string? Kubeconfig { get; init; }
+
+    public string? ClusterFile { get; init; }
+
+    public string? StsEndpoint { get; init; }
+
+    public string? Region { get; init; }
+
+    [Range(0.01, 1_000_000)]
+    public double StsRate { get; init; } = 10;
+
+    [Range(1, 1_000_000)]
+    public int StsBurst { get; init; } = 20;
+
+    /// <summary>STS allows 15 minutes to 12 hours (a role's own maximum may be lower).</summary>
+    [Range(typeof(TimeSpan), "00:15:00", "12:00:00")]
+    public TimeSpan SessionDuration { get; init; } = TimeSpan.FromHours(1);
+
+    [Range(typeof(TimeSpan), "00:00:00", "00:05:00")]
+    public TimeSpan WaitTimeout { get; init; } = TimeSpan.FromSeconds(15);
+
+    [Range(1, 1_000_000)]
+    public int MaxParkedRequests { get; init; } = 10_000;
+
+    /// <summary>How long to keep serving after SIGTERM while unready, so endpoints converge before the drain.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    public TimeSpan ShutdownDelay { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long in-flight and parked requests get to finish after the delay.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(20);
+
+    public string? TokenKeyFile { get; init; }
+
+    public LogFormat LogFormat { get; init; } = LogFormat.Json;
+
+    public LogLevel LogLevel { get; init; } = LogLevel.Information;
+}
+
+internal enum LogFormat
+{
+    Json,
+    Text,
+}

@@ -1,0 +1,87 @@
+using Amazon;
+using Amazon.SecurityToken;
+using Iam4Kube.Cluster;
+using Iam4Kube.Credentials;
+using Iam4Kube.Metadata;
+using Iam4Kube.Observability;
+using Iam4Kube.Waiting;
+using k8s;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Iam4Kube.Hosting;
+
+/// <summary>The composition root: every iam4kube service, wired once.</summary>
+internal static class Iam4KubeServiceCollectionExtensions
+{
+    public static IServiceCollection AddIam4Kube(this IServiceCollection services, Iam4KubeOptions options)
+    {
+        services.AddSingleton(options);
+        services.AddSingleton(Microsoft.Extensions.Options.Options.Create(options));
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<Iam4KubeMetrics>();
+        services.AddSingleton<Listeners>();
+
+        // Cluster
+        services.AddSingleton<PodIndex>();
+        services.AddSingleton<NodeStore>();
+        services.AddSingleton(sp => new ServiceAccountStore(sp.GetRequiredService<IRoleDemand>()));
+        services.TryAddSingleton<IKubernetes>(_ => new Kubernetes(KubernetesConfiguration.Load(options)));
+        services.AddSingleton<ClusterView>();
+        services.AddSingleton<IClusterSource>(sp => sp.GetRequiredService<ClusterView>());
+        services.AddHostedService(sp => sp.GetRequiredService<ClusterView>());
+
+        // Credentials
+        services.AddSingleton(new FreshnessPolicy(options.SessionDuration));
+        services.AddSingleton(new StsRateLimiter(options.StsRate, options.StsBurst));
+        services.AddSingleton<CredentialStore>();
+        services.TryAddSingleton<IAmazonSecurityTokenService>(_ => CreateStsClient(options));
+        services.TryAddSingleton<ICredentialIssuer, StsCredentialIssuer>();
+        services.AddSingleton<CredentialRefresher>();
+        services.AddSingleton<IRoleDemand>(sp => sp.GetRequiredService<CredentialRefresher>());
+        services.AddHostedService(sp => sp.GetRequiredService<CredentialRefresher>());
+
+        // Metadata API
+        services.AddSingleton(new ParkedRequestBudget(options.MaxParkedRequests));
+        services.AddSingleton(sp => new ImdsTokens(ImdsTokens.LoadKey(options.TokenKeyFile), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new CallerResolver(
+            sp.GetRequiredService<PodIndex>(),
+            sp.GetRequiredService<ServiceAccountStore>(),
+            sp.GetRequiredService<NodeStore>(),
+            sp.GetRequiredService<CredentialStore>(),
+            sp.GetRequiredService<CredentialRefresher>(),
+            sp.GetRequiredService<FreshnessPolicy>(),
+            sp.GetRequiredService<ParkedRequestBudget>(),
+            sp.GetRequiredService<Iam4KubeMetrics>(),
+            sp.GetRequiredService<TimeProvider>(),
+            options.WaitTimeout));
+        services.AddSingleton<RequestPipeline>();
+
+        // Lifecycle
+        services.AddSingleton<Readiness>();
+        services.AddHostedService<GracefulShutdown>();
+        services.Configure<HostOptions>(host => host.ShutdownTimeout = options.ShutdownDelay + options.DrainTimeout + TimeSpan.FromSeconds(2));
+        return services;
+    }
+
+    private static AmazonSecurityTokenServiceClient CreateStsClient(Iam4KubeOptions options)
+    {
+        var config = new AmazonSecurityTokenServiceConfig
+        {
+            // Retries are ours (backoff with jitter, through the rate limiter): the SDK must not add its own.
+            MaxErrorRetry = 0,
+            Timeout = TimeSpan.FromSeconds(30),
+        };
+        if (options.StsEndpoint is not null)
+        {
+            config.ServiceURL = options.StsEndpoint;
+            config.AuthenticationRegion = options.Region ?? "us-east-1";
+        }
+        else if (options.Region is not null)
+        {
+            config.RegionEndpoint = RegionEndpoint.GetBySystemName(options.Region);
+        }
+
+        // Otherwise the SDK resolves the region itself (profile, then the node's real metadata service).
+        return new AmazonSecurityTokenServiceClient(config);
+    }
+}

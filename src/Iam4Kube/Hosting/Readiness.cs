@@ -1,0 +1,89 @@
+using Iam4Kube.Cluster;
+using Iam4Kube.Credentials;
+using Iam4Kube.Observability;
+using Iam4Kube.Roles;
+
+namespace Iam4Kube.Hosting;
+
+/// <summary>
+/// Decides /readyz. Ready once the cluster has been listed and every role in use by a pod has credentials, or has
+/// failed for a reason retrying will not fix: a new replica that joins the Service answers at once, so a rollout
+/// loses nothing. Readiness then stays latched (an STS outage must not take every replica out of the Service at
+/// once while they still hold valid credentials) until shutdown begins.
+/// </summary>
+internal sealed class Readiness(
+    IClusterSource cluster,
+    PodIndex pods,
+    ServiceAccountStore serviceAccounts,
+    CredentialStore credentials,
+    Iam4KubeMetrics metrics)
+{
+    private volatile bool _latched;
+    private volatile bool _shuttingDown;
+
+    public bool ShuttingDown => _shuttingDown;
+
+    public void BeginShutdown()
+    {
+        _shuttingDown = true;
+        metrics.Ready.Set(0);
+    }
+
+    /// <summary>Whether to answer ready, and if not, why.</summary>
+    public (bool Ready, string Reason) Check()
+    {
+        if (_shuttingDown)
+        {
+            return (false, "shutting down");
+        }
+
+        if (_latched)
+        {
+            return (true, "ready");
+        }
+
+        if (!cluster.Synced.IsCompletedSuccessfully)
+        {
+            return (false, "waiting for the first list of pods, serviceaccounts and nodes");
+        }
+
+        var waiting = 0;
+        string? example = null;
+        foreach (var role in RolesInUse())
+        {
+            var state = credentials.Get(role);
+            if (state is { Current: not null } || state?.Failure is { Permanent: true })
+            {
+                continue;
+            }
+
+            waiting++;
+            example ??= role.Arn.Value;
+        }
+
+        if (waiting > 0)
+        {
+            return (false, $"waiting for the credentials of {waiting} roles in use (e.g. {example})");
+        }
+
+        _latched = true;
+        metrics.Ready.Set(1);
+        return (true, "ready");
+    }
+
+    private HashSet<IamRole> RolesInUse()
+    {
+        var roles = new HashSet<IamRole>();
+        foreach (var pod in pods.Snapshot())
+        {
+            if (pod.Ips.Count > 0
+                && serviceAccounts.TryGet(pod.ServiceAccountName, out var assignment)
+                && assignment is RoleAssignment.Assigned assigned)
+            {
+                roles.Add(assigned.Role);
+            }
+        }
+
+        return roles;
+    }
+}

@@ -1,0 +1,35 @@
+using System.Text.Json.Serialization;
+
+namespace Iam4Kube.Metadata;
+
+/// <summary>
+/// The body of <c>/latest/meta-data/iam/security-credentials/{role}</c>, with EC2's field names and order.
+/// </summary>
+internal sealed record CredentialsDocument(
+    string Code,
+    string LastUpdated,
+    string Type,
+    string AccessKeyId,
+    string SecretAccessKey,
+    string Token,
+    string Expiration);
+
+/// <summary>The body of <c>/latest/meta-data/iam/info</c>.</summary>
+internal sealed record IamInfoDocument(string Code, string LastUpdated, string InstanceProfileArn, string InstanceProfileId);
+
+/// <summary>
+/// The subset of <c>/latest/dynamic/instance-identity/document</c> iam4kube can state truthfully for a pod: where
+/// it runs. SDKs read <c>region</c> from it for region discovery.
+/// </summary>
+internal sealed record InstanceIdentityDocument(
+    [property: JsonPropertyName("accountId")] string? AccountId,
+    [property: JsonPropertyName("availabilityZone")] string? AvailabilityZone,
+    [property: JsonPropertyName("privateIp")] string PrivateIp,
+    [property: JsonPropertyName("region")] string Region,
+    [property: JsonPropertyName("version")] string Version);
+
+[JsonSourceGenerationOptions(WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(CredentialsDocument))]
+[JsonSerializable(typeof(IamInfoDocument))]
+[JsonSerializable(typeof(InstanceIdentityDocument))]
+internal sealed partial class ImdsJsonContext : JsonSerializerContext;

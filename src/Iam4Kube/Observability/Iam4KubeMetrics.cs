@@ -1,0 +1,74 @@
+using Prometheus;
+
+namespace Iam4Kube.Observability;
+
+/// <summary>
+/// Every Prometheus metric iam4kube exports, on its own registry (served on the admin port) so that several hosts
+/// in one test process do not share counters. docs/metrics.md lists them.
+/// </summary>
+internal sealed class Iam4KubeMetrics
+{
+    private static readonly double[] LatencyBuckets = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+    public Iam4KubeMetrics()
+    {
+        Registry = Prometheus.Metrics.NewCustomRegistry();
+        var factory = Prometheus.Metrics.WithCustomRegistry(Registry);
+
+        Requests = factory.CreateCounter("iam4kube_requests_total", "Metadata API requests by route and status code.", "route", "code");
+        RequestDuration = factory.CreateHistogram("iam4kube_request_duration_seconds", "Metadata API request latency, including time parked.",
+            new HistogramConfiguration { LabelNames = ["route"], Buckets = LatencyBuckets });
+        Outcomes = factory.CreateCounter("iam4kube_request_outcomes_total",
+            "How requests that need a pod's identity ended: credentials, no_role, invalid_role, sts_denied, pod_unknown, pod_ambiguous, serviceaccount_unknown, credentials_unavailable, token_rejected, parked_limit.",
+            "outcome");
+        Parked = factory.CreateGauge("iam4kube_parked_requests", "Requests currently waiting for a pod, ServiceAccount or credentials.");
+        ParkedDuration = factory.CreateHistogram("iam4kube_parked_duration_seconds", "How long parked requests waited before they were answered.",
+            new HistogramConfiguration { Buckets = LatencyBuckets });
+
+        StsCalls = factory.CreateCounter("iam4kube_sts_calls_total", "STS AssumeRole calls by outcome (success or the STS error code).", "outcome");
+        StsDuration = factory.CreateHistogram("iam4kube_sts_call_duration_seconds", "STS AssumeRole latency.",
+            new HistogramConfiguration { Buckets = LatencyBuckets });
+        RateLimiterWait = factory.CreateHistogram("iam4kube_sts_rate_limiter_wait_seconds", "Time AssumeRole calls waited for the STS rate limiter.",
+            new HistogramConfiguration { Buckets = LatencyBuckets });
+        CacheEntries = factory.CreateGauge("iam4kube_credentials_cache_entries", "Roles whose credentials are kept fresh, by state (fresh, stale, failing, pending).", "state");
+
+        WatchRestarts = factory.CreateCounter("iam4kube_watch_starts_total", "Watches started against the API server, by resource.", "resource");
+        WatchErrors = factory.CreateCounter("iam4kube_watch_errors_total", "Failed lists and watches, by resource.", "resource");
+        WatchEvents = factory.CreateCounter("iam4kube_watch_events_total", "Watch events applied, by resource.", "resource");
+        Relists = factory.CreateCounter("iam4kube_relists_total", "Full lists (start-up and after 410 Gone), by resource.", "resource");
+        Objects = factory.CreateGauge("iam4kube_cluster_objects", "Objects in the local view of the cluster, by resource.", "resource");
+        Ready = factory.CreateGauge("iam4kube_ready", "1 when /readyz answers ready.");
+    }
+
+    public CollectorRegistry Registry { get; }
+
+    public Counter Requests { get; }
+
+    public Histogram RequestDuration { get; }
+
+    public Counter Outcomes { get; }
+
+    public Gauge Parked { get; }
+
+    public Histogram ParkedDuration { get; }
+
+    public Counter StsCalls { get; }
+
+    public Histogram StsDuration { get; }
+
+    public Histogram RateLimiterWait { get; }
+
+    public Gauge CacheEntries { get; }
+
+    public Counter WatchRestarts { get; }
+
+    public Counter WatchErrors { get; }
+
+    public Counter WatchEvents { get; }
+
+    public Counter Relists { get; }
+
+    public Gauge Objects { get; }
+
+    public Gauge Ready { get; }
+}

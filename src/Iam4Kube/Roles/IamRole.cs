@@ -1,0 +1,12 @@
+namespace Iam4Kube.Roles;
+
+/// <summary>
+/// What iam4kube assumes for one ServiceAccount: the role, the external id STS must present and the session name
+/// that CloudTrail shows. One credentials cache entry per distinct value.
+/// </summary>
+internal sealed record IamRole(RoleArn Arn, string? ExternalId, string SessionName)
+{
+    public override string ToString() => ExternalId is null
+        ? $"{Arn} as {SessionName}"
+        : $"{Arn} as {SessionName} (external id set)";
+}
