@@ -1,0 +1,65 @@
+using Ip2Service.Endpoints;
+using Ip2Service.Iptables;
+using Ip2Service.Telemetry;
+using Serilog;
+using Serilog.Extensions.Logging;
+using ILogger = Microsoft.Extensions.Logging.ILogger;
+
+namespace Ip2Service.Hosting;
+
+/// <summary>`ip2service run`: the node daemon.</summary>
+internal static partial class RunCommand
+{
+    public static async Task<int> RunAsync(RunOptions options)
+    {
+        using var serilog = LoggingSetup.Create(options.Log);
+        using var loggerFactory = new SerilogLoggerFactory(serilog);
+        var logger = loggerFactory.CreateLogger(typeof(RunCommand).FullName!);
+
+        BackendSelection backend;
+        k8s.IKubernetes kubernetes;
+        try
+        {
+            backend = await BackendSelector.SelectAsync(options.Backend, ExternalCommand.Direct, CancellationToken.None);
+            kubernetes = KubernetesClientFactory.Create(options.Kubeconfig);
+        }
+        catch (Exception e) when (e is IptablesCommandException or k8s.Exceptions.KubeConfigException or IOException)
+        {
+            Log.StartFailed(logger, e.Message, e);
+            return 1;
+        }
+        Log.Starting(logger, options.Service.ToString(), options.Intercept.ToString(), backend.Backend.ToString().ToUpperInvariant(), backend.Reason);
+
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        builder.Services.AddSerilog(serilog);
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(options.AdminListen));
+        builder.Services.AddIp2Service(options, new IptablesCli(backend.Backend, ExternalCommand.Direct), kubernetes);
+
+        await using var app = builder.Build();
+        app.MapAdminApi(app.Services.GetRequiredService<Ip2ServiceMetrics>().Registry);
+        try
+        {
+            await app.StartAsync();
+        }
+        catch (IOException e)
+        {
+            Log.StartFailed(logger, $"cannot listen on {options.AdminListen}: {e.Message}", e);
+            return 1;
+        }
+        Log.Listening(logger, string.Join(", ", app.Urls));
+        await app.WaitForShutdownAsync();
+        return 0;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Information, "ip2service starting: following {Service}, intercepting {Target}, iptables backend {Backend} ({Reason})")]
+        public static partial void Starting(ILogger logger, string service, string target, string backend, string reason);
+
+        [LoggerMessage(2, LogLevel.Information, "Admin HTTP (/healthz, /readyz, /metrics) listening on {Urls}")]
+        public static partial void Listening(ILogger logger, string urls);
+
+        [LoggerMessage(3, LogLevel.Critical, "ip2service cannot start: {Error}")]
+        public static partial void StartFailed(ILogger logger, string error, Exception exception);
+    }
+}

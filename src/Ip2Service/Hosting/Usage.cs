@@ -1,0 +1,50 @@
+namespace Ip2Service.Hosting;
+
+/// <summary>The --help text.</summary>
+internal static class Usage
+{
+    public const string Text = """
+        ip2service: send the EC2 metadata API (169.254.169.254:80) of this node's pods to the ready endpoints of
+        the iam4kube Service, with iptables DNAT; reject it (TCP reset) while there are none.
+
+        Usage:
+          ip2service run    --service-namespace NS --service-name NAME [--service-port http]
+                            [--intercept-ip 169.254.169.254] [--intercept-port 80] [--kubeconfig PATH]
+                            [--exclude-ip IP[,IP...]] [--iptables-backend nft|legacy|auto]
+                            [--admin-listen 0.0.0.0:9091] [--log-format json|text] [--log-level info]
+          ip2service render --endpoints [IP:PORT[,IP:PORT...]] [--intercept-ip ...] [--intercept-port ...]
+                            [--exclude-ip IP[,IP...]]
+          ip2service apply  --endpoints [IP:PORT[,IP:PORT...]] [--intercept-ip ...] [--intercept-port ...]
+                            [--exclude-ip IP[,IP...]] [--iptables-backend nft|legacy|auto]
+          ip2service clean  [--iptables-backend nft|legacy|auto]
+          ip2service --help | ip2service COMMAND --help
+
+        Commands:
+          run     Watch the Service's EndpointSlices (label kubernetes.io/service-name=NAME) and keep the rules in
+                  step with its ready, not terminating endpoints on the named port (IPv4). Writes fail-closed
+                  rules at once, before the first list. /healthz, /readyz (ready after the first sync) and
+                  /metrics on --admin-listen. On exit the rules stay.
+          render  Print the exact iptables-restore input for that endpoint set, as for a node without ip2service
+                  rules. --endpoints "" renders the fail-closed rules.
+          apply   Write the rules for that endpoint set once (iptables-restore --noflush).
+          clean   Remove every chain and jump ip2service added, and nothing else.
+
+        Options:
+          --service-port NAME      the Service port's name ("" for an unnamed port); default http
+          --exclude-ip IP          sources that keep the real metadata service, besides the endpoints' own IPs
+                                   (the iam4kube pods are always excluded); repeatable
+          --iptables-backend B     nft, legacy, or auto (default): where ip2service's chains or the node's
+                                   rules already are, else nft
+          --kubeconfig PATH        default: in-cluster config, else KUBECONFIG / ~/.kube/config
+          --log-format F           json (default, compact JSON) or text; logs go to stderr
+          --log-level L            trace, debug, info (default), warning, error
+
+        Exit codes: 0 done, 1 failed, 2 invalid command line.
+        """;
+
+    public static int Print(TextWriter output)
+    {
+        output.WriteLine(Text);
+        return 0;
+    }
+}

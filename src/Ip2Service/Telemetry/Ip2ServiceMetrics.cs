@@ -1,0 +1,59 @@
+using Ip2Service.Endpoints;
+using Prometheus;
+
+namespace Ip2Service.Telemetry;
+
+/// <summary>ip2service's Prometheus metrics, all named ip2service_*, in a registry of their own (so that tests can
+/// read exact values).</summary>
+internal sealed class Ip2ServiceMetrics
+{
+    public Ip2ServiceMetrics(CollectorRegistry registry)
+    {
+        Registry = registry;
+        var factory = Metrics.WithCustomRegistry(registry);
+        EndpointsProgrammed = factory.CreateGauge(
+            "ip2service_endpoints_programmed", "Ready endpoints that the live iptables rules send intercepted connections to.");
+        ExcludedSourcesProgrammed = factory.CreateGauge(
+            "ip2service_excluded_sources_programmed", "Source IPs (the iam4kube pods, --exclude-ip) that the live rules leave alone.");
+        Syncs = factory.CreateCounter(
+            "ip2service_syncs_total", "Successful writes of the rules (iptables-restore runs).");
+        SyncErrors = factory.CreateCounter(
+            "ip2service_sync_errors_total", "Failed attempts to write the rules.");
+        LastSync = factory.CreateGauge(
+            "ip2service_last_sync_timestamp_seconds", "Unix time of the last successful write of the rules.");
+        Ready = factory.CreateGauge(
+            "ip2service_ready", "1 once the rules reflect a complete list of the Service's EndpointSlices.");
+        InvalidEndpoints = factory.CreateCounter(
+            "ip2service_invalid_endpoints_total", "EndpointSlice entries skipped as unusable, by reason.", "reason");
+        WatchRestarts = factory.CreateCounter(
+            "ip2service_watch_restarts_total", "EndpointSlice list/watch restarts, by reason (expired = relist after 410 Gone).", "reason");
+    }
+
+    public CollectorRegistry Registry { get; }
+
+    public Gauge EndpointsProgrammed { get; }
+
+    public Gauge ExcludedSourcesProgrammed { get; }
+
+    public Counter Syncs { get; }
+
+    public Counter SyncErrors { get; }
+
+    public Gauge LastSync { get; }
+
+    public Gauge Ready { get; }
+
+    public Counter InvalidEndpoints { get; }
+
+    public Counter WatchRestarts { get; }
+
+    public static string Label(SliceProblemReason reason) => reason switch
+    {
+        SliceProblemReason.Ipv6 => "ipv6",
+        SliceProblemReason.MalformedAddress => "malformed_address",
+        SliceProblemReason.MissingPort => "missing_port",
+        SliceProblemReason.InvalidPort => "invalid_port",
+        SliceProblemReason.UnsupportedAddressType => "unsupported_address_type",
+        _ => "other",
+    };
+}
