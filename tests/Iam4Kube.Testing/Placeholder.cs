@@ -1,1 +1,0 @@
-namespace Iam4Kube.Testing; public static class Placeholder { }
