@@ -1,0 +1,22 @@
+using Iam4Kube.Testing.Networking;
+
+namespace Ip2Service.Tests.TestSupport;
+
+/// <summary>The built ip2service program (copied next to the tests by the project reference), run as a user or
+/// a DaemonSet would run it: `dotnet ip2service.dll ...`, optionally inside a network namespace.</summary>
+internal static class Ip2ServiceBinary
+{
+    public static string DotnetHost { get; } =
+        Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
+
+    public static string Dll { get; } = Path.Combine(AppContext.BaseDirectory, "ip2service.dll");
+
+    public static Task<ProcessResult> RunAsync(NetworkNamespace where, params string[] args) =>
+        where.RunAsync(DotnetHost, [Dll, .. args], timeout: TimeSpan.FromSeconds(60));
+
+    public static async Task<ProcessResult> RunCheckedAsync(NetworkNamespace where, params string[] args) =>
+        (await RunAsync(where, args)).EnsureSuccess();
+
+    public static BackgroundProcess Start(NetworkNamespace where, params string[] args) =>
+        where.Start(DotnetHost, [Dll, .. args]);
+}

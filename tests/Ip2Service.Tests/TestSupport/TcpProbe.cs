@@ -1,0 +1,71 @@
+using Iam4Kube.Testing.Networking;
+
+namespace Ip2Service.Tests.TestSupport;
+
+/// <summary>
+/// Tiny Python programs (python3 is on every test machine: the SDK end-to-end tests need it) for what the namespace
+/// tests assert: a backend that answers every connection with its name and the source address it sees, and a
+/// client that connects from inside the pod and reports what happened to each connection.
+/// </summary>
+internal static class TcpProbe
+{
+    public const string Python = "/usr/bin/python3";
+
+    /// <summary>Args: address port name. Prints "listening" once bound; answers "NAME SOURCE-IP\n".</summary>
+    private const string BackendScript = """
+        import socket, sys
+        address, port, name = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+        server = socket.socket()
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind((address, port))
+        server.listen(128)
+        print("listening", flush=True)
+        while True:
+            connection, peer = server.accept()
+            print("connection from", peer[0], flush=True)
+            connection.sendall(f"{name} {peer[0]}\n".encode())
+            connection.close()
+        """;
+
+    /// <summary>Args: address port count. Prints one line per connection: "ok NAME SOURCE-IP", "refused MS",
+    /// "timeout" or "error TEXT".</summary>
+    private const string ClientScript = """
+        import socket, sys, time
+        address, port, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+        for _ in range(count):
+            started = time.monotonic()
+            try:
+                with socket.create_connection((address, port), timeout=3) as connection:
+                    data = b""
+                    while not data.endswith(b"\n"):
+                        chunk = connection.recv(100)
+                        if not chunk:
+                            break
+                        data += chunk
+                    print("ok", data.decode().strip(), flush=True)
+            except ConnectionRefusedError:
+                print("refused", int((time.monotonic() - started) * 1000), flush=True)
+            except socket.timeout:
+                print("timeout", flush=True)
+            except OSError as error:
+                print("error", error, flush=True)
+        """;
+
+    /// <summary>Starts a backend in <paramref name="where"/> and waits until it listens.</summary>
+    public static async Task<BackgroundProcess> StartBackendAsync(NetworkNamespace where, string address, int port, string name)
+    {
+        var process = where.Start(Python, ["-u", "-c", BackendScript, address, port.ToString(System.Globalization.CultureInfo.InvariantCulture), name]);
+        await process.WaitForLineAsync("listening", TimeSpan.FromSeconds(10));
+        return process;
+    }
+
+    /// <summary>Makes <paramref name="count"/> connections from inside <paramref name="where"/>; one outcome each.</summary>
+    public static async Task<IReadOnlyList<string>> ConnectAsync(NetworkNamespace where, string address, int port, int count = 1)
+    {
+        var result = await where.RunCheckedAsync(
+            Python,
+            ["-u", "-c", ClientScript, address, port.ToString(System.Globalization.CultureInfo.InvariantCulture), count.ToString(System.Globalization.CultureInfo.InvariantCulture)],
+            timeout: TimeSpan.FromSeconds(10 + (4 * count)));
+        return result.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+    }
+}
