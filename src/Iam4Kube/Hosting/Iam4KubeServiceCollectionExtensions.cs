@@ -29,6 +29,9 @@ internal static class Iam4KubeServiceCollectionExtensions
         services.AddSingleton<ClusterView>();
         services.AddSingleton<IClusterSource>(sp => sp.GetRequiredService<ClusterView>());
         services.AddHostedService(sp => sp.GetRequiredService<ClusterView>());
+        services.AddSingleton<KubernetesPodEvents>();
+        services.AddSingleton<IPodEvents>(sp => sp.GetRequiredService<KubernetesPodEvents>());
+        services.AddHostedService(sp => sp.GetRequiredService<KubernetesPodEvents>());
 
         // Credentials
         services.AddSingleton(new FreshnessPolicy(options.SessionDuration));

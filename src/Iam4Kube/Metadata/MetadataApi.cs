@@ -69,6 +69,7 @@ internal static partial class MetadataApi
         var resolution = await pipeline.ResolveAsync(context, Need.Role);
         if (resolution is { Outcome: ResolutionOutcome.Resolved, Role: { } role })
         {
+            pipeline.RoleFound(resolution);
             await WriteText(context, StatusCodes.Status200OK, role.Arn.RoleName);
         }
     }

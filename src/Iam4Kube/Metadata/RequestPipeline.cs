@@ -11,6 +11,7 @@ internal sealed partial class RequestPipeline(
     CallerResolver resolver,
     ImdsTokens tokens,
     Iam4KubeMetrics metrics,
+    IPodEvents events,
     ILogger<RequestPipeline> logger)
 {
     /// <summary>Resolves the caller; when this is not <see cref="ResolutionOutcome.Resolved"/> the response has been written.</summary>
@@ -42,9 +43,14 @@ internal sealed partial class RequestPipeline(
 
     public void Outcome(HttpContext context, string outcome) => metrics.Outcomes.WithLabels(outcome).Inc();
 
+    public void RoleFound(Resolution resolution) =>
+        events.Record(resolution.Pod!, PodEventReason.IamRoleFound, $"ServiceAccount {resolution.Pod!.ServiceAccount} has role {resolution.Role!.Arn} (session {resolution.Role.SessionName})");
+
     public void CredentialsServed(HttpContext context, Resolution resolution)
     {
         metrics.Outcomes.WithLabels("credentials").Inc();
+        events.Record(resolution.Pod!, PodEventReason.IamCredentialsServed,
+            $"Served credentials {resolution.Credentials!.AccessKeyId} for {resolution.Role!.Arn} as {resolution.Role.SessionName}");
         if (logger.IsEnabled(LogLevel.Debug))
         {
             Log.CredentialsServed(logger, MetadataApi.SourceIp(context), resolution.Pod!.Name.ToString(), resolution.Role!.Arn.Value,
@@ -69,6 +75,7 @@ internal sealed partial class RequestPipeline(
             _ => (499, "client_gone"),
         };
         metrics.Outcomes.WithLabels(label).Inc();
+        RecordEvent(resolution);
         Log.Refused(logger, ip, context.Request.Path, resolution.Pod?.Name.ToString() ?? "", label, status, resolution.Detail ?? "");
         if (resolution.Outcome == ResolutionOutcome.ClientGone)
         {
@@ -82,6 +89,21 @@ internal sealed partial class RequestPipeline(
 
         // The body says why, for whoever debugs with curl from inside the pod; it never holds a secret.
         return MetadataApi.WriteText(context, status, resolution.Detail ?? ReasonPhrase(status));
+    }
+
+    private void RecordEvent(Resolution resolution)
+    {
+        PodEventReason? reason = resolution.Outcome switch
+        {
+            ResolutionOutcome.NoRole => PodEventReason.IamRoleMissing,
+            ResolutionOutcome.InvalidRole => PodEventReason.IamRoleInvalid,
+            ResolutionOutcome.CredentialsDenied => PodEventReason.IamAssumeRoleDenied,
+            _ => null,
+        };
+        if (reason is { } r && resolution.Pod is { } pod)
+        {
+            events.Record(pod, r, resolution.Detail ?? r.ToString());
+        }
     }
 
     private static string ReasonPhrase(int status) => status switch

@@ -37,7 +37,11 @@ internal sealed class Iam4KubeMetrics
         WatchEvents = factory.CreateCounter("iam4kube_watch_events_total", "Watch events applied, by resource.", "resource");
         Relists = factory.CreateCounter("iam4kube_relists_total", "Full lists (start-up and after 410 Gone), by resource.", "resource");
         Objects = factory.CreateGauge("iam4kube_cluster_objects", "Objects in the local view of the cluster, by resource.", "resource");
+        ClusterFileLoads = factory.CreateCounter("iam4kube_cluster_file_loads_total",
+            "Local mode: loads of the --cluster-file by outcome (applied; invalid or unreadable, which keep the last good state).", "outcome");
         Ready = factory.CreateGauge("iam4kube_ready", "1 when /readyz answers ready.");
+        EventsWritten = factory.CreateCounter("iam4kube_pod_events_written_total", "Kubernetes Events created or updated on pods, by reason.", "reason");
+        EventsDropped = factory.CreateCounter("iam4kube_pod_events_dropped_total", "Pod Events not written (queue full or API error).");
     }
 
     public CollectorRegistry Registry { get; }
@@ -70,5 +74,11 @@ internal sealed class Iam4KubeMetrics
 
     public Gauge Objects { get; }
 
+    public Counter ClusterFileLoads { get; }
+
     public Gauge Ready { get; }
+
+    public Counter EventsWritten { get; }
+
+    public Counter EventsDropped { get; }
 }

@@ -1,0 +1,388 @@
+using System.Net;
+using System.Text;
+using Iam4Kube.Roles;
+using k8s;
+using k8s.Models;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace Iam4Kube.Cluster;
+
+/// <summary>
+/// Reads a multi-document Kubernetes YAML file, as <c>kubectl apply -f</c> takes it, into the Pods, ServiceAccounts
+/// and Nodes it holds; other kinds are skipped. Documents are split on <c>---</c> lines the way kubectl splits them,
+/// so a broken document is reported by its number and line and cannot hide the others. Fields are read strictly:
+/// a misspelt field (<c>podIp</c>) is an error rather than a pod that silently has no IP.
+/// </summary>
+internal static class ClusterFileParser
+{
+    private const string DefaultNamespace = "default";
+
+    public static ClusterFileContents Parse(string file, string text)
+    {
+        var state = new ParseState(file);
+        var number = 0;
+        foreach (var (document, firstLine) in SplitDocuments(text))
+        {
+            YamlNode root;
+            try
+            {
+                var stream = new YamlStream();
+                stream.Load(new StringReader(document));
+                if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is YamlScalarNode { Value: null or "" })
+                {
+                    continue; // only comments or blank lines: not a document kubectl would count either
+                }
+
+                number++;
+                if (stream.Documents.Count > 1)
+                {
+                    state.Problem(number, firstLine, null, null, "holds more than one YAML document; separate documents with a line '---'");
+                    continue;
+                }
+
+                root = stream.Documents[0].RootNode;
+            }
+            catch (YamlException e)
+            {
+                number++;
+                var (mark, message) = Describe(e);
+                state.Problem(number, LineInFile(firstLine, mark), null, null, $"invalid YAML: {message}");
+                continue;
+            }
+
+            ReadDocument(state, number, firstLine, document, root);
+        }
+
+        state.CheckReferences();
+        return new ClusterFileContents(state.Pods, state.ServiceAccounts, state.Nodes, state.Skipped, state.Warnings, state.Problems);
+    }
+
+    private static void ReadDocument(ParseState state, int number, int firstLine, string document, YamlNode root)
+    {
+        var line = LineInFile(firstLine, root.Start);
+        if (root is not YamlMappingNode mapping)
+        {
+            state.Problem(number, line, null, null, "is not a Kubernetes object (a mapping with apiVersion, kind and metadata)");
+            return;
+        }
+
+        var apiVersion = Scalar(mapping, "apiVersion");
+        var kind = Scalar(mapping, "kind");
+        var metadata = Child(mapping, "metadata") as YamlMappingNode;
+        var name = metadata is null ? null : Scalar(metadata, "name");
+        var ns = metadata is null ? null : Scalar(metadata, "namespace");
+        var label = kind is null ? null : $"{kind} {(kind == "Node" || string.IsNullOrEmpty(ns) ? "" : ns + "/")}{name ?? "(no name)"}";
+        if (string.IsNullOrEmpty(kind) || string.IsNullOrEmpty(apiVersion))
+        {
+            state.Problem(number, line, label, string.IsNullOrEmpty(kind) ? "kind" : "apiVersion", "missing; every object needs apiVersion and kind");
+            return;
+        }
+
+        switch (apiVersion, kind)
+        {
+            case ("v1", "Pod"):
+                if (Deserialize<V1Pod>(state, number, firstLine, document, root, label) is { } pod)
+                {
+                    AddPod(state, number, line, label!, pod);
+                }
+
+                break;
+            case ("v1", "ServiceAccount"):
+                if (Deserialize<V1ServiceAccount>(state, number, firstLine, document, root, label) is { } serviceAccount)
+                {
+                    AddServiceAccount(state, number, line, label!, serviceAccount);
+                }
+
+                break;
+            case ("v1", "Node"):
+                if (Deserialize<V1Node>(state, number, firstLine, document, root, label) is { } node)
+                {
+                    AddNode(state, number, line, label!, node);
+                }
+
+                break;
+            case (_, "Pod" or "ServiceAccount" or "Node"):
+                state.Problem(number, LineInFile(firstLine, Child(mapping, "apiVersion")!.Start), label, "apiVersion", $"{kind} is in apiVersion v1, not '{apiVersion}'");
+                break;
+            default:
+                state.Skipped.Add(new ClusterFileProblem(state.File, number, line, label, null,
+                    "skipped: local mode reads only v1 Pods, ServiceAccounts and Nodes"));
+                break;
+        }
+    }
+
+    private static T? Deserialize<T>(ParseState state, int number, int firstLine, string document, YamlNode root, string? label)
+        where T : class
+    {
+        try
+        {
+            return KubernetesYaml.Deserialize<T>(document, strict: true);
+        }
+        catch (YamlException e)
+        {
+            var (mark, message) = Describe(e);
+            state.Problem(number, LineInFile(firstLine, mark), label, FieldAt(root, mark, ""), message);
+            return null;
+        }
+    }
+
+    private static void AddPod(ParseState state, int number, int line, string label, V1Pod pod)
+    {
+        if (!HasName(state, number, line, label, pod.Metadata))
+        {
+            return;
+        }
+
+        pod.Metadata.NamespaceProperty = string.IsNullOrEmpty(pod.Metadata.NamespaceProperty) ? DefaultNamespace : pod.Metadata.NamespaceProperty;
+        var problems = state.Problems.Count;
+        CheckIp(state, number, line, label, "status.podIP", pod.Status?.PodIP);
+        for (var i = 0; i < (pod.Status?.PodIPs?.Count ?? 0); i++)
+        {
+            CheckIp(state, number, line, label, $"status.podIPs[{i}].ip", pod.Status!.PodIPs[i].Ip);
+        }
+
+        if (state.Problems.Count > problems || !state.Unique(number, "Pod", $"{pod.Metadata.NamespaceProperty}/{pod.Metadata.Name}", line, label))
+        {
+            return;
+        }
+
+        if (PodInfo.FromPod(pod) is { Ips.Count: 0 })
+        {
+            var (field, why) = pod switch
+            {
+                { Spec.HostNetwork: true } => ("spec.hostNetwork", "is true: a hostNetwork pod shares its node's IP and is never given a role"),
+                { Metadata.DeletionTimestamp: not null } => ("metadata.deletionTimestamp", "is set: a pod being deleted no longer owns its IP"),
+                { Status.Phase: "Succeeded" or "Failed" } => ("status.phase", $"is {pod.Status.Phase}: a finished pod no longer owns its IP"),
+                _ => ("status.podIP", "is not set, so no request can come from this pod; in local mode set it (127.0.0.1 is this machine) and status.phase: Running"),
+            };
+            state.Warnings.Add(new ClusterFileProblem(state.File, number, line, label, field, why));
+        }
+
+        state.Pods.Add(pod);
+        state.PodLocations.Add((pod, number, line, label));
+    }
+
+    private static void AddServiceAccount(ParseState state, int number, int line, string label, V1ServiceAccount serviceAccount)
+    {
+        if (!HasName(state, number, line, label, serviceAccount.Metadata))
+        {
+            return;
+        }
+
+        var meta = serviceAccount.Metadata;
+        meta.NamespaceProperty = string.IsNullOrEmpty(meta.NamespaceProperty) ? DefaultNamespace : meta.NamespaceProperty;
+        if (!state.Unique(number, "ServiceAccount", $"{meta.NamespaceProperty}/{meta.Name}", line, label))
+        {
+            return;
+        }
+
+        // As in a cluster, a bad role annotation does not reject the object: the pods of this ServiceAccount are
+        // refused credentials. Saying so here saves a round of guessing.
+        if (RoleAnnotations.Parse(new NamespacedName(meta.NamespaceProperty, meta.Name), meta.Annotations) is RoleAssignment.Invalid invalid)
+        {
+            state.Warnings.Add(new ClusterFileProblem(state.File, number, line, label, "metadata.annotations", $"{invalid.Reason}; its pods get no credentials"));
+        }
+
+        state.ServiceAccounts.Add(serviceAccount);
+    }
+
+    private static void AddNode(ParseState state, int number, int line, string label, V1Node node)
+    {
+        if (HasName(state, number, line, label, node.Metadata) && state.Unique(number, "Node", node.Metadata.Name, line, label))
+        {
+            state.Nodes.Add(node);
+        }
+    }
+
+    private static bool HasName(ParseState state, int number, int line, string label, V1ObjectMeta? metadata)
+    {
+        if (!string.IsNullOrEmpty(metadata?.Name))
+        {
+            return true;
+        }
+
+        state.Problem(number, line, label, "metadata.name", "missing");
+        return false;
+    }
+
+    private static void CheckIp(ParseState state, int number, int line, string label, string field, string? value)
+    {
+        if (!string.IsNullOrEmpty(value) && !IPAddress.TryParse(value, out _))
+        {
+            state.Problem(number, line, label, field, $"'{value}' is not an IP address");
+        }
+    }
+
+    /// <summary>Splits on lines that are <c>---</c> (optionally followed by a comment), as kubectl does.</summary>
+    private static IEnumerable<(string Text, int FirstLine)> SplitDocuments(string text)
+    {
+        var lines = text.Split('\n');
+        var current = new StringBuilder();
+        var firstLine = 1;
+        for (var i = 0; i < lines.Length; i++)
+        {
+            var line = lines[i];
+            if (line.StartsWith("---", StringComparison.Ordinal) && line[3..].Trim() is "" or ['#', ..])
+            {
+                yield return (current.ToString(), firstLine);
+                current.Clear();
+                firstLine = i + 2;
+                continue;
+            }
+
+            current.Append(line).Append('\n');
+        }
+
+        yield return (current.ToString(), firstLine);
+    }
+
+    private static int LineInFile(int firstLine, Mark mark) => firstLine + (int)mark.Line - 1;
+
+    /// <summary>Where YamlDotNet stopped and why, in words for a person editing the file.</summary>
+    private static (Mark Mark, string Message) Describe(YamlException exception)
+    {
+        var located = exception;
+        Exception innermost = exception;
+        for (var e = exception.InnerException; e is not null; e = e.InnerException)
+        {
+            innermost = e;
+            if (e is YamlException yaml && !yaml.Start.Equals(Mark.Empty))
+            {
+                located = yaml;
+            }
+        }
+
+        var message = innermost.Message.TrimEnd('.');
+        const string NoDeserializer = "No node deserializer was able to deserialize the node into type ";
+        if (message.StartsWith("Property '", StringComparison.Ordinal) && message.Contains("' not found on type", StringComparison.Ordinal))
+        {
+            message = "unknown field (field names are case-sensitive, as in kubectl)";
+        }
+        else if (message.StartsWith(NoDeserializer, StringComparison.Ordinal))
+        {
+            message = $"wrong type: expected {Expected(message[NoDeserializer.Length..].Split(',')[0])}";
+        }
+
+        return (located.Start, message);
+    }
+
+    private static string Expected(string typeName) => typeName switch
+    {
+        "System.String" => "a string",
+        "System.Int32" or "System.Int64" => "a whole number",
+        "System.Boolean" => "true or false",
+        "System.DateTime" => "a timestamp",
+        _ when typeName.Contains("Dictionary", StringComparison.Ordinal) => "a mapping",
+        _ when typeName.Contains("List", StringComparison.Ordinal) => "a list",
+        _ when typeName.StartsWith("k8s.Models.", StringComparison.Ordinal) => $"a mapping ({typeName["k8s.Models.".Length..]})",
+        _ => typeName,
+    };
+
+    /// <summary>The path (<c>status.podIP</c>, <c>spec.containers[0].name</c>) of the deepest node at <paramref name="mark"/>.</summary>
+    private static string? FieldAt(YamlNode node, Mark mark, string path)
+    {
+        switch (node)
+        {
+            case YamlMappingNode mapping:
+                foreach (var (key, value) in mapping.Children)
+                {
+                    var keyPath = path + Segment(key);
+                    if (Contains(key, mark))
+                    {
+                        return keyPath.TrimStart('.');
+                    }
+
+                    if (Contains(value, mark))
+                    {
+                        return FieldAt(value, mark, keyPath);
+                    }
+                }
+
+                break;
+            case YamlSequenceNode sequence:
+                for (var i = 0; i < sequence.Children.Count; i++)
+                {
+                    if (Contains(sequence.Children[i], mark))
+                    {
+                        return FieldAt(sequence.Children[i], mark, $"{path}[{i}]");
+                    }
+                }
+
+                break;
+        }
+
+        return path.Length == 0 ? null : path.TrimStart('.');
+    }
+
+    private static string Segment(YamlNode key)
+    {
+        var text = (key as YamlScalarNode)?.Value ?? key.ToString();
+        return text.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-') ? $".{text}" : $"[{text}]";
+    }
+
+    private static bool Contains(YamlNode node, Mark mark) =>
+        mark.Index == node.Start.Index || (mark.Index > node.Start.Index && mark.Index < node.End.Index);
+
+    private static YamlNode? Child(YamlMappingNode mapping, string key) =>
+        mapping.Children.TryGetValue(new YamlScalarNode(key), out var value) ? value : null;
+
+    private static string? Scalar(YamlMappingNode mapping, string key) => (Child(mapping, key) as YamlScalarNode)?.Value;
+
+    private sealed class ParseState(string file)
+    {
+        private readonly Dictionary<string, int> _documentOf = new(StringComparer.Ordinal);
+
+        public string File => file;
+
+        public List<V1Pod> Pods { get; } = [];
+
+        public List<(V1Pod Pod, int Document, int Line, string Label)> PodLocations { get; } = [];
+
+        public List<V1ServiceAccount> ServiceAccounts { get; } = [];
+
+        public List<V1Node> Nodes { get; } = [];
+
+        public List<ClusterFileProblem> Skipped { get; } = [];
+
+        public List<ClusterFileProblem> Warnings { get; } = [];
+
+        public List<ClusterFileProblem> Problems { get; } = [];
+
+        public void Problem(int document, int line, string? label, string? field, string message) =>
+            Problems.Add(new ClusterFileProblem(file, document, line, label, field, message));
+
+        /// <summary>Two objects of one kind and name: kubectl would apply the last one; here it is surely a mistake.</summary>
+        public bool Unique(int document, string kind, string name, int line, string label)
+        {
+            if (_documentOf.TryGetValue($"{kind} {name}", out var first))
+            {
+                Problem(document, line, label, "metadata.name", $"{kind} {name} is also defined in document {first}");
+                return false;
+            }
+
+            _documentOf.Add($"{kind} {name}", document);
+            return true;
+        }
+
+        /// <summary>A pod whose ServiceAccount or node is not in the file still loads (as in a cluster), with a hint.</summary>
+        public void CheckReferences()
+        {
+            foreach (var (pod, document, line, label) in PodLocations)
+            {
+                var serviceAccount = string.IsNullOrEmpty(pod.Spec?.ServiceAccountName) ? "default" : pod.Spec.ServiceAccountName;
+                if (!_documentOf.ContainsKey($"ServiceAccount {pod.Metadata.NamespaceProperty}/{serviceAccount}"))
+                {
+                    Warnings.Add(new ClusterFileProblem(file, document, line, label, "spec.serviceAccountName",
+                        $"ServiceAccount {pod.Metadata.NamespaceProperty}/{serviceAccount} is not in the file; requests from this pod wait for it, then fail"));
+                }
+
+                if (pod.Spec?.NodeName is { Length: > 0 } node && !_documentOf.ContainsKey($"Node {node}"))
+                {
+                    Warnings.Add(new ClusterFileProblem(file, document, line, label, "spec.nodeName",
+                        $"Node {node} is not in the file; this pod has no region or availability zone"));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,16 @@
+namespace Iam4Kube.Cluster;
+
+/// <summary>
+/// Something wrong with one document of a cluster file, located as a person editing the file needs it: the file,
+/// the document's number (1-based, counting documents that hold something), the line in the file, the object
+/// (when its kind and name could be read) and the field.
+/// </summary>
+internal sealed record ClusterFileProblem(string File, int Document, int Line, string? Object, string? Field, string Message)
+{
+    public override string ToString()
+    {
+        var where = Object is null ? $"line {Line}" : $"line {Line}, {Object}";
+        var field = Field is null ? "" : $"field {Field}: ";
+        return $"{File}: document {Document} ({where}): {field}{Message}";
+    }
+}

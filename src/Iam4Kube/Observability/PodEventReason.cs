@@ -1,0 +1,20 @@
+namespace Iam4Kube.Observability;
+
+/// <summary>The Kubernetes Events iam4kube records on pods.</summary>
+internal enum PodEventReason
+{
+    /// <summary>The pod asked for its role and has one (Normal).</summary>
+    IamRoleFound,
+
+    /// <summary>Credentials were served to the pod (Normal).</summary>
+    IamCredentialsServed,
+
+    /// <summary>The pod's ServiceAccount has no role annotation (Warning).</summary>
+    IamRoleMissing,
+
+    /// <summary>The role annotations are malformed (Warning).</summary>
+    IamRoleInvalid,
+
+    /// <summary>STS refused AssumeRole, e.g. the role does not trust iam4kube (Warning).</summary>
+    IamAssumeRoleDenied,
+}
