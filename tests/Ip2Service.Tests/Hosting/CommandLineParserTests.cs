@@ -1,0 +1,119 @@
+using System.Net;
+using Ip2Service.Hosting;
+using Ip2Service.Iptables;
+using Serilog.Events;
+
+namespace Ip2Service.Tests.Hosting;
+
+public sealed class CommandLineParserTests
+{
+    [Fact]
+    public void RunTakesTheDocumentedDefaults()
+    {
+        var run = Assert.IsType<RunOptions>(CommandLineParser.Parse(["run", "--service-namespace", "iam4kube", "--service-name", "iam4kube"]));
+
+        Assert.Equal("iam4kube", run.Service.Namespace);
+        Assert.Equal("iam4kube", run.Service.Name);
+        Assert.Equal("http", run.Service.PortName);
+        Assert.Equal("169.254.169.254:80", run.Intercept.ToString());
+        Assert.Equal(IPEndPoint.Parse("0.0.0.0:9091"), run.AdminListen);
+        Assert.Equal(BackendChoice.Auto, run.Backend);
+        Assert.Null(run.Kubeconfig);
+        Assert.Empty(run.ExtraExclusions);
+        Assert.Equal(LogOptions.Default, run.Log);
+    }
+
+    [Fact]
+    public void RunTakesEveryFlagInEitherForm()
+    {
+        var kubeconfig = Path.GetTempFileName();
+        try
+        {
+            var run = Assert.IsType<RunOptions>(CommandLineParser.Parse(
+            [
+                "run", "--service-namespace=kube-system", "--service-name", "imds", "--service-port=metadata",
+                "--intercept-ip", "169.254.170.2", "--intercept-port=8080", "--kubeconfig", kubeconfig,
+                "--admin-listen", "127.0.0.1:0", "--iptables-backend=legacy", "--exclude-ip", "10.0.0.1,10.0.0.2",
+                "--exclude-ip=10.0.0.3", "--log-format", "text", "--log-level=debug",
+            ]));
+
+            Assert.Equal("kube-system/imds port \"metadata\"", run.Service.ToString());
+            Assert.Equal("169.254.170.2:8080", run.Intercept.ToString());
+            Assert.Equal(kubeconfig, run.Kubeconfig);
+            Assert.Equal(IPEndPoint.Parse("127.0.0.1:0"), run.AdminListen);
+            Assert.Equal(BackendChoice.Legacy, run.Backend);
+            Assert.Equal(["10.0.0.1", "10.0.0.2", "10.0.0.3"], run.ExtraExclusions.Select(a => a.ToString()));
+            Assert.Equal(new LogOptions(Json: false, LogEventLevel.Debug), run.Log);
+        }
+        finally
+        {
+            File.Delete(kubeconfig);
+        }
+    }
+
+    [Fact]
+    public void RenderTakesAnEndpointListOrAnEmptyOne()
+    {
+        var render = Assert.IsType<RulesOptions>(CommandLineParser.Parse(["render", "--endpoints", "10.0.0.1:8080, 10.0.0.2:8081"]));
+        Assert.False(render.Apply);
+        Assert.Equal(["10.0.0.1:8080", "10.0.0.2:8081"], render.Endpoints.Select(e => e.ToString()));
+
+        var none = Assert.IsType<RulesOptions>(CommandLineParser.Parse(["apply", "--endpoints="]));
+        Assert.True(none.Apply);
+        Assert.Empty(none.Endpoints);
+    }
+
+    [Fact]
+    public void CleanTakesABackend()
+    {
+        Assert.Equal(new CleanOptions(BackendChoice.Nft, LogOptions.Default), CommandLineParser.Parse(["clean", "--iptables-backend", "nft"]));
+    }
+
+    [Theory]
+    [InlineData("--help")]
+    [InlineData("-h")]
+    [InlineData("help")]
+    public void AsksForHelp(string flag)
+    {
+        Assert.Equal(new HelpRequest(null), CommandLineParser.Parse([flag]));
+    }
+
+    [Theory]
+    [InlineData("--help")]
+    [InlineData("-h")]
+    public void AsksForHelpOnACommandEvenWithOtherFlags(string flag)
+    {
+        Assert.Equal(new HelpRequest("run"), CommandLineParser.Parse(["run", "--service-name", "x", flag]));
+    }
+
+    [Theory]
+    [InlineData("no command given", new string[0])]
+    [InlineData("unknown command \"serve\"", new[] { "serve" })]
+    [InlineData("unknown option --endpoints for `ip2service run`", new[] { "run", "--endpoints", "10.0.0.1:80" })]
+    [InlineData("unknown option --service-name for `ip2service render`", new[] { "render", "--service-name", "x" })]
+    [InlineData("--service-namespace is required", new[] { "run", "--service-name", "iam4kube" })]
+    [InlineData("--service-name is required", new[] { "run", "--service-namespace", "iam4kube" })]
+    [InlineData("--endpoints is required", new[] { "render" })]
+    [InlineData("--service-name needs a value", new[] { "run", "--service-namespace", "a", "--service-name" })]
+    [InlineData("--service-name needs a value", new[] { "run", "--service-name", "--service-namespace", "a" })]
+    [InlineData("--service-name is given more than once", new[] { "run", "--service-namespace", "a", "--service-name", "a", "--service-name", "b" })]
+    [InlineData("unexpected argument \"extra\"", new[] { "clean", "extra" })]
+    [InlineData("--service-namespace \"Bad_NS\" is not a valid namespace name", new[] { "run", "--service-namespace", "Bad_NS", "--service-name", "a" })]
+    [InlineData("--service-name \"1abc\" is not a valid Service name", new[] { "run", "--service-namespace", "a", "--service-name", "1abc" })]
+    [InlineData("--service-port \"HTTP\" is not a valid port name", new[] { "run", "--service-namespace", "a", "--service-name", "a", "--service-port", "HTTP" })]
+    [InlineData("--kubeconfig /nonexistent/kubeconfig: no such file", new[] { "run", "--service-namespace", "a", "--service-name", "a", "--kubeconfig", "/nonexistent/kubeconfig" })]
+    [InlineData("--admin-listen \"9091\" is not ADDRESS:PORT", new[] { "run", "--service-namespace", "a", "--service-name", "a", "--admin-listen", "9091" })]
+    [InlineData("--intercept-ip \"fd00::1\" is not an IPv4 address", new[] { "render", "--endpoints", "", "--intercept-ip", "fd00::1" })]
+    [InlineData("--intercept-port \"0\" is not a port number", new[] { "render", "--endpoints", "", "--intercept-port", "0" })]
+    [InlineData("--endpoints: \"10.0.0.1\" is not IPv4:PORT", new[] { "render", "--endpoints", "10.0.0.1" })]
+    [InlineData("--exclude-ip \"10.0.0\" is not an IPv4 address", new[] { "render", "--endpoints", "", "--exclude-ip", "10.0.0" })]
+    [InlineData("--iptables-backend \"iptables\" is not one of nft, legacy, auto", new[] { "clean", "--iptables-backend", "iptables" })]
+    [InlineData("--log-format \"xml\" is not one of json, text", new[] { "clean", "--log-format", "xml" })]
+    [InlineData("--log-level \"loud\" is not one of", new[] { "clean", "--log-level", "loud" })]
+    public void RejectsInvalidCommandLinesWithAClearMessage(string message, string[] args)
+    {
+        var error = Assert.Throws<CommandLineException>(() => CommandLineParser.Parse(args));
+
+        Assert.StartsWith(message, error.Message, StringComparison.Ordinal);
+    }
+}
