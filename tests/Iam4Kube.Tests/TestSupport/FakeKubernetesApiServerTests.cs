@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http;
 using Iam4Kube.Testing.Kubernetes;
 using k8s;
 using k8s.Autorest;

@@ -1,0 +1,20 @@
+namespace Iam4Kube.Testing.Sts;
+
+/// <summary>The kinds of trouble <see cref="FakeSts"/> can be told to cause.</summary>
+public enum StsFaultKind
+{
+    /// <summary>400, <c>Sender</c>/<c>Throttling</c>: "Rate exceeded".</summary>
+    Throttling,
+
+    /// <summary>403, <c>Sender</c>/<c>AccessDenied</c>: the caller may not assume the role.</summary>
+    AccessDenied,
+
+    /// <summary>500, <c>Receiver</c>/<c>InternalFailure</c>.</summary>
+    ServerError,
+
+    /// <summary>A correct answer, after a delay.</summary>
+    Latency,
+
+    /// <summary>The TCP connection is reset once the request has been read; no HTTP response at all.</summary>
+    ConnectionReset,
+}
