@@ -1,7 +1,6 @@
 using Serilog;
 using Serilog.Core;
 using Serilog.Events;
-using Serilog.Formatting.Compact;
 
 namespace Ip2Service.Hosting;
 
@@ -16,7 +15,7 @@ internal static class LoggingSetup
             .MinimumLevel.Override("Microsoft.Hosting.Lifetime", LogEventLevel.Information)
             .Enrich.FromLogContext();
         return options.Json
-            ? configuration.WriteTo.Console(new RenderedCompactJsonFormatter(), standardErrorFromLevel: LogEventLevel.Verbose).CreateLogger()
+            ? configuration.WriteTo.Console(new LiteralMessageJsonFormatter(), standardErrorFromLevel: LogEventLevel.Verbose).CreateLogger()
             : configuration.WriteTo.Console(
                     outputTemplate: "{Timestamp:HH:mm:ss.fff} {Level:u3} {SourceContext}: {Message:lj}{NewLine}{Exception}",
                     standardErrorFromLevel: LogEventLevel.Verbose,

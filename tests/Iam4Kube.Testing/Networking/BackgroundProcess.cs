@@ -48,6 +48,18 @@ public sealed class BackgroundProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>How many lines were written so far: a mark for <see cref="WaitForLineAsync(Func{string, bool}, TimeSpan, int)"/>.</summary>
+    public int LineCount
+    {
+        get
+        {
+            lock (_lines)
+            {
+                return _lines.Count;
+            }
+        }
+    }
+
     /// <summary>All output so far, one line per line, for assertion messages.</summary>
     public string Output
     {
@@ -62,15 +74,16 @@ public sealed class BackgroundProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Waits for a line (already written or still to come) matching <paramref name="predicate"/>.
-    /// Throws <see cref="TimeoutException"/> with the output so far, or <see cref="InvalidOperationException"/> if
-    /// the process exits first.</summary>
-    public async Task<string> WaitForLineAsync(Func<string, bool> predicate, TimeSpan timeout)
+    /// <summary>Waits for a line (already written or still to come) matching <paramref name="predicate"/>, looking
+    /// only at lines from index <paramref name="startAt"/> on (pass <see cref="LineCount"/> taken before an action to
+    /// wait for what the process writes after it). Throws <see cref="TimeoutException"/> with the output so far, or
+    /// <see cref="InvalidOperationException"/> if the process exits first.</summary>
+    public async Task<string> WaitForLineAsync(Func<string, bool> predicate, TimeSpan timeout, int startAt = 0)
     {
         var found = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         lock (_lines)
         {
-            var existing = _lines.FirstOrDefault(predicate);
+            var existing = _lines.Skip(startAt).FirstOrDefault(predicate);
             if (existing is not null)
             {
                 return existing;
@@ -105,9 +118,9 @@ public sealed class BackgroundProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Waits for a line containing <paramref name="text"/> (ordinal comparison).</summary>
-    public Task<string> WaitForLineAsync(string text, TimeSpan timeout) =>
-        WaitForLineAsync(line => line.Contains(text, StringComparison.Ordinal), timeout);
+    /// <summary>Waits for a line containing <paramref name="text"/> (ordinal comparison); see the other overload.</summary>
+    public Task<string> WaitForLineAsync(string text, TimeSpan timeout, int startAt = 0) =>
+        WaitForLineAsync(line => line.Contains(text, StringComparison.Ordinal), timeout, startAt);
 
     /// <summary>Waits for the process to exit on its own and returns its exit code.</summary>
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
