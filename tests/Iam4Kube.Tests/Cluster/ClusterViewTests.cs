@@ -1,0 +1,204 @@
+using System.Collections.Concurrent;
+using System.Net;
+using Iam4Kube.Cluster;
+using Iam4Kube.Observability;
+using Iam4Kube.Roles;
+using Iam4Kube.Testing.Builders;
+using Iam4Kube.Testing.Kubernetes;
+using k8s.Models;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Iam4Kube.Tests.Cluster;
+
+/// <summary>The informers against a fake API server that speaks list/watch as kube-apiserver does.</summary>
+public sealed class ClusterViewTests : IAsyncLifetime
+{
+    private readonly FakeKubernetesApiServer _api = new();
+    private readonly PodIndex _pods = new();
+    private readonly NodeStore _nodes = new();
+    private readonly RecordingDemand _demand = new();
+    private readonly Iam4KubeMetrics _metrics = new();
+    private ServiceAccountStore _serviceAccounts = null!;
+    private ClusterView _view = null!;
+
+    public async Task InitializeAsync()
+    {
+        await _api.StartAsync();
+        _serviceAccounts = new ServiceAccountStore(_demand);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_view is not null)
+        {
+            await _view.StopAsync(CancellationToken.None);
+        }
+
+        await _api.DisposeAsync();
+    }
+
+    private async Task StartViewAsync(bool waitForSync = true)
+    {
+        _view = new ClusterView(_api.CreateClient(), _pods, _serviceAccounts, _nodes, _metrics, TimeProvider.System, NullLoggerFactory.Instance);
+        await _view.StartAsync(CancellationToken.None);
+        if (waitForSync)
+        {
+            await _view.Synced.WaitAsync(TimeSpan.FromSeconds(10));
+            await _api.WaitForWatchAsync("pods", 1, TimeSpan.FromSeconds(10));
+        }
+    }
+
+    private async Task<PodLookup> WaitForLookupAsync(string ip, Func<PodLookup, bool> until)
+    {
+        var address = IPAddress.Parse(ip);
+        while (true)
+        {
+            using var changed = _pods.Changed.Subscribe(address);
+            var lookup = _pods.Lookup(address);
+            if (until(lookup))
+            {
+                return lookup;
+            }
+
+            await changed.Changed.WaitAsync(TimeSpan.FromSeconds(10));
+        }
+    }
+
+    [Fact]
+    public async Task ListsEverythingThenFollowsWatchEvents()
+    {
+        _api.Create(KubeObjects.Pod("a", "p1", "10.0.0.1", "sa"));
+        _api.Create(KubeObjects.ServiceAccount("a", "sa", KubeObjects.RoleArn("r1")));
+        _api.Create(KubeObjects.Node("node-1"));
+        await StartViewAsync();
+
+        Assert.Equal(PodLookupResult.Found, _pods.Lookup(IPAddress.Parse("10.0.0.1")).Result);
+        Assert.NotNull(_nodes.Get("node-1"));
+        Assert.Single(_demand.Wanted);
+
+        _api.Create(KubeObjects.Pod("a", "p2", "10.0.0.2", "sa"));
+        var lookup = await WaitForLookupAsync("10.0.0.2", l => l.Result == PodLookupResult.Found);
+        Assert.Equal("p2", lookup.Pod!.Name.Name);
+
+        _api.Delete<V1Pod>("a", "p1");
+        await WaitForLookupAsync("10.0.0.1", l => l.Result == PodLookupResult.Missing);
+    }
+
+    [Fact]
+    public async Task ListsLargeClustersPageByPage()
+    {
+        for (var i = 0; i < 1200; i++)
+        {
+            _api.Create(KubeObjects.Pod("big", $"p{i}", $"10.1.{i / 250}.{(i % 250) + 1}"));
+        }
+
+        await StartViewAsync();
+        Assert.Equal(1200, _pods.Count);
+        Assert.True(_api.Requests.Count(r => r.Path.EndsWith("/pods", StringComparison.Ordinal) && !r.IsWatch) >= 3);
+    }
+
+    [Fact]
+    public async Task RelistsAfter410AndDropsAPodWhoseDeleteWasMissed()
+    {
+        _api.Create(KubeObjects.Pod("a", "old", "10.0.0.9", "sa"));
+        await StartViewAsync();
+        Assert.Equal(PodLookupResult.Found, _pods.Lookup(IPAddress.Parse("10.0.0.9")).Result);
+
+        // The DELETE happens while the watch is down and the history is compacted: only a relist can reveal it.
+        _api.DeleteSilently<V1Pod>("a", "old");
+        _api.Create(KubeObjects.Pod("b", "reuser", "10.0.0.9", "sa"));
+        _api.CompactHistory();
+        _api.DropWatches();
+
+        var lookup = await WaitForLookupAsync("10.0.0.9", l => l.Result == PodLookupResult.Found && l.Pod!.Name.Name == "reuser");
+        Assert.Equal("b", lookup.Pod!.Name.Namespace);
+        Assert.True(_metrics.Relists.WithLabels("pods").Value >= 2);
+    }
+
+    [Fact]
+    public async Task ResumesFromTheLastResourceVersionAfterAWatchIsCutMidFrame()
+    {
+        await StartViewAsync();
+        var listsBefore = _metrics.Relists.WithLabels("pods").Value;
+        _api.DropWatches(midFrame: true);
+        _api.Create(KubeObjects.Pod("a", "after-cut", "10.0.0.10"));
+
+        await WaitForLookupAsync("10.0.0.10", l => l.Result == PodLookupResult.Found);
+        Assert.Equal(listsBefore, _metrics.Relists.WithLabels("pods").Value);
+    }
+
+    [Fact]
+    public async Task KeepsServingItsCacheWhileTheApiServerIsDown()
+    {
+        _api.Create(KubeObjects.Pod("a", "p", "10.0.0.11"));
+        await StartViewAsync();
+
+        _api.Unavailable = true;
+        _api.DropWatches();
+        await Task.Delay(500);
+        Assert.Equal(PodLookupResult.Found, _pods.Lookup(IPAddress.Parse("10.0.0.11")).Result);
+
+        _api.Unavailable = false;
+        _api.Create(KubeObjects.Pod("a", "after-outage", "10.0.0.12"));
+        await WaitForLookupAsync("10.0.0.12", l => l.Result == PodLookupResult.Found);
+    }
+
+    [Fact]
+    public async Task IsNotSyncedWhileTheApiServerIsDownAtStartThenRecovers()
+    {
+        _api.Unavailable = true;
+        _api.Create(KubeObjects.Pod("a", "p", "10.0.0.13"));
+        await StartViewAsync(waitForSync: false);
+        await Task.Delay(700);
+        Assert.False(_view.Synced.IsCompleted);
+
+        _api.Unavailable = false;
+        await _view.Synced.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(PodLookupResult.Found, _pods.Lookup(IPAddress.Parse("10.0.0.13")).Result);
+    }
+
+    [Fact]
+    public async Task RetriesAfterServerErrorsOnList()
+    {
+        _api.FailNext(3, HttpStatusCode.InternalServerError, "/pods");
+        _api.Create(KubeObjects.Pod("a", "p", "10.0.0.14"));
+        await StartViewAsync(waitForSync: false);
+        await _view.Synced.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(PodLookupResult.Found, _pods.Lookup(IPAddress.Parse("10.0.0.14")).Result);
+        Assert.True(_metrics.WatchErrors.WithLabels("pods").Value >= 1);
+    }
+
+    [Fact]
+    public async Task AnnotationChangesMoveDemandToTheNewRole()
+    {
+        var sa = _api.Create(KubeObjects.ServiceAccount("a", "sa", KubeObjects.RoleArn("first")));
+        await StartViewAsync();
+
+        sa.Metadata.Annotations[KubeObjects.RoleArnAnnotation] = KubeObjects.RoleArn("second");
+        _api.Update(sa);
+        await Eventually(() => _demand.Forgotten.Any(r => r.Arn.RoleName == "first") && _demand.Wanted.Any(r => r.Arn.RoleName == "second"));
+        Assert.True(_serviceAccounts.TryGet(new NamespacedName("a", "sa"), out var assignment));
+        Assert.Equal("second", Assert.IsType<RoleAssignment.Assigned>(assignment).Role.Arn.RoleName);
+    }
+
+    private static async Task Eventually(Func<bool> condition)
+    {
+        for (var i = 0; i < 400 && !condition(); i++)
+        {
+            await Task.Delay(25);
+        }
+
+        Assert.True(condition());
+    }
+
+    private sealed class RecordingDemand : IRoleDemand
+    {
+        public ConcurrentQueue<IamRole> Wanted { get; } = new();
+
+        public ConcurrentQueue<IamRole> Forgotten { get; } = new();
+
+        public void Want(IamRole role) => Wanted.Enqueue(role);
+
+        public void Forget(IamRole role) => Forgotten.Enqueue(role);
+    }
+}

@@ -1,0 +1,136 @@
+using System.Net;
+using Iam4Kube.Cluster;
+using Iam4Kube.Testing.Builders;
+using k8s.Models;
+
+namespace Iam4Kube.Tests.Cluster;
+
+public sealed class PodIndexTests
+{
+    private static readonly IPAddress Ip = IPAddress.Parse("10.1.2.3");
+
+    private static PodInfo Info(V1Pod pod) => PodInfo.FromPod(pod)!;
+
+    [Fact]
+    public void FindsARunningPodByItsIp()
+    {
+        var index = new PodIndex();
+        var pod = Info(KubeObjects.Pod("ns", "a", "10.1.2.3", "sa"));
+        index.Upsert(pod);
+
+        var lookup = index.Lookup(Ip);
+        Assert.Equal(PodLookupResult.Found, lookup.Result);
+        Assert.Equal(new NamespacedName("ns", "sa"), lookup.Pod!.ServiceAccountName);
+    }
+
+    [Theory]
+    [InlineData("Succeeded")]
+    [InlineData("Failed")]
+    public void FinishedPodsNeverMatch(string phase)
+    {
+        var index = new PodIndex();
+        index.Upsert(Info(KubeObjects.Pod("ns", "a", "10.1.2.3", phase: phase)));
+        Assert.Equal(PodLookupResult.Missing, index.Lookup(Ip).Result);
+    }
+
+    [Fact]
+    public void HostNetworkPodsNeverMatch()
+    {
+        var index = new PodIndex();
+        index.Upsert(Info(KubeObjects.Pod("ns", "a", "10.1.2.3", hostNetwork: true)));
+        Assert.Equal(PodLookupResult.Missing, index.Lookup(Ip).Result);
+    }
+
+    [Fact]
+    public void PodsBeingDeletedNeverMatch()
+    {
+        var index = new PodIndex();
+        var pod = KubeObjects.Pod("ns", "a", "10.1.2.3");
+        index.Upsert(Info(pod));
+        pod.Metadata.DeletionTimestamp = DateTime.UtcNow;
+        index.Upsert(Info(pod));
+        Assert.Equal(PodLookupResult.Missing, index.Lookup(Ip).Result);
+    }
+
+    [Fact]
+    public void PodsWithoutIpNeverMatchAndGainItLater()
+    {
+        var index = new PodIndex();
+        var pod = KubeObjects.Pod("ns", "a", null);
+        index.Upsert(Info(pod));
+        Assert.Equal(PodLookupResult.Missing, index.Lookup(Ip).Result);
+
+        pod.Status.PodIP = "10.1.2.3";
+        pod.Status.PodIPs = [new V1PodIP { Ip = "10.1.2.3" }];
+        index.Upsert(Info(pod));
+        Assert.Equal(PodLookupResult.Found, index.Lookup(Ip).Result);
+    }
+
+    [Fact]
+    public void TwoLivePodsOnOneIpAreAmbiguousUntilOneGoes()
+    {
+        var index = new PodIndex();
+        var old = Info(KubeObjects.Pod("ns1", "old", "10.1.2.3"));
+        var reuser = Info(KubeObjects.Pod("ns2", "new", "10.1.2.3"));
+        index.Upsert(old);
+        index.Upsert(reuser);
+        Assert.Equal(PodLookupResult.Ambiguous, index.Lookup(Ip).Result);
+
+        index.Remove(old.Uid);
+        var lookup = index.Lookup(Ip);
+        Assert.Equal(PodLookupResult.Found, lookup.Result);
+        Assert.Equal("new", lookup.Pod!.Name.Name);
+    }
+
+    [Fact]
+    public void ReplaceAllDropsPodsWhoseDeleteWasMissed()
+    {
+        var index = new PodIndex();
+        var gone = Info(KubeObjects.Pod("ns", "gone", "10.1.2.3"));
+        var stays = Info(KubeObjects.Pod("ns", "stays", "10.1.2.4"));
+        index.Upsert(gone);
+        index.Upsert(stays);
+
+        var reuser = Info(KubeObjects.Pod("other", "reuser", "10.1.2.3"));
+        index.ReplaceAll([stays, reuser]);
+
+        Assert.Equal("reuser", index.Lookup(Ip).Pod!.Name.Name);
+        Assert.Equal("stays", index.Lookup(IPAddress.Parse("10.1.2.4")).Pod!.Name.Name);
+        Assert.Equal(2, index.Count);
+    }
+
+    [Fact]
+    public void IndexesEveryIpOfADualStackPod()
+    {
+        var pod = KubeObjects.Pod("ns", "a", "10.1.2.3");
+        pod.Status.PodIPs = [new V1PodIP { Ip = "10.1.2.3" }, new V1PodIP { Ip = "fd00::3" }];
+        var index = new PodIndex();
+        index.Upsert(Info(pod));
+        Assert.Equal(PodLookupResult.Found, index.Lookup(IPAddress.Parse("fd00::3")).Result);
+        Assert.Equal(PodLookupResult.Found, index.Lookup(Ip).Result);
+    }
+
+    [Fact]
+    public void IpChangeMovesThePodAndWakesWaitersOnBothIps()
+    {
+        var index = new PodIndex();
+        var pod = KubeObjects.Pod("ns", "a", "10.1.2.3");
+        index.Upsert(Info(pod));
+        using var oldIp = index.Changed.Subscribe(Ip);
+        using var newIp = index.Changed.Subscribe(IPAddress.Parse("10.9.9.9"));
+
+        pod.Status.PodIP = "10.9.9.9";
+        pod.Status.PodIPs = [new V1PodIP { Ip = "10.9.9.9" }];
+        index.Upsert(Info(pod));
+
+        Assert.True(oldIp.Changed.IsCompleted);
+        Assert.True(newIp.Changed.IsCompleted);
+        Assert.Equal(PodLookupResult.Missing, index.Lookup(Ip).Result);
+    }
+
+    [Fact]
+    public void IPv4MappedAddressesAreNormalized()
+    {
+        Assert.Equal(Ip, PodInfo.Normalize(Ip.MapToIPv6()));
+    }
+}

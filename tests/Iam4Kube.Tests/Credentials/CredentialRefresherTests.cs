@@ -1,0 +1,168 @@
+using Iam4Kube.Credentials;
+using Iam4Kube.Observability;
+using Iam4Kube.Roles;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Iam4Kube.Tests.Credentials;
+
+public sealed class CredentialRefresherTests : IAsyncLifetime
+{
+    private static readonly IamRole Role = new(RoleArnOf("app"), null, "ns@app");
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 23, 8, 0, 0, TimeSpan.Zero));
+    private readonly CredentialStore _store = new();
+    private readonly FreshnessPolicy _policy = new(TimeSpan.FromHours(1));
+    private readonly StsRateLimiter _limiter = new(1000, 1000);
+    private readonly ScriptedIssuer _issuer;
+    private readonly CredentialRefresher _refresher;
+
+    public CredentialRefresherTests()
+    {
+        _issuer = new ScriptedIssuer(_time);
+        _refresher = new CredentialRefresher(_store, _issuer, _policy, _limiter, new Iam4KubeMetrics(), _time, NullLogger<CredentialRefresher>.Instance);
+    }
+
+    public Task InitializeAsync() => _refresher.StartAsync(CancellationToken.None);
+
+    public async Task DisposeAsync()
+    {
+        await _refresher.StopAsync(CancellationToken.None);
+        await _limiter.DisposeAsync();
+    }
+
+    private static RoleArn RoleArnOf(string name) =>
+        RoleArn.TryParse($"arn:aws:iam::123456789012:role/{name}", out var arn, out _) ? arn : throw new InvalidOperationException();
+
+    private async Task<CredentialState> NextStateAsync(IamRole role, Func<CredentialState, bool> until)
+    {
+        while (true)
+        {
+            using var changed = _store.Changed.Subscribe(role);
+            if (_store.Get(role) is { } state && until(state))
+            {
+                return state;
+            }
+
+            await changed.Changed.WaitAsync(TimeSpan.FromSeconds(10));
+        }
+    }
+
+    [Fact]
+    public async Task PrefetchesAsSoonAsARoleIsWanted()
+    {
+        _refresher.Want(Role);
+        Assert.Equal(Role, await _issuer.NextCallAsync());
+        var state = await NextStateAsync(Role, s => s.Current is not null);
+        Assert.True(_policy.IsServable(state, _time.GetUtcNow()));
+    }
+
+    [Fact]
+    public async Task RefreshesWellBeforeCredentialsStopBeingServable()
+    {
+        _refresher.Want(Role);
+        await _issuer.NextCallAsync();
+        var first = (await NextStateAsync(Role, s => s.Current is not null)).Current!;
+
+        // 22 minutes in, nothing yet; by 34 minutes (with 26 left) the refresh has happened.
+        _time.Advance(TimeSpan.FromMinutes(22));
+        Assert.False(_issuer.HasPendingCall);
+        _time.Advance(TimeSpan.FromMinutes(12));
+        await _issuer.NextCallAsync();
+        var second = (await NextStateAsync(Role, s => s.Current != first)).Current!;
+        Assert.True(second.RemainingAt(_time.GetUtcNow()) > _policy.MinRemaining);
+    }
+
+    [Fact]
+    public async Task KeepsServingStillValidCredentialsWhileStsFailsAndRetriesWithBackoff()
+    {
+        _refresher.Want(Role);
+        await _issuer.NextCallAsync();
+        var good = (await NextStateAsync(Role, s => s.Current is not null)).Current!;
+
+        _issuer.Failure = new CredentialIssueException("Throttling", "Rate exceeded", permanent: false);
+        _time.Advance(TimeSpan.FromMinutes(34));
+        await _issuer.NextCallAsync();
+        var failing = await NextStateAsync(Role, s => s.Failure is not null);
+        Assert.Same(good, failing.Current);
+        Assert.True(_policy.IsServable(failing, _time.GetUtcNow()));
+
+        // Retries come with growing gaps, not in a hot loop.
+        await NextStateAsync(Role, s => s.Failure is not null);
+        _time.Advance(TimeSpan.FromSeconds(1));
+        await _issuer.NextCallAsync();
+        await FailureObservedAsync();
+        Assert.False(_issuer.HasPendingCall);
+
+        // Past the SDK refresh window the old credentials are still served while STS keeps failing...
+        _time.Advance(TimeSpan.FromMinutes(15));
+        Assert.True(_policy.IsServable(_store.Get(Role)!, _time.GetUtcNow()));
+        await _issuer.NextCallAsync();
+        await FailureObservedAsync();
+
+        // ...and once STS recovers, fresh ones replace them.
+        _issuer.Failure = null;
+        _time.Advance(TimeSpan.FromMinutes(5));
+        var recovered = await NextStateAsync(Role, s => s.Healthy && s.Current != good);
+        Assert.True(recovered.Current!.RemainingAt(_time.GetUtcNow()) > TimeSpan.FromMinutes(50));
+    }
+
+    /// <summary>Waits until the refresher has recorded a failure at the current (fake) time, i.e. has scheduled its retry.</summary>
+    private Task<CredentialState> FailureObservedAsync()
+    {
+        var now = _time.GetUtcNow();
+        return NextStateAsync(Role, s => s.Failure is { } f && f.At >= now);
+    }
+
+    [Fact]
+    public async Task AccessDeniedIsPermanentAndRetriedOnlySlowly()
+    {
+        _issuer.Failure = new CredentialIssueException("AccessDenied", "not authorized to perform sts:AssumeRole", permanent: true);
+        _refresher.Want(Role);
+        await _issuer.NextCallAsync();
+        var state = await NextStateAsync(Role, s => s.Failure is not null);
+        Assert.True(state.Failure!.Permanent);
+
+        _time.Advance(TimeSpan.FromSeconds(29));
+        Assert.False(_issuer.HasPendingCall);
+        _time.Advance(TimeSpan.FromMinutes(1));
+        await _issuer.NextCallAsync();
+    }
+
+    [Fact]
+    public async Task ForgottenRolesAreDroppedAndNoLongerRefreshed()
+    {
+        _refresher.Want(Role);
+        await _issuer.NextCallAsync();
+        await NextStateAsync(Role, s => s.Current is not null);
+
+        _refresher.Forget(Role);
+        await Eventually(() => _store.Get(Role) is null);
+        _time.Advance(TimeSpan.FromHours(2));
+        Assert.False(_issuer.HasPendingCall);
+    }
+
+    [Fact]
+    public async Task ARequestForStaleCredentialsTriggersAnImmediateRefresh()
+    {
+        _issuer.Lifetime = TimeSpan.FromMinutes(16);
+        _refresher.Want(Role);
+        await _issuer.NextCallAsync();
+        await NextStateAsync(Role, s => s.Current is not null);
+        _issuer.Lifetime = null;
+
+        // The credentials are about to drop below the serving margin; a request asks for a refresh.
+        _time.Advance(TimeSpan.FromSeconds(90));
+        _refresher.RefreshSoon(Role);
+        await _issuer.NextCallAsync();
+    }
+
+    private static async Task Eventually(Func<bool> condition)
+    {
+        for (var i = 0; i < 400 && !condition(); i++)
+        {
+            await Task.Delay(25);
+        }
+
+        Assert.True(condition());
+    }
+}

@@ -1,0 +1,132 @@
+using System.Net;
+using System.Text.Json;
+using Iam4Kube.Testing.Builders;
+using Iam4Kube.Testing.Networking;
+using Iam4Kube.Tests.TestHost;
+
+namespace Iam4Kube.Tests.EndToEnd;
+
+/// <summary>
+/// AWS SDKs that nobody here wrote (botocore, awscli, AWSSDK for .NET) obtain a pod's credentials from a running
+/// iam4kube. Each client runs in its own network namespace, so iam4kube sees the pod's own IP as the source.
+/// </summary>
+[Collection(EndToEndGroup.Name)]
+public sealed class SdkEndToEndTests : IAsyncLifetime
+{
+    private static int _nextPod;
+    private readonly string _home = Directory.CreateTempSubdirectory("iam4kube-sdk-").FullName;
+    private Iam4KubeTestHost _host = null!;
+
+    public async Task InitializeAsync()
+    {
+        SdkClients.EnsureInstalled();
+        NetworkPrerequisites.EnsureNetworkNamespaces();
+        _host = await Iam4KubeTestHost.StartAsync(o => o with { WaitTimeout = TimeSpan.FromSeconds(5) });
+        _host.Api.Create(KubeObjects.Node("node-1", "eu-west-3", "eu-west-3a"));
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _host.DisposeAsync();
+        Directory.Delete(_home, recursive: true);
+    }
+
+    [Fact]
+    public async Task BotocoreGetsThePodsRoleCredentials()
+    {
+        await using var pod = await CreatePodAsync("shop", "checkout", KubeObjects.RoleArn("checkout"));
+        var result = await SdkClients.RunBotocoreAsync(pod, Endpoint(pod), _home);
+        AssertIssuedFor(result, "checkout", "shop@checkout");
+        Assert.Contains("method=iam-role", result.StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AwsCliExportsThePodsRoleCredentials()
+    {
+        await using var pod = await CreatePodAsync("shop", "cart", KubeObjects.RoleArn("cart"));
+        var result = await pod.RunAsync(SdkClients.AwsCli, ["configure", "export-credentials", "--format", "process"],
+            SdkClients.Environment(Endpoint(pod), _home), TimeSpan.FromSeconds(60));
+        Assert.True(result.Succeeded, result.ToString());
+        using var json = JsonDocument.Parse(result.StandardOutput);
+        var accessKeyId = json.RootElement.GetProperty("AccessKeyId").GetString();
+        var call = _host.Sts.Calls.Single(c => c.AccessKeyIdIssued == accessKeyId);
+        Assert.Equal(KubeObjects.RoleArn("cart"), call.RoleArn);
+        Assert.Equal("shop@cart", call.RoleSessionName);
+    }
+
+    [Theory]
+    [InlineData("instance-profile")]
+    [InlineData("default-chain")]
+    public async Task AwsSdkForDotnetGetsThePodsRoleCredentials(string mode)
+    {
+        await using var pod = await CreatePodAsync("billing", "invoicer-" + mode, KubeObjects.RoleArn("invoicer"));
+        var result = await pod.RunAsync("dotnet", ["exec", SdkClients.DotnetClientAssembly(), mode],
+            SdkClients.Environment(Endpoint(pod), _home), TimeSpan.FromSeconds(60));
+        AssertIssuedFor(result, "invoicer", "billing@invoicer-" + mode);
+    }
+
+    [Fact]
+    public async Task AwsSdkForDotnetFindsTheRegionOfThePodsNode()
+    {
+        await using var pod = await CreatePodAsync("billing", "region-reader", KubeObjects.RoleArn("reader"));
+        var result = await pod.RunAsync("dotnet", ["exec", SdkClients.DotnetClientAssembly(), "region"],
+            SdkClients.Environment(Endpoint(pod), _home), TimeSpan.FromSeconds(60));
+        Assert.True(result.Succeeded, result.ToString());
+        var values = SdkClients.ParseKeyValues(result.StandardOutput);
+        Assert.Equal("eu-west-3", values["region"]);
+        Assert.Equal("eu-west-3a", values["zone"]);
+    }
+
+    [Fact]
+    public async Task BotocoreAskingBeforeThePodIsKnownStillSucceedsWithinItsOneSecondTimeout()
+    {
+        var ip = NextPodIp();
+        _host.Api.Create(KubeObjects.ServiceAccount("early", "bird", KubeObjects.RoleArn("early-bird")));
+        await using var pod = await PodNetwork.CreateAsync(ip);
+        var client = SdkClients.RunBotocoreAsync(pod, Endpoint(pod), _home);
+
+        // botocore gives each metadata request 1 s; the pod shows up while its request is parked.
+        await Task.Delay(TimeSpan.FromMilliseconds(400));
+        Assert.False(client.IsCompleted);
+        _host.Api.Create(KubeObjects.Pod("early", "bird-1", ip.ToString(), "bird"));
+
+        AssertIssuedFor(await client, "early-bird", "early@bird");
+    }
+
+    [Fact]
+    public async Task BotocoreInAPodWithoutRoleFindsNoCredentials()
+    {
+        await using var pod = await CreatePodAsync("shop", "anonymous", roleArn: null);
+        var result = await SdkClients.RunBotocoreAsync(pod, Endpoint(pod), _home);
+        Assert.Equal(3, result.ExitCode);
+    }
+
+    private void AssertIssuedFor(ProcessResult result, string roleName, string sessionName)
+    {
+        Assert.True(result.Succeeded, result.ToString());
+        var values = SdkClients.ParseKeyValues(result.StandardOutput);
+        var call = _host.Sts.Calls.Single(c => c.AccessKeyIdIssued == values["access_key_id"]);
+        Assert.Equal(KubeObjects.RoleArn(roleName), call.RoleArn);
+        Assert.Equal(sessionName, call.RoleSessionName);
+        Assert.Equal("True", values["has_token"], ignoreCase: true);
+        Assert.Equal(16, values["secret_sha256_16"].Length);
+    }
+
+    private async Task<PodNetwork> CreatePodAsync(string ns, string serviceAccount, string? roleArn)
+    {
+        var ip = NextPodIp();
+        _host.Api.Create(KubeObjects.ServiceAccount(ns, serviceAccount, roleArn));
+        _host.Api.Create(KubeObjects.Pod(ns, serviceAccount + "-pod", ip.ToString(), serviceAccount));
+        return await PodNetwork.CreateAsync(ip);
+    }
+
+    private string Endpoint(PodNetwork pod) => $"http://{pod.GatewayIp}:{_host.MetadataEndpoint.Port}";
+
+    private static IPAddress NextPodIp() => IPAddress.Parse($"10.77.{Environment.ProcessId % 200}.{Interlocked.Increment(ref _nextPod) % 250 + 2}");
+}
+
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class EndToEndGroup
+{
+    public const string Name = "end-to-end";
+}

@@ -1,0 +1,109 @@
+using System.Net;
+using Iam4Kube.Hosting;
+
+namespace Iam4Kube.Tests.Hosting;
+
+public sealed class CommandLineTests
+{
+    private static ParseResult Parse(string[] args, Dictionary<string, string>? environment = null) =>
+        CommandLine.Parse(args, name => environment?.GetValueOrDefault(name));
+
+    [Fact]
+    public void DefaultsMatchTheDocumentedInterface()
+    {
+        var options = Parse([]).Options!;
+        Assert.Equal(new IPEndPoint(IPAddress.Any, 8080), options.Listen);
+        Assert.Equal(new IPEndPoint(IPAddress.Any, 9090), options.AdminListen);
+        Assert.Equal(10, options.StsRate);
+        Assert.Equal(20, options.StsBurst);
+        Assert.Equal(TimeSpan.FromHours(1), options.SessionDuration);
+        Assert.Equal(TimeSpan.FromSeconds(15), options.WaitTimeout);
+        Assert.Equal(LogFormat.Json, options.LogFormat);
+        Assert.Equal(LogLevel.Information, options.LogLevel);
+    }
+
+    [Fact]
+    public void ParsesEveryFlagInBothSpellings()
+    {
+        var options = Parse([
+            "--listen", "127.0.0.1:0", "--admin-listen=127.0.0.1:9999", "--sts-endpoint", "http://127.0.0.1:4566",
+            "--region", "eu-central-1", "--sts-rate", "2.5", "--sts-burst=5", "--session-duration", "2h30m",
+            "--wait-timeout", "500ms", "--log-format", "text", "--log-level", "debug",
+        ]).Options!;
+        Assert.Equal(new IPEndPoint(IPAddress.Loopback, 0), options.Listen);
+        Assert.Equal(9999, options.AdminListen.Port);
+        Assert.Equal("http://127.0.0.1:4566", options.StsEndpoint);
+        Assert.Equal("eu-central-1", options.Region);
+        Assert.Equal(2.5, options.StsRate);
+        Assert.Equal(5, options.StsBurst);
+        Assert.Equal(TimeSpan.FromMinutes(150), options.SessionDuration);
+        Assert.Equal(TimeSpan.FromMilliseconds(500), options.WaitTimeout);
+        Assert.Equal(LogFormat.Text, options.LogFormat);
+        Assert.Equal(LogLevel.Debug, options.LogLevel);
+    }
+
+    [Fact]
+    public void HonoursAwsEnvironmentVariablesWhenFlagsAreAbsent()
+    {
+        var environment = new Dictionary<string, string> { ["AWS_REGION"] = "ap-south-1", ["AWS_ENDPOINT_URL_STS"] = "https://sts.example:443" };
+        var options = Parse([], environment).Options!;
+        Assert.Equal("ap-south-1", options.Region);
+        Assert.Equal("https://sts.example:443", options.StsEndpoint);
+
+        Assert.Equal("us-west-2", Parse(["--region", "us-west-2"], environment).Options!.Region);
+    }
+
+    [Theory]
+    [InlineData("--sts-rate", "fast", "--sts-rate 'fast': expected a number")]
+    [InlineData("--sts-rate", "0", "StsRate")]
+    [InlineData("--sts-burst", "-1", "--sts-burst '-1': expected a whole number")]
+    [InlineData("--session-duration", "5m", "SessionDuration")]
+    [InlineData("--session-duration", "13h", "SessionDuration")]
+    [InlineData("--session-duration", "1 hour", "expected a duration")]
+    [InlineData("--wait-timeout", "1d", "units are h, m, s and ms")]
+    [InlineData("--listen", "8080", "expected ADDRESS:PORT")]
+    [InlineData("--log-format", "xml", "expected json or text")]
+    [InlineData("--log-level", "loud", "expected trace")]
+    [InlineData("--region", "Europe", "not an AWS region")]
+    [InlineData("--sts-endpoint", "sts.amazonaws.com", "not an http(s) URL")]
+    [InlineData("--kubeconfig", "/no/such/file", "no such file")]
+    [InlineData("--bogus", "1", "unknown flag")]
+    public void RefusesInvalidValuesWithAClearMessage(string flag, string value, string expected)
+    {
+        var result = Parse([flag, value]);
+        Assert.Null(result.Options);
+        Assert.Contains(result.Errors, e => e.Contains(expected, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void RefusesAFlagWithoutValue()
+    {
+        Assert.Contains("--region needs a value", Parse(["--region"]).Errors);
+    }
+
+    [Fact]
+    public void RefusesTheSamePortForBothListeners()
+    {
+        Assert.Contains(Parse(["--listen", "0.0.0.0:7000", "--admin-listen", "0.0.0.0:7000"]).Errors, e => e.Contains("different ports", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void HelpIsRecognised()
+    {
+        Assert.True(Parse(["--help"]).ShowHelp);
+        Assert.True(Parse(["-h"]).ShowHelp);
+        Assert.Contains("--sts-burst", CommandLine.Usage, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("1h", 3600)]
+    [InlineData("15m", 900)]
+    [InlineData("1h30m", 5400)]
+    [InlineData("90s", 90)]
+    [InlineData("0", 0)]
+    [InlineData("1.5h", 5400)]
+    public void ParsesGoStyleDurations(string text, int seconds)
+    {
+        Assert.Equal(TimeSpan.FromSeconds(seconds), Durations.Parse(text));
+    }
+}

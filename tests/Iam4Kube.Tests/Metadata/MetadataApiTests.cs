@@ -1,0 +1,330 @@
+using System.Net;
+using System.Text.Json;
+using Iam4Kube.Testing.Builders;
+using Iam4Kube.Tests.TestHost;
+using k8s.Models;
+
+namespace Iam4Kube.Tests.Metadata;
+
+/// <summary>The metadata API through real HTTP, against the fake API server and fake STS.</summary>
+public sealed class MetadataApiTests : IAsyncLifetime
+{
+    private const string PodIp = "127.0.10.1";
+    private static readonly string AppRole = KubeObjects.RoleArn("app-role");
+    private Iam4KubeTestHost _host = null!;
+
+    public async Task InitializeAsync()
+    {
+        _host = await Iam4KubeTestHost.StartAsync(startApp: false);
+        _host.Api.Create(KubeObjects.Node("node-1", "eu-central-1", "eu-central-1b"));
+        _host.Api.Create(KubeObjects.ServiceAccount("team", "app", AppRole));
+        _host.Api.Create(KubeObjects.ServiceAccount("team", "plain"));
+        _host.Api.Create(KubeObjects.Pod("team", "app-1", PodIp, "app"));
+        await _host.StartAppAsync();
+        await _host.WaitUntilReadyAsync();
+    }
+
+    public async Task DisposeAsync() => await _host.DisposeAsync();
+
+    private HttpClient Pod(string ip = PodIp) => _host.ClientFrom(ip);
+
+    [Fact]
+    public async Task ServesTheRoleNameThenItsCredentialsOverImdsV1()
+    {
+        using var client = Pod();
+        var listing = await client.GetAsync("/latest/meta-data/iam/security-credentials/");
+        Assert.Equal(HttpStatusCode.OK, listing.StatusCode);
+        Assert.Equal("app-role", await listing.Content.ReadAsStringAsync());
+
+        var response = await client.GetAsync("/latest/meta-data/iam/security-credentials/app-role");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = await response.Content.ReadAsStringAsync();
+        using var json = JsonDocument.Parse(body);
+        var root = json.RootElement;
+        Assert.Equal(["Code", "LastUpdated", "Type", "AccessKeyId", "SecretAccessKey", "Token", "Expiration"], root.EnumerateObject().Select(p => p.Name));
+        Assert.Equal("Success", root.GetProperty("Code").GetString());
+        Assert.Equal("AWS-HMAC", root.GetProperty("Type").GetString());
+        Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", root.GetProperty("Expiration").GetString());
+        Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", root.GetProperty("LastUpdated").GetString());
+
+        var issued = _host.Sts.Calls.Single(c => c.AccessKeyIdIssued == root.GetProperty("AccessKeyId").GetString());
+        Assert.Equal(AppRole, issued.RoleArn);
+        Assert.Equal("team@app", issued.RoleSessionName);
+        Assert.Equal(3600, issued.DurationSeconds);
+    }
+
+    [Fact]
+    public async Task ServesCredentialsOverImdsV2WithATokenBoundToTheCaller()
+    {
+        using var client = Pod();
+        using var put = new HttpRequestMessage(HttpMethod.Put, "/latest/api/token");
+        put.Headers.Add("X-aws-ec2-metadata-token-ttl-seconds", "21600");
+        var tokenResponse = await client.SendAsync(put);
+        Assert.Equal(HttpStatusCode.OK, tokenResponse.StatusCode);
+        Assert.Equal("21600", tokenResponse.Headers.GetValues("X-aws-ec2-metadata-token-ttl-seconds").Single());
+        var token = await tokenResponse.Content.ReadAsStringAsync();
+
+        using var get = new HttpRequestMessage(HttpMethod.Get, "/latest/meta-data/iam/security-credentials/app-role");
+        get.Headers.Add("X-aws-ec2-metadata-token", token);
+        Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(get)).StatusCode);
+
+        // The same token presented from another IP is refused.
+        _host.Api.Create(KubeObjects.Pod("team", "app-2", "127.0.10.2", "app"));
+        using var thief = Pod("127.0.10.2");
+        using var stolen = new HttpRequestMessage(HttpMethod.Get, "/latest/meta-data/iam/security-credentials/app-role");
+        stolen.Headers.Add("X-aws-ec2-metadata-token", token);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await thief.SendAsync(stolen)).StatusCode);
+    }
+
+    [Fact]
+    public async Task RefusesATokenOnceItsIpBelongsToAnotherPod()
+    {
+        using var client = Pod("127.0.10.3");
+        var first = _host.Api.Create(KubeObjects.Pod("team", "first", "127.0.10.3", "app"));
+        await WaitForPodAsync(client);
+        var token = await PutTokenAsync(client, "60");
+
+        _host.Api.Delete<V1Pod>("team", "first");
+        _host.Api.Create(KubeObjects.Pod("other", "second", "127.0.10.3", "default"));
+        _host.Api.Create(KubeObjects.ServiceAccount("other", "default", KubeObjects.RoleArn("other-role")));
+        await Eventually.TrueAsync(async () => (await client.GetStringAsync("/latest/meta-data/iam/security-credentials/")) == "other-role",
+            TimeSpan.FromSeconds(10), "the new pod never got its role");
+
+        using var get = new HttpRequestMessage(HttpMethod.Get, "/latest/meta-data/iam/security-credentials/app-role");
+        get.Headers.Add("X-aws-ec2-metadata-token", token);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.SendAsync(get)).StatusCode);
+        Assert.NotNull(first);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("0")]
+    [InlineData("21601")]
+    [InlineData("-5")]
+    [InlineData("ten")]
+    public async Task RefusesTokenRequestsWithoutAValidTtl(string? ttl)
+    {
+        using var client = Pod();
+        using var put = new HttpRequestMessage(HttpMethod.Put, "/latest/api/token");
+        if (ttl is not null)
+        {
+            put.Headers.Add("X-aws-ec2-metadata-token-ttl-seconds", ttl);
+        }
+
+        Assert.Equal(HttpStatusCode.BadRequest, (await client.SendAsync(put)).StatusCode);
+    }
+
+    [Theory]
+    [InlineData("X-Forwarded-For", "10.0.0.1")]
+    [InlineData("Forwarded", "for=10.0.0.1")]
+    public async Task RefusesTokenRequestsThatCameThroughAProxy(string header, string value)
+    {
+        using var client = Pod();
+        using var put = new HttpRequestMessage(HttpMethod.Put, "/latest/api/token");
+        put.Headers.Add("X-aws-ec2-metadata-token-ttl-seconds", "60");
+        put.Headers.TryAddWithoutValidation(header, value);
+        Assert.Equal(HttpStatusCode.Forbidden, (await client.SendAsync(put)).StatusCode);
+    }
+
+    [Fact]
+    public async Task TokenRequestsAnswerAtOnceEvenFromUnknownIps()
+    {
+        using var client = Pod("127.0.99.99");
+        var started = DateTime.UtcNow;
+        Assert.False(string.IsNullOrEmpty(await PutTokenAsync(client, "60")));
+        Assert.True(DateTime.UtcNow - started < _host.Options.WaitTimeout);
+    }
+
+    [Theory]
+    [InlineData("/latest/meta-data/iam/security-credentials/app-role")]
+    [InlineData("/latest/meta-data/iam/security-credentials/app-role/")]
+    [InlineData("/latest/meta-data/iam/security-credentials")]
+    [InlineData("/latest/meta-data/iam/security-credentials/")]
+    [InlineData("/latest/meta-data/iam/info")]
+    [InlineData("/latest/meta-data/iam/info/")]
+    [InlineData("/latest/meta-data/placement/region")]
+    [InlineData("/latest/meta-data/placement/region/")]
+    [InlineData("/latest/meta-data/placement/availability-zone")]
+    [InlineData("/latest/meta-data/placement/availability-zone/")]
+    [InlineData("/latest/dynamic/instance-identity/document")]
+    [InlineData("/latest/dynamic/instance-identity/document/")]
+    public async Task ServesEveryAllowedPathWithAndWithoutTrailingSlash(string path)
+    {
+        using var client = Pod();
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(path)).StatusCode);
+    }
+
+    [Theory]
+    [InlineData("/")]
+    [InlineData("/latest")]
+    [InlineData("/latest/meta-data/")]
+    [InlineData("/latest/meta-data/iam/")]
+    [InlineData("/latest/user-data")]
+    [InlineData("/latest/meta-data/instance-id")]
+    [InlineData("/latest/meta-data/local-ipv4")]
+    [InlineData("/latest/meta-data/identity-credentials/ec2/security-credentials/ec2-instance")]
+    [InlineData("/latest/meta-data/iam/security-credentials/someone-elses-role")]
+    [InlineData("/latest/meta-data/iam/security-credentials/APP-ROLE")]
+    [InlineData("/latest/meta-data/iam/security-credentials/app-role%2F..%2F..")]
+    [InlineData("/latest/meta-data/iam/security-credentials/%2e%2e/%2e%2e/user-data")]
+    [InlineData("/2009-04-04/meta-data/iam/security-credentials/app-role")]
+    [InlineData("/metrics")]
+    [InlineData("/healthz")]
+    [InlineData("/readyz")]
+    public async Task Returns404ForPathsOutsideTheAllowList(string path)
+    {
+        using var client = Pod();
+        var response = await client.GetAsync(path);
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.DoesNotContain("SecretAccessKey", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("POST")]
+    [InlineData("DELETE")]
+    [InlineData("PATCH")]
+    [InlineData("OPTIONS")]
+    public async Task Returns404ForOtherMethods(string method)
+    {
+        using var client = Pod();
+        using var request = new HttpRequestMessage(new HttpMethod(method), "/latest/meta-data/iam/security-credentials/app-role");
+        Assert.Equal(HttpStatusCode.NotFound, (await client.SendAsync(request)).StatusCode);
+    }
+
+    [Fact]
+    public async Task AdminEndpointsAnswerOnlyOnTheAdminPort()
+    {
+        using var admin = _host.AdminClient();
+        Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync("/healthz")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync("/readyz")).StatusCode);
+        var metrics = await admin.GetStringAsync("/metrics");
+        Assert.Contains("iam4kube_requests_total", metrics, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync("/latest/meta-data/iam/security-credentials/")).StatusCode);
+    }
+
+    [Fact]
+    public async Task AnswersNotFoundAtOnceForAServiceAccountWithoutRole()
+    {
+        _host.Api.Create(KubeObjects.Pod("team", "plain-1", "127.0.10.4", "plain"));
+        using var client = Pod("127.0.10.4");
+        await WaitForPodAsync(client);
+        var response = await client.GetAsync("/latest/meta-data/iam/security-credentials/");
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Contains("has no iam.amazonaws.com/roleArn annotation", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task InvalidAnnotationsGet404AndNeverReachSts()
+    {
+        _host.Api.Create(KubeObjects.ServiceAccount("team", "broken", "arn:aws:iam::123:role/x"));
+        _host.Api.Create(KubeObjects.Pod("team", "broken-1", "127.0.10.5", "broken"));
+        using var client = Pod("127.0.10.5");
+        var response = await client.GetAsync("/latest/meta-data/iam/security-credentials/");
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Contains("12-digit", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.DoesNotContain(_host.Sts.Calls, c => c.RoleArn.Contains(":123:", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task WaitsForPodThenAnswersWhenItAppears()
+    {
+        using var client = Pod("127.0.10.6");
+        var request = client.GetAsync("/latest/meta-data/iam/security-credentials/app-role");
+        await Task.Delay(300);
+        Assert.False(request.IsCompleted);
+
+        _host.Api.Create(KubeObjects.Pod("team", "late", "127.0.10.6", "app"));
+        var response = await request;
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task WaitsForTheServiceAccountAndItsCredentials()
+    {
+        _host.Api.Create(KubeObjects.Pod("late", "pod", "127.0.10.7", "late-sa"));
+        using var client = Pod("127.0.10.7");
+        var request = client.GetAsync("/latest/meta-data/iam/security-credentials/late-role");
+        await Task.Delay(300);
+        Assert.False(request.IsCompleted);
+
+        _host.Api.Create(KubeObjects.ServiceAccount("late", "late-sa", KubeObjects.RoleArn("late-role")));
+        var response = await request;
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains(_host.Sts.Calls, c => c.RoleSessionName == "late@late-sa");
+    }
+
+    [Fact]
+    public async Task TimesOutWith404WhenNoPodEverOwnsTheIp()
+    {
+        using var client = Pod("127.0.10.8");
+        var started = DateTime.UtcNow;
+        var response = await client.GetAsync("/latest/meta-data/iam/security-credentials/");
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.True(DateTime.UtcNow - started >= _host.Options.WaitTimeout - TimeSpan.FromMilliseconds(100));
+        Assert.Contains("no running pod has IP 127.0.10.8", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task PlacementComesFromThePodsOwnNode()
+    {
+        _host.Api.Create(KubeObjects.Node("node-us", "us-east-2", "us-east-2c"));
+        _host.Api.Create(KubeObjects.Pod("team", "us-pod", "127.0.10.9", "app", node: "node-us"));
+        using var client = Pod("127.0.10.9");
+        Assert.Equal("us-east-2c", await client.GetStringAsync("/latest/meta-data/placement/availability-zone"));
+        Assert.Equal("us-east-2", await client.GetStringAsync("/latest/meta-data/placement/region"));
+        using var document = JsonDocument.Parse(await client.GetStringAsync("/latest/dynamic/instance-identity/document"));
+        Assert.Equal("us-east-2", document.RootElement.GetProperty("region").GetString());
+        Assert.Equal("us-east-2c", document.RootElement.GetProperty("availabilityZone").GetString());
+        Assert.Equal("127.0.10.9", document.RootElement.GetProperty("privateIp").GetString());
+
+        using var other = Pod();
+        Assert.Equal("eu-central-1", await other.GetStringAsync("/latest/meta-data/placement/region"));
+    }
+
+    [Fact]
+    public async Task IamInfoNamesAnInstanceProfileForTheRole()
+    {
+        using var client = Pod();
+        using var document = JsonDocument.Parse(await client.GetStringAsync("/latest/meta-data/iam/info"));
+        var root = document.RootElement;
+        Assert.Equal("Success", root.GetProperty("Code").GetString());
+        Assert.Equal("arn:aws:iam::123456789012:instance-profile/app-role", root.GetProperty("InstanceProfileArn").GetString());
+        Assert.Matches("^AIPA[A-Z2-7]{17}$", root.GetProperty("InstanceProfileId").GetString());
+    }
+
+    [Fact]
+    public async Task CountsRequestsByRouteAndStatus()
+    {
+        using var client = Pod();
+        await client.GetAsync("/latest/meta-data/iam/security-credentials/app-role");
+        await client.GetAsync("/nope");
+        using var admin = _host.AdminClient();
+        var metrics = await admin.GetStringAsync("/metrics");
+        Assert.Contains("iam4kube_requests_total{route=\"credentials\",code=\"200\"}", metrics, StringComparison.Ordinal);
+        Assert.Contains("iam4kube_requests_total{route=\"other\",code=\"404\"}", metrics, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task NeverLogsSecretsOrSessionTokens()
+    {
+        using var client = Pod();
+        var body = await client.GetStringAsync("/latest/meta-data/iam/security-credentials/app-role");
+        using var json = JsonDocument.Parse(body);
+        var log = _host.LogText;
+        Assert.Contains(json.RootElement.GetProperty("AccessKeyId").GetString()!, log, StringComparison.Ordinal);
+        Assert.DoesNotContain(json.RootElement.GetProperty("SecretAccessKey").GetString()!, log, StringComparison.Ordinal);
+        Assert.DoesNotContain(json.RootElement.GetProperty("Token").GetString()!, log, StringComparison.Ordinal);
+    }
+
+    private static async Task<string> PutTokenAsync(HttpClient client, string ttl)
+    {
+        using var put = new HttpRequestMessage(HttpMethod.Put, "/latest/api/token");
+        put.Headers.Add("X-aws-ec2-metadata-token-ttl-seconds", ttl);
+        var response = await client.SendAsync(put);
+        response.EnsureSuccessStatusCode();
+        return await response.Content.ReadAsStringAsync();
+    }
+
+    private static async Task WaitForPodAsync(HttpClient client) =>
+        await client.GetAsync("/latest/meta-data/placement/region");
+}

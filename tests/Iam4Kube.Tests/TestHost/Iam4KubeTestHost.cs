@@ -1,0 +1,144 @@
+using System.Net;
+using Amazon.Runtime;
+using Amazon.SecurityToken;
+using Iam4Kube.Hosting;
+using Iam4Kube.Testing.Kubernetes;
+using Iam4Kube.Testing.Sts;
+using Serilog;
+using Serilog.Formatting.Compact;
+
+namespace Iam4Kube.Tests.TestHost;
+
+/// <summary>
+/// The real iam4kube host on Kestrel (ports picked by the OS), against the fake Kubernetes API server and STS on
+/// WireMock. Requests can come from any 127.0.0.x source address, so each simulated pod has its own IP.
+/// </summary>
+internal sealed class Iam4KubeTestHost : IAsyncDisposable
+{
+    private readonly CapturedLog _log = new();
+
+    private Iam4KubeTestHost(FakeKubernetesApiServer api, FakeSts sts)
+    {
+        Api = api;
+        Sts = sts;
+    }
+
+    public FakeKubernetesApiServer Api { get; }
+
+    public FakeSts Sts { get; }
+
+    public WebApplication App { get; private set; } = null!;
+
+    public Iam4KubeOptions Options { get; private set; } = null!;
+
+    public IPEndPoint MetadataEndpoint => App.Services.GetRequiredService<Listeners>().MetadataEndpoint;
+
+    public IPEndPoint AdminEndpoint => App.Services.GetRequiredService<Listeners>().AdminEndpoint;
+
+    /// <summary>Everything iam4kube logged, as compact JSON lines.</summary>
+    public string LogText => _log.Text;
+
+    public static async Task<Iam4KubeTestHost> StartAsync(
+        Func<Iam4KubeOptions, Iam4KubeOptions>? configure = null,
+        Action<IServiceCollection>? services = null,
+        FakeKubernetesApiServer? api = null,
+        bool startApp = true)
+    {
+        if (api is null)
+        {
+            api = new FakeKubernetesApiServer();
+            await api.StartAsync();
+        }
+
+        var host = new Iam4KubeTestHost(api, FakeSts.Start());
+        if (startApp)
+        {
+            await host.StartAppAsync(configure, services);
+        }
+
+        return host;
+    }
+
+    public async Task StartAppAsync(Func<Iam4KubeOptions, Iam4KubeOptions>? configure = null, Action<IServiceCollection>? services = null)
+    {
+        var options = new Iam4KubeOptions
+        {
+            Listen = new IPEndPoint(IPAddress.Any, 0),
+            AdminListen = new IPEndPoint(IPAddress.Loopback, 0),
+            Kubeconfig = Api.KubeconfigPath,
+            StsEndpoint = Sts.Url,
+            Region = "eu-west-1",
+            WaitTimeout = TimeSpan.FromSeconds(3),
+            ShutdownDelay = TimeSpan.Zero,
+            DrainTimeout = TimeSpan.FromSeconds(5),
+            LogLevel = LogLevel.Debug,
+        };
+        Options = configure?.Invoke(options) ?? options;
+        var logger = new LoggerConfiguration()
+            .MinimumLevel.Debug()
+            .WriteTo.Sink(_log)
+            .CreateLogger();
+        App = Iam4KubeApplication.Build(Options, logger, s =>
+        {
+            s.AddSingleton<IAmazonSecurityTokenService>(new AmazonSecurityTokenServiceClient(
+                new BasicAWSCredentials("AKIAIAM4KUBETESTING0", "iam4kube-own-secret-key-for-tests-only"),
+                new AmazonSecurityTokenServiceConfig { ServiceURL = Sts.Url, AuthenticationRegion = "eu-west-1", MaxErrorRetry = 0 }));
+            services?.Invoke(s);
+        });
+        await App.StartAsync();
+    }
+
+    public T Service<T>()
+        where T : notnull => App.Services.GetRequiredService<T>();
+
+    /// <summary>An HTTP client whose connections come from <paramref name="sourceIp"/> (any 127.x.y.z works on Linux).</summary>
+    public HttpClient ClientFrom(string sourceIp, TimeSpan? timeout = null) =>
+        SourceBoundClient.Create(IPAddress.Parse(sourceIp), new Uri($"http://127.0.0.1:{MetadataEndpoint.Port}"), timeout);
+
+    public HttpClient AdminClient() => new() { BaseAddress = new Uri($"http://127.0.0.1:{AdminEndpoint.Port}") };
+
+    /// <summary>Waits until /readyz says ready (test-side: re-checks on a short cadence).</summary>
+    public async Task WaitUntilReadyAsync(TimeSpan? timeout = null)
+    {
+        using var admin = AdminClient();
+        await Eventually.TrueAsync(async () => (await admin.GetAsync("/readyz")).IsSuccessStatusCode, timeout ?? TimeSpan.FromSeconds(20), "iam4kube never became ready");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (App is not null)
+        {
+            await App.StopAsync();
+            await App.DisposeAsync();
+        }
+
+        Sts.Dispose();
+        await Api.DisposeAsync();
+    }
+
+    private sealed class CapturedLog : Serilog.Core.ILogEventSink
+    {
+        private readonly Lock _gate = new();
+        private readonly StringWriter _writer = new();
+        private readonly RenderedCompactJsonFormatter _formatter = new();
+
+        public string Text
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    return _writer.ToString();
+                }
+            }
+        }
+
+        public void Emit(Serilog.Events.LogEvent logEvent)
+        {
+            lock (_gate)
+            {
+                _formatter.Format(logEvent, _writer);
+            }
+        }
+    }
+}

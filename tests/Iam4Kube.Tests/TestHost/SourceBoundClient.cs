@@ -1,0 +1,32 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace Iam4Kube.Tests.TestHost;
+
+/// <summary>HttpClients whose TCP connections start from a chosen local address: one simulated pod each.</summary>
+internal static class SourceBoundClient
+{
+    public static HttpClient Create(IPAddress source, Uri baseAddress, TimeSpan? timeout = null)
+    {
+        var handler = new SocketsHttpHandler
+        {
+            UseProxy = false,
+            ConnectCallback = async (context, cancellationToken) =>
+            {
+                var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                try
+                {
+                    socket.Bind(new IPEndPoint(source, 0));
+                    await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
+                    return new NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            },
+        };
+        return new HttpClient(handler) { BaseAddress = baseAddress, Timeout = timeout ?? TimeSpan.FromSeconds(30) };
+    }
+}
