@@ -27,7 +27,7 @@ internal static partial class CleanCommand
                 var removed = await RuleApplier.CleanAsync(new IptablesCli(backend, command), logger, CancellationToken.None);
                 Log.Cleaned(logger, backend.ToString().ToUpperInvariant(), removed ? "removed ip2service's chains and jumps" : "nothing to remove");
             }
-            catch (IptablesCommandException e) when (options.Backend == BackendChoice.Auto && !IsInstalled(e))
+            catch (IptablesCommandException e) when (options.Backend == BackendChoice.Auto && e.NotInstalled)
             {
                 Log.Unavailable(logger, backend.ToString().ToUpperInvariant(), e.Message);
             }
@@ -39,8 +39,6 @@ internal static partial class CleanCommand
         }
         return failed ? 1 : 0;
     }
-
-    private static bool IsInstalled(IptablesCommandException e) => !e.Message.StartsWith("cannot run", StringComparison.Ordinal);
 
     private static partial class Log
     {

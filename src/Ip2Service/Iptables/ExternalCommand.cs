@@ -39,7 +39,7 @@ internal sealed class ExternalCommand(IReadOnlyList<string> prefix)
         }
         catch (Win32Exception e)
         {
-            throw new IptablesCommandException($"cannot run `{display}`: {e.Message}", e);
+            throw new IptablesCommandException($"cannot run `{display}`: {e.Message}", e) { NotInstalled = true };
         }
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -64,7 +64,14 @@ internal sealed class ExternalCommand(IReadOnlyList<string> prefix)
         }
         catch (OperationCanceledException)
         {
-            process.Kill(entireProcessTree: true);
+            try
+            {
+                process.Kill(entireProcessTree: true);
+            }
+            catch (InvalidOperationException)
+            {
+                // It exited meanwhile.
+            }
             cancellationToken.ThrowIfCancellationRequested();
             throw new IptablesCommandException($"`{display}` did not finish within {Timeout.TotalSeconds} s");
         }

@@ -16,4 +16,7 @@ internal sealed class IptablesCommandException : Exception
         : base(message, innerException)
     {
     }
+
+    /// <summary>The program could not be started at all (that backend is not installed).</summary>
+    public bool NotInstalled { get; init; }
 }

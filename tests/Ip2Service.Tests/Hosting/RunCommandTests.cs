@@ -26,11 +26,10 @@ public sealed class RunCommandTests
         await network.AddForeignRulesAsync(backend);
         await using var api = new FakeKubernetesApiServer();
         await api.StartAsync();
-        await using var apiLink = await VethLink.ConnectAsync(NetworkNamespace.Root, network.Node);
-        await using var relay = TcpRelay.Start(new IPEndPoint(apiLink.LeftAddress!, 0), new IPEndPoint(IPAddress.Loopback, api.BaseAddress.Port));
-        using var kubeconfigFile = new TemporaryKubeconfig(relay.LocalEndPoint);
+        await using var bridge = await LoopbackBridge.CreateAsync(network.Node);
+        using var kubeconfigFile = new TemporaryKubeconfig(bridge.Expose(new IPEndPoint(IPAddress.Loopback, api.BaseAddress.Port)));
         var kubeconfig = kubeconfigFile.Path;
-        using var admin = new HttpClient { BaseAddress = new Uri($"http://{apiLink.RightAddress}:9091/"), Timeout = TimeSpan.FromSeconds(10) };
+        using var admin = new HttpClient { BaseAddress = new Uri($"http://{bridge.NamespaceAddress}:9091/"), Timeout = TimeSpan.FromSeconds(10) };
 
         await using var ip2service = Ip2ServiceBinary.Start(
             network.Node,
@@ -103,12 +102,12 @@ public sealed class RunCommandTests
         await using var api = new FakeKubernetesApiServer();
         await api.StartAsync();
         api.Create(Slice("iam4kube-abcde", [Endpoint(BackendIp(1))]));
-        await using var apiLink = await VethLink.ConnectAsync(NetworkNamespace.Root, network.Node);
+        await using var bridge = await LoopbackBridge.CreateAsync(network.Node);
         // The kubeconfig names a port where, at first, nothing listens: the API server is unreachable.
-        var apiAddress = FreeEndPoint(apiLink.LeftAddress!);
+        var apiAddress = FreeEndPoint(bridge.RootAddress);
         using var kubeconfigFile = new TemporaryKubeconfig(apiAddress);
         var kubeconfig = kubeconfigFile.Path;
-        using var admin = new HttpClient { BaseAddress = new Uri($"http://{apiLink.RightAddress}:9091/"), Timeout = TimeSpan.FromSeconds(10) };
+        using var admin = new HttpClient { BaseAddress = new Uri($"http://{bridge.NamespaceAddress}:9091/"), Timeout = TimeSpan.FromSeconds(10) };
 
         await using var ip2service = Ip2ServiceBinary.Start(
             network.Node,

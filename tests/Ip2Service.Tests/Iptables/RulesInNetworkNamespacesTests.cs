@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Ip2Service.Rules;
 using Ip2Service.Tests.TestSupport;
 using static Ip2Service.Tests.TestSupport.NodeNetwork;
@@ -60,12 +59,11 @@ public sealed class RulesInNetworkNamespacesTests
 
         await Apply(network, backend, "");
 
-        var stopwatch = Stopwatch.StartNew();
         var outcome = Assert.Single(await network.ConnectFromPodAsync());
-        // Refused (a TCP reset) within milliseconds, not a timeout, and never through to the real service.
+        // Refused (a TCP reset) within milliseconds as the client measures it, not a timeout, and never through to
+        // the real service.
         Assert.StartsWith("refused ", outcome, StringComparison.Ordinal);
         Assert.True(int.Parse(outcome["refused ".Length..], System.Globalization.CultureInfo.InvariantCulture) < 500, outcome);
-        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(3), $"took {stopwatch.Elapsed}");
         Assert.DoesNotContain(network.RealImds.Lines, line => line.StartsWith("connection", StringComparison.Ordinal));
     }
 
