@@ -38,6 +38,19 @@ public sealed class RulesInNetworkNamespacesTests
 
     [Theory]
     [MemberData(nameof(Backends))]
+    public async Task PodReachesAnEndpointBehindTheNodeThroughForwarding(string backend)
+    {
+        // Most endpoints are iam4kube pods on other nodes: DNATed traffic is forwarded, and replies come back
+        // through the node, which undoes the DNAT, so the pod sees 169.254.169.254 answer.
+        await using var network = await NodeNetwork.CreateAsync(backends: 0, remoteBackend: true);
+
+        await Apply(network, backend, $"{RemoteBackendIp}:{BackendPort}");
+
+        Assert.Equal([$"ok remote-backend {PodIp}"], await network.ConnectFromPodAsync());
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends))]
     public async Task TwoEndpointsBothGetConnections(string backend)
     {
         await using var network = await NodeNetwork.CreateAsync(backends: 2);

@@ -9,6 +9,7 @@ namespace Ip2Service.Tests.TestSupport;
 /// <code>
 ///   pod (10.77.0.2) ──veth──▶ node ──veth──▶ imds (169.254.169.254:80, "the real metadata service")
 ///                              │ ip2service's rules; backends "backend-N" on 10.77.1.N:8080 (local addresses)
+///                              └──veth──▶ remote (10.77.3.3:8080, "remote-backend": an iam4kube pod elsewhere)
 /// </code>
 /// The pod's default route goes to the node, which routes 169.254.169.254 on to the imds namespace: without
 /// ip2service, the pod reaches the "real" metadata service, as on an EC2 instance.
@@ -18,6 +19,7 @@ internal sealed partial class NodeNetwork : IAsyncDisposable
     public const string PodIp = "10.77.0.2";
     public const string MetadataIp = "169.254.169.254";
     public const int BackendPort = 8080;
+    public const string RemoteBackendIp = "10.77.3.3";
 
     private readonly List<BackgroundProcess> _processes = [];
     private readonly List<IAsyncDisposable> _namespaces = [];
@@ -35,11 +37,14 @@ internal sealed partial class NodeNetwork : IAsyncDisposable
 
     public BackgroundProcess RealImds { get; private set; } = null!;
 
+    /// <summary>A backend behind the node (reached by forwarding, as an endpoint on another node is), when asked for.</summary>
+    public PodNetwork? Remote { get; private set; }
+
     public static string BackendIp(int number) => $"10.77.1.{number}";
 
     public static string BackendEndpoint(int number) => $"{BackendIp(number)}:{BackendPort}";
 
-    public static async Task<NodeNetwork> CreateAsync(int backends)
+    public static async Task<NodeNetwork> CreateAsync(int backends, bool remoteBackend = false)
     {
         NetworkPrerequisites.EnsureIptables();
         var node = await NetworkNamespace.CreateAsync("node");
@@ -55,6 +60,12 @@ internal sealed partial class NodeNetwork : IAsyncDisposable
             await network.Imds.Namespace.AddLocalAddressAsync(MetadataIp);
             await node.AddRouteAsync(MetadataIp + "/32", via: network.Imds.PodIp.ToString(), device: network.Imds.Link.LeftDevice);
             network.RealImds = await network.StartAsync(network.Imds.Namespace, MetadataIp, 80, "real-imds");
+            if (remoteBackend)
+            {
+                network.Remote = await PodNetwork.CreateAsync(IPAddress.Parse(RemoteBackendIp), host: node, purpose: "remote");
+                network._namespaces.Add(network.Remote);
+                await network.StartAsync(network.Remote.Namespace, RemoteBackendIp, BackendPort, "remote-backend");
+            }
             for (var i = 1; i <= backends; i++)
             {
                 await node.AddLocalAddressAsync(BackendIp(i));
