@@ -82,6 +82,38 @@ public sealed class FakeKubernetesApiServerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ExactListServesTheStateAtAnOlderResourceVersion()
+    {
+        _server.Create(Pod("default", "a"));
+        var b = _server.Create(Pod("default", "b"));
+        var then = _server.ResourceVersion;
+        _server.Delete<V1Pod>("default", "a");
+        b.Metadata.Labels = new Dictionary<string, string> { ["changed"] = "yes" };
+        _server.Update(b);
+        _server.Create(Pod("default", "c"));
+
+        var list = await _client.CoreV1.ListPodForAllNamespacesAsync(resourceVersion: then, resourceVersionMatch: "Exact");
+
+        Assert.Equal(then, list.Metadata.ResourceVersion);
+        Assert.Equal(["a", "b"], list.Items.Select(p => p.Metadata.Name));
+        Assert.Null(list.Items[1].Metadata.Labels);
+    }
+
+    [Fact]
+    public async Task ListAtAResourceVersionNotYetReachedWaitsForIt()
+    {
+        var next = (long.Parse(_server.ResourceVersion, System.Globalization.CultureInfo.InvariantCulture) + 1)
+            .ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        var listing = _client.CoreV1.ListPodForAllNamespacesAsync(resourceVersion: next);
+        _server.Create(Pod("default", "a"));
+        var list = await listing;
+
+        Assert.Equal(next, list.Metadata.ResourceVersion);
+        Assert.Equal("a", Assert.Single(list.Items).Metadata.Name);
+    }
+
+    [Fact]
     public async Task GetOfAMissingObjectAnswers404WithANotFoundStatus()
     {
         var error = await Assert.ThrowsAsync<HttpOperationException>(() => _client.CoreV1.ReadNamespacedPodAsync("nope", "default"));
@@ -139,6 +171,25 @@ public sealed class FakeKubernetesApiServerTests : IAsyncLifetime
             .FirstAsync(cts.Token);
 
         Assert.Equal((WatchEventType.Added, "a"), (first.Item1, first.Item2.Metadata.Name));
+    }
+
+    [Fact]
+    public async Task SendInitialEventsEndsTheInitialStateWithAnAnnotatedBookmark()
+    {
+        _server.Create(Pod("default", "a"));
+        _server.Create(Pod("default", "b"));
+
+        using var cts = new CancellationTokenSource(Timeout);
+        var events = await _client.CoreV1.WatchListPodForAllNamespacesAsync(
+                allowWatchBookmarks: true, sendInitialEvents: true, resourceVersionMatch: "NotOlderThan", cancellationToken: cts.Token)
+            .Take(3)
+            .ToListAsync(cts.Token);
+
+        Assert.Equal(
+            [(WatchEventType.Added, "a"), (WatchEventType.Added, "b"), (WatchEventType.Bookmark, null)],
+            events.Select(e => (e.Item1, (string?)e.Item2.Metadata.Name)));
+        Assert.Equal("true", events[2].Item2.Metadata.Annotations["k8s.io/initial-events-end"]);
+        Assert.Equal(_server.ResourceVersion, events[2].Item2.Metadata.ResourceVersion);
     }
 
     [Fact]
