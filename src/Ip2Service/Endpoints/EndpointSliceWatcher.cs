@@ -101,6 +101,10 @@ internal sealed partial class EndpointSliceWatcher(
         Exception? streamError = null;
         // Server-side timeout spread over 5-10 minutes (as client-go does), so watches of all nodes do not end together.
         var timeoutSeconds = 300 + Random.Shared.Next(300);
+        // And a client-side deadline a little later, for a connection that died without a FIN (a node losing its
+        // route to the API server): no read timeout would ever notice, and the rules would silently go stale.
+        using var timer = new CancellationTokenSource(TimeSpan.FromSeconds(timeoutSeconds + 30), time);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer.Token);
         var events = client.DiscoveryV1.WatchListNamespacedEndpointSliceAsync(
             service.Namespace,
             allowWatchBookmarks: true,
@@ -120,26 +124,33 @@ internal sealed partial class EndpointSliceWatcher(
                     Log.StreamError(logger, service.ToString(), Describe(e));
                 }
             },
-            cancellationToken: cancellationToken);
+            cancellationToken: deadline.Token);
 
-        await foreach (var (type, slice) in events)
+        try
         {
-            resourceVersion = slice.Metadata?.ResourceVersion ?? resourceVersion;
-            switch (type)
+            await foreach (var (type, slice) in events)
             {
-                case WatchEventType.Added:
-                case WatchEventType.Modified:
-                    _index.Upsert(Parse(slice));
-                    break;
-                case WatchEventType.Deleted:
-                    _index.Remove(slice.Metadata?.Name ?? "");
-                    break;
-                default:
-                    // Bookmarks only move the resourceVersion on.
-                    continue;
+                resourceVersion = slice.Metadata?.ResourceVersion ?? resourceVersion;
+                switch (type)
+                {
+                    case WatchEventType.Added:
+                    case WatchEventType.Modified:
+                        _index.Upsert(Parse(slice));
+                        break;
+                    case WatchEventType.Deleted:
+                        _index.Remove(slice.Metadata?.Name ?? "");
+                        break;
+                    default:
+                        // Bookmarks only move the resourceVersion on.
+                        continue;
+                }
+                Log.Changed(logger, type, slice.Metadata?.Name ?? "", resourceVersion);
+                Publish();
             }
-            Log.Changed(logger, type, slice.Metadata?.Name ?? "", resourceVersion);
-            Publish();
+        }
+        catch (OperationCanceledException) when (timer.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            Log.DeadlinePassed(logger, service.ToString());
         }
         var healthy = streamError is null && time.GetElapsedTime(started) >= HealthyWatch;
         return new WatchOutcome(resourceVersion, expired, healthy);
@@ -200,5 +211,8 @@ internal sealed partial class EndpointSliceWatcher(
 
         [LoggerMessage(6, LogLevel.Warning, "Skipped part of EndpointSlice {Slice} ({Reason}): {Detail}")]
         public static partial void Skipped(ILogger logger, string slice, string reason, string detail);
+
+        [LoggerMessage(7, LogLevel.Warning, "The watch of {Service}'s EndpointSlices outlived its timeout without ending; reconnecting")]
+        public static partial void DeadlinePassed(ILogger logger, string service);
     }
 }

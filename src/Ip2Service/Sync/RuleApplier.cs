@@ -16,7 +16,8 @@ internal sealed partial class RuleApplier(IIptables iptables, InterceptTarget ta
         var current = await iptables.SaveAsync(cancellationToken);
         var input = RuleRenderer.Render(Target, set, current);
         Log.Restoring(logger, iptables.Backend, input);
-        await iptables.RestoreAsync(input, cancellationToken);
+        // Never abandon a write halfway for shutdown: the restore is short, and finishing it leaves a known state.
+        await iptables.RestoreAsync(input, CancellationToken.None);
     }
 
     /// <summary>Removes every chain and jump ip2service made (for any intercept target). Returns false when there
