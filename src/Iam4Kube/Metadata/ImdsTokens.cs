@@ -47,7 +47,8 @@ internal sealed class ImdsTokens(byte[] key, TimeProvider time)
     public bool TryValidate(string? token, IPAddress ip, out string boundUid)
     {
         boundUid = "";
-        if (string.IsNullOrEmpty(token) || token.Length > 512)
+        // IsValid first: TryDecodeFromChars throws on characters outside the alphabet, and tokens are hostile input.
+        if (string.IsNullOrEmpty(token) || token.Length > 512 || !Base64Url.IsValid(token))
         {
             return false;
         }

@@ -120,7 +120,8 @@ public sealed class SdkEndToEndTests : IAsyncLifetime
         return await PodNetwork.CreateAsync(ip);
     }
 
-    private string Endpoint(PodNetwork pod) => $"http://{pod.GatewayIp}:{_host.MetadataEndpoint.Port}";
+    // With the trailing slash, as the EC2 default http://169.254.169.254/ is written: awscli v2 appends paths to it verbatim.
+    private string Endpoint(PodNetwork pod) => $"http://{pod.GatewayIp}:{_host.MetadataEndpoint.Port}/";
 
     private static IPAddress NextPodIp() => IPAddress.Parse($"10.77.{Environment.ProcessId % 200}.{Interlocked.Increment(ref _nextPod) % 250 + 2}");
 }

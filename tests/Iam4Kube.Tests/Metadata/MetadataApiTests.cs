@@ -148,10 +148,14 @@ public sealed class MetadataApiTests : IAsyncLifetime
     [InlineData("/latest/meta-data/placement/availability-zone/")]
     [InlineData("/latest/dynamic/instance-identity/document")]
     [InlineData("/latest/dynamic/instance-identity/document/")]
+    [InlineData("//latest/meta-data/iam/security-credentials/app-role")]
+    [InlineData("/latest//meta-data/iam/info")]
     public async Task ServesEveryAllowedPathWithAndWithoutTrailingSlash(string path)
     {
         using var client = Pod();
-        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(path)).StatusCode);
+        // An absolute URI, so that a leading "//" stays part of the path.
+        var uri = new Uri(client.BaseAddress!.GetLeftPart(UriPartial.Authority) + path);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(uri)).StatusCode);
     }
 
     [Theory]
