@@ -1,0 +1,45 @@
+using System.Diagnostics;
+
+namespace Iam4Kube.Tests.Hosting;
+
+/// <summary>The real binary's command-line contract: help, and exit code 2 with a clear message for bad flags.</summary>
+public sealed class ProgramTests
+{
+    private static async Task<(int ExitCode, string Output, string Error)> RunAsync(params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "iam4kube.dll"));
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await output, await error);
+    }
+
+    [Fact]
+    public async Task PrintsHelpAndExitsZero()
+    {
+        var (exitCode, output, _) = await RunAsync("--help");
+        Assert.Equal(0, exitCode);
+        Assert.Contains("--session-duration", output, StringComparison.Ordinal);
+        Assert.Contains("--wait-timeout", output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--sts-rate", "fast", "--sts-rate 'fast': expected a number")]
+    [InlineData("--session-duration", "2d", "--session-duration '2d'")]
+    [InlineData("--listen", "nowhere", "--listen 'nowhere'")]
+    public async Task RefusesInvalidFlagsWithExitCode2AndAClearMessage(string flag, string value, string message)
+    {
+        var (exitCode, _, error) = await RunAsync(flag, value);
+        Assert.Equal(2, exitCode);
+        Assert.Contains(message, error, StringComparison.Ordinal);
+        Assert.Contains("iam4kube --help", error, StringComparison.Ordinal);
+    }
+}
