@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text;
 using Iam4Kube.Roles;
 using k8s;
 using k8s.Models;
@@ -22,13 +21,13 @@ internal static class ClusterFileParser
     {
         var state = new ParseState(file);
         var number = 0;
-        foreach (var (document, firstLine) in SplitDocuments(text))
+        foreach (var chunk in SplitDocuments(text))
         {
             YamlNode root;
             try
             {
                 var stream = new YamlStream();
-                stream.Load(new StringReader(document));
+                stream.Load(new StringReader(chunk.Text));
                 if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is YamlScalarNode { Value: null or "" })
                 {
                     continue; // only comments or blank lines: not a document kubectl would count either
@@ -37,7 +36,7 @@ internal static class ClusterFileParser
                 number++;
                 if (stream.Documents.Count > 1)
                 {
-                    state.Problem(number, firstLine, null, null, "holds more than one YAML document; separate documents with a line '---'");
+                    state.Problem(number, chunk.FirstLine, null, null, "holds more than one YAML document; separate documents with a line '---'");
                     continue;
                 }
 
@@ -47,20 +46,20 @@ internal static class ClusterFileParser
             {
                 number++;
                 var (mark, message) = Describe(e);
-                state.Problem(number, LineInFile(firstLine, mark), null, null, $"invalid YAML: {message}");
+                state.Problem(number, chunk.LineOf(mark), null, null, $"invalid YAML: {message}");
                 continue;
             }
 
-            ReadDocument(state, number, firstLine, document, root);
+            ReadDocument(state, number, chunk, root);
         }
 
         state.CheckReferences();
         return new ClusterFileContents(state.Pods, state.ServiceAccounts, state.Nodes, state.Skipped, state.Warnings, state.Problems);
     }
 
-    private static void ReadDocument(ParseState state, int number, int firstLine, string document, YamlNode root)
+    private static void ReadDocument(ParseState state, int number, Chunk chunk, YamlNode root)
     {
-        var line = LineInFile(firstLine, root.Start);
+        var line = chunk.LineOf(root.Start);
         if (root is not YamlMappingNode mapping)
         {
             state.Problem(number, line, null, null, "is not a Kubernetes object (a mapping with apiVersion, kind and metadata)");
@@ -72,7 +71,12 @@ internal static class ClusterFileParser
         var metadata = Child(mapping, "metadata") as YamlMappingNode;
         var name = metadata is null ? null : Scalar(metadata, "name");
         var ns = metadata is null ? null : Scalar(metadata, "namespace");
-        var label = kind is null ? null : $"{kind} {(kind == "Node" || string.IsNullOrEmpty(ns) ? "" : ns + "/")}{name ?? "(no name)"}";
+        if (kind is "Pod" or "ServiceAccount" && string.IsNullOrEmpty(ns))
+        {
+            ns = DefaultNamespace;
+        }
+
+        var label = kind is null ? null : $"{kind} {(string.IsNullOrEmpty(ns) ? "" : ns + "/")}{name ?? "(no name)"}";
         if (string.IsNullOrEmpty(kind) || string.IsNullOrEmpty(apiVersion))
         {
             state.Problem(number, line, label, string.IsNullOrEmpty(kind) ? "kind" : "apiVersion", "missing; every object needs apiVersion and kind");
@@ -82,28 +86,28 @@ internal static class ClusterFileParser
         switch (apiVersion, kind)
         {
             case ("v1", "Pod"):
-                if (Deserialize<V1Pod>(state, number, firstLine, document, root, label) is { } pod)
+                if (Deserialize<V1Pod>(state, number, chunk, root, label) is { } pod)
                 {
                     AddPod(state, number, line, label!, pod);
                 }
 
                 break;
             case ("v1", "ServiceAccount"):
-                if (Deserialize<V1ServiceAccount>(state, number, firstLine, document, root, label) is { } serviceAccount)
+                if (Deserialize<V1ServiceAccount>(state, number, chunk, root, label) is { } serviceAccount)
                 {
                     AddServiceAccount(state, number, line, label!, serviceAccount);
                 }
 
                 break;
             case ("v1", "Node"):
-                if (Deserialize<V1Node>(state, number, firstLine, document, root, label) is { } node)
+                if (Deserialize<V1Node>(state, number, chunk, root, label) is { } node)
                 {
                     AddNode(state, number, line, label!, node);
                 }
 
                 break;
             case (_, "Pod" or "ServiceAccount" or "Node"):
-                state.Problem(number, LineInFile(firstLine, Child(mapping, "apiVersion")!.Start), label, "apiVersion", $"{kind} is in apiVersion v1, not '{apiVersion}'");
+                state.Problem(number, chunk.LineOf(Child(mapping, "apiVersion")!.Start), label, "apiVersion", $"{kind} is in apiVersion v1, not '{apiVersion}'");
                 break;
             default:
                 state.Skipped.Add(new ClusterFileProblem(state.File, number, line, label, null,
@@ -112,17 +116,17 @@ internal static class ClusterFileParser
         }
     }
 
-    private static T? Deserialize<T>(ParseState state, int number, int firstLine, string document, YamlNode root, string? label)
+    private static T? Deserialize<T>(ParseState state, int number, Chunk chunk, YamlNode root, string? label)
         where T : class
     {
         try
         {
-            return KubernetesYaml.Deserialize<T>(document, strict: true);
+            return KubernetesYaml.Deserialize<T>(chunk.Text, strict: true);
         }
         catch (YamlException e)
         {
             var (mark, message) = Describe(e);
-            state.Problem(number, LineInFile(firstLine, mark), label, FieldAt(root, mark, ""), message);
+            state.Problem(number, chunk.LineOf(mark), label, FieldAt(root, mark, ""), message);
             return null;
         }
     }
@@ -215,29 +219,25 @@ internal static class ClusterFileParser
     }
 
     /// <summary>Splits on lines that are <c>---</c> (optionally followed by a comment), as kubectl does.</summary>
-    private static IEnumerable<(string Text, int FirstLine)> SplitDocuments(string text)
+    private static IEnumerable<Chunk> SplitDocuments(string text)
     {
         var lines = text.Split('\n');
-        var current = new StringBuilder();
-        var firstLine = 1;
-        for (var i = 0; i < lines.Length; i++)
+        var start = 0;
+        for (var i = 0; i <= lines.Length; i++)
         {
-            var line = lines[i];
-            if (line.StartsWith("---", StringComparison.Ordinal) && line[3..].Trim() is "" or ['#', ..])
+            if (i == lines.Length || (lines[i].StartsWith("---", StringComparison.Ordinal) && lines[i][3..].Trim() is "" or ['#', ..]))
             {
-                yield return (current.ToString(), firstLine);
-                current.Clear();
-                firstLine = i + 2;
-                continue;
+                var last = i - 1;
+                while (last > start && string.IsNullOrWhiteSpace(lines[last]))
+                {
+                    last--;
+                }
+
+                yield return new Chunk(string.Join('\n', lines[start..i]), start + 1, Math.Max(start, last) + 1);
+                start = i + 1;
             }
-
-            current.Append(line).Append('\n');
         }
-
-        yield return (current.ToString(), firstLine);
     }
-
-    private static int LineInFile(int firstLine, Mark mark) => firstLine + (int)mark.Line - 1;
 
     /// <summary>Where YamlDotNet stopped and why, in words for a person editing the file.</summary>
     private static (Mark Mark, string Message) Describe(YamlException exception)
@@ -279,31 +279,29 @@ internal static class ClusterFileParser
         _ => typeName,
     };
 
-    /// <summary>The path (<c>status.podIP</c>, <c>spec.containers[0].name</c>) of the deepest node at <paramref name="mark"/>.</summary>
+    /// <summary>
+    /// The path (<c>status.podIP</c>, <c>spec.containers[0].name</c>) of the deepest node at <paramref name="mark"/>.
+    /// Block mappings carry no end mark, so a mark belongs to the last entry that starts at or before it.
+    /// </summary>
     private static string? FieldAt(YamlNode node, Mark mark, string path)
     {
         switch (node)
         {
             case YamlMappingNode mapping:
-                foreach (var (key, value) in mapping.Children)
+                var entry = mapping.Children.LastOrDefault(c => c.Key.Start.Index <= mark.Index);
+                if (entry.Key is not null)
                 {
-                    var keyPath = path + Segment(key);
-                    if (Contains(key, mark))
-                    {
-                        return keyPath.TrimStart('.');
-                    }
-
-                    if (Contains(value, mark))
-                    {
-                        return FieldAt(value, mark, keyPath);
-                    }
+                    var keyPath = path + Segment(entry.Key);
+                    return mark.Index < entry.Key.End.Index || entry.Value.Start.Index > mark.Index
+                        ? keyPath.TrimStart('.')
+                        : FieldAt(entry.Value, mark, keyPath);
                 }
 
                 break;
             case YamlSequenceNode sequence:
-                for (var i = 0; i < sequence.Children.Count; i++)
+                for (var i = sequence.Children.Count - 1; i >= 0; i--)
                 {
-                    if (Contains(sequence.Children[i], mark))
+                    if (sequence.Children[i].Start.Index <= mark.Index)
                     {
                         return FieldAt(sequence.Children[i], mark, $"{path}[{i}]");
                     }
@@ -321,13 +319,17 @@ internal static class ClusterFileParser
         return text.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-') ? $".{text}" : $"[{text}]";
     }
 
-    private static bool Contains(YamlNode node, Mark mark) =>
-        mark.Index == node.Start.Index || (mark.Index > node.Start.Index && mark.Index < node.End.Index);
-
     private static YamlNode? Child(YamlMappingNode mapping, string key) =>
         mapping.Children.TryGetValue(new YamlScalarNode(key), out var value) ? value : null;
 
     private static string? Scalar(YamlMappingNode mapping, string key) => (Child(mapping, key) as YamlScalarNode)?.Value;
+
+    /// <summary>One document's text and the lines of the file it spans (up to its last non-blank line).</summary>
+    private readonly record struct Chunk(string Text, int FirstLine, int LastLine)
+    {
+        /// <summary>The file line of a mark; errors found at the end of the text point at the document's last line.</summary>
+        public int LineOf(Mark mark) => Math.Clamp(FirstLine + (int)mark.Line - 1, FirstLine, LastLine);
+    }
 
     private sealed class ParseState(string file)
     {

@@ -7,10 +7,9 @@ namespace Iam4Kube.Cluster;
 /// </summary>
 internal sealed record ClusterFileProblem(string File, int Document, int Line, string? Object, string? Field, string Message)
 {
-    public override string ToString()
-    {
-        var where = Object is null ? $"line {Line}" : $"line {Line}, {Object}";
-        var field = Field is null ? "" : $"field {Field}: ";
-        return $"{File}: document {Document} ({where}): {field}{Message}";
-    }
+    /// <summary>The object, field and message: what is wrong, without where in the file.</summary>
+    public string Detail =>
+        (Object is null ? "" : $"{Object}: ") + (Field is null ? "" : $"field {Field}: ") + Message;
+
+    public override string ToString() => $"{File}: document {Document} (line {Line}): {Detail}";
 }

@@ -20,6 +20,12 @@ internal static class CommandLine
           --admin-listen ADDR:PORT   /healthz, /readyz and /metrics (default 0.0.0.0:9090)
           --kubeconfig PATH          kubeconfig file (default: in-cluster config, else KUBECONFIG, else ~/.kube/config)
           --cluster-file PATH        read Pods, ServiceAccounts and Nodes from a YAML file instead of a cluster
+                                     (local mode; the file is followed as it is edited)
+          --credentials sts|offline  where role credentials come from (default sts). sts: AssumeRole with the
+                                     ambient AWS credentials (environment, profile, instance role). offline:
+                                     fake credentials minted locally for any role (access keys ASIAOFFLINE…),
+                                     for local mode with no AWS account; refused inside a cluster
+          --allow-offline-in-cluster allow --credentials offline inside a Kubernetes cluster (tests and demos)
           --sts-endpoint URL         STS endpoint (default: AWS_ENDPOINT_URL_STS, else the regional endpoint)
           --region REGION            AWS region (default: AWS_REGION, AWS_DEFAULT_REGION)
           --sts-rate N               AssumeRole calls per second (default 10)
@@ -39,7 +45,7 @@ internal static class CommandLine
         Durations are written like 1h, 15m, 30s, 500ms or 1h30m.
         """;
 
-    public static ParseResult Parse(IReadOnlyList<string> args, Func<string, string?> environment)
+    public static ParseResult Parse(IReadOnlyList<string> args, Func<string, string?> environment, InClusterProbe? inCluster = null)
     {
         var options = new Iam4KubeOptions();
         var errors = new List<string>();
@@ -60,6 +66,19 @@ internal static class CommandLine
 
             var equals = arg.IndexOf('=', StringComparison.Ordinal);
             var name = equals < 0 ? arg : arg[..equals];
+            if (name == "--allow-offline-in-cluster")
+            {
+                // A switch: present means true; --allow-offline-in-cluster=true|false works too.
+                var allow = true;
+                if (equals >= 0 && !bool.TryParse(arg[(equals + 1)..], out allow))
+                {
+                    errors.Add($"{name} takes no value, or =true or =false");
+                }
+
+                options = options with { AllowOfflineInCluster = allow };
+                continue;
+            }
+
             string value;
             if (equals >= 0)
             {
@@ -83,6 +102,7 @@ internal static class CommandLine
                     "--admin-listen" => options with { AdminListen = ParseEndpoint(value) },
                     "--kubeconfig" => options with { Kubeconfig = ExistingFile(value) },
                     "--cluster-file" => options with { ClusterFile = ExistingFile(value) },
+                    "--credentials" => options with { Credentials = ParseCredentialSource(value) },
                     "--sts-endpoint" => options with { StsEndpoint = stsEndpoint = value },
                     "--region" => options with { Region = region = value },
                     "--sts-rate" => options with { StsRate = ParseDouble(value) },
@@ -113,6 +133,13 @@ internal static class CommandLine
         if (errors.Count == 0)
         {
             errors.AddRange(Iam4KubeOptionsValidator.Problems(options));
+        }
+
+        if (errors.Count == 0 && options is { Credentials: CredentialSource.Offline, AllowOfflineInCluster: false }
+            && (inCluster ?? InClusterProbe.ForThisProcess(environment)).Evidence() is { } evidence)
+        {
+            errors.Add($"--credentials offline is refused inside a Kubernetes cluster ({evidence}): its pods would get fake "
+                + "credentials that AWS rejects. Use --credentials sts, or add --allow-offline-in-cluster if that really is the intent (tests, demos)");
         }
 
         return errors.Count == 0 ? new ParseResult(options, [], false) : new ParseResult(null, errors, false);
@@ -150,6 +177,13 @@ internal static class CommandLine
         int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var number)
             ? number
             : throw new FormatException("expected a whole number");
+
+    private static CredentialSource ParseCredentialSource(string value) => value switch
+    {
+        "sts" => CredentialSource.Sts,
+        "offline" => CredentialSource.Offline,
+        _ => throw new FormatException("expected sts or offline"),
+    };
 
     private static LogFormat ParseLogFormat(string value) => value switch
     {

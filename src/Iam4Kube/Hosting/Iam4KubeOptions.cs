@@ -44,6 +44,12 @@ internal sealed record Iam4KubeOptions
 
     public string? TokenKeyFile { get; init; }
 
+    /// <summary>Where role credentials come from: STS AssumeRole, or minted locally (local mode, no AWS account).</summary>
+    public CredentialSource Credentials { get; init; } = CredentialSource.Sts;
+
+    /// <summary>Allows offline credentials even when iam4kube runs inside a cluster (tests and demos only).</summary>
+    public bool AllowOfflineInCluster { get; init; }
+
     public LogFormat LogFormat { get; init; } = LogFormat.Json;
 
     public LogLevel LogLevel { get; init; } = LogLevel.Information;
@@ -53,4 +59,10 @@ internal enum LogFormat
 {
     Json,
     Text,
+}
+
+internal enum CredentialSource
+{
+    Sts,
+    Offline,
 }

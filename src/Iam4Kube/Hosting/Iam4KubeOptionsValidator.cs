@@ -25,6 +25,11 @@ internal sealed partial class Iam4KubeOptionsValidator : IValidateOptions<Iam4Ku
             problems.Add("--kubeconfig and --cluster-file exclude each other");
         }
 
+        if (options.AllowOfflineInCluster && options.Credentials != CredentialSource.Offline)
+        {
+            problems.Add("--allow-offline-in-cluster applies only with --credentials offline");
+        }
+
         if (options.StsEndpoint is not null && !(Uri.TryCreate(options.StsEndpoint, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"))
         {
             problems.Add($"--sts-endpoint '{options.StsEndpoint}' is not an http(s) URL");

@@ -25,20 +25,39 @@ internal static class Iam4KubeServiceCollectionExtensions
         services.AddSingleton<PodIndex>();
         services.AddSingleton<NodeStore>();
         services.AddSingleton(sp => new ServiceAccountStore(sp.GetRequiredService<IRoleDemand>()));
-        services.TryAddSingleton<IKubernetes>(_ => new Kubernetes(KubernetesConfiguration.Load(options)));
-        services.AddSingleton<ClusterView>();
-        services.AddSingleton<IClusterSource>(sp => sp.GetRequiredService<ClusterView>());
-        services.AddHostedService(sp => sp.GetRequiredService<ClusterView>());
-        services.AddSingleton<KubernetesPodEvents>();
-        services.AddSingleton<IPodEvents>(sp => sp.GetRequiredService<KubernetesPodEvents>());
-        services.AddHostedService(sp => sp.GetRequiredService<KubernetesPodEvents>());
+        if (options.ClusterFile is not null)
+        {
+            // Local mode: the cluster is a file, and there is no API server (nor Kubernetes client) at all.
+            services.AddSingleton<ClusterFileSource>();
+            services.AddSingleton<IClusterSource>(sp => sp.GetRequiredService<ClusterFileSource>());
+            services.AddHostedService(sp => sp.GetRequiredService<ClusterFileSource>());
+            services.AddSingleton<IPodEvents, LoggedPodEvents>();
+        }
+        else
+        {
+            services.TryAddSingleton<IKubernetes>(_ => new Kubernetes(KubernetesConfiguration.Load(options)));
+            services.AddSingleton<ClusterView>();
+            services.AddSingleton<IClusterSource>(sp => sp.GetRequiredService<ClusterView>());
+            services.AddHostedService(sp => sp.GetRequiredService<ClusterView>());
+            services.AddSingleton<KubernetesPodEvents>();
+            services.AddSingleton<IPodEvents>(sp => sp.GetRequiredService<KubernetesPodEvents>());
+            services.AddHostedService(sp => sp.GetRequiredService<KubernetesPodEvents>());
+        }
 
         // Credentials
         services.AddSingleton(new FreshnessPolicy(options.SessionDuration));
         services.AddSingleton(new StsRateLimiter(options.StsRate, options.StsBurst));
         services.AddSingleton<CredentialStore>();
-        services.TryAddSingleton<IAmazonSecurityTokenService>(_ => CreateStsClient(options));
-        services.TryAddSingleton<ICredentialIssuer, StsCredentialIssuer>();
+        if (options.Credentials == CredentialSource.Offline)
+        {
+            services.TryAddSingleton<ICredentialIssuer, OfflineCredentialIssuer>();
+        }
+        else
+        {
+            services.TryAddSingleton<IAmazonSecurityTokenService>(_ => CreateStsClient(options));
+            services.TryAddSingleton<ICredentialIssuer, StsCredentialIssuer>();
+        }
+
         services.AddSingleton<CredentialRefresher>();
         services.AddSingleton<IRoleDemand>(sp => sp.GetRequiredService<CredentialRefresher>());
         services.AddHostedService(sp => sp.GetRequiredService<CredentialRefresher>());

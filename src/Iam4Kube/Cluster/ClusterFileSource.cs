@@ -1,0 +1,210 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Threading.Channels;
+using Iam4Kube.Hosting;
+using Iam4Kube.Observability;
+
+namespace Iam4Kube.Cluster;
+
+/// <summary>
+/// Local mode: the view of the cluster comes from a Kubernetes YAML file (<c>--cluster-file</c>) instead of an API
+/// server, and follows the file as it is edited. A file that does not parse, or holds invalid objects, is reported
+/// and not applied: the last good state keeps being served until the file is fixed.
+/// </summary>
+internal sealed partial class ClusterFileSource : BackgroundService, IClusterSource
+{
+    /// <summary>Editors write a file in several steps (truncate, write, rename); load once they are done.</summary>
+    public static readonly TimeSpan Debounce = TimeSpan.FromMilliseconds(200);
+
+    private readonly string _file;
+    private readonly string _fullPath;
+    private readonly PodIndex _pods;
+    private readonly ServiceAccountStore _serviceAccounts;
+    private readonly NodeStore _nodes;
+    private readonly Iam4KubeMetrics _metrics;
+    private readonly ILogger<ClusterFileSource> _logger;
+    private readonly TaskCompletionSource _synced = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Channel<bool> _changed = Channel.CreateBounded<bool>(
+        new BoundedChannelOptions(1) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
+
+    private readonly ITimer _debounce;
+    private byte[]? _lastSeen;
+
+    public ClusterFileSource(
+        Iam4KubeOptions options,
+        PodIndex pods,
+        ServiceAccountStore serviceAccounts,
+        NodeStore nodes,
+        Iam4KubeMetrics metrics,
+        TimeProvider time,
+        ILogger<ClusterFileSource> logger)
+    {
+        _file = options.ClusterFile ?? throw new ArgumentException("--cluster-file is not set", nameof(options));
+        _fullPath = Path.GetFullPath(_file);
+        _pods = pods;
+        _serviceAccounts = serviceAccounts;
+        _nodes = nodes;
+        _metrics = metrics;
+        _logger = logger;
+        _debounce = time.CreateTimer(_ => _changed.Writer.TryWrite(true), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>Completes after the first load of a valid file.</summary>
+    public Task Synced => _synced.Task;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        // The directory, not the file: editors and `kubectl`-style tools often write a new file and rename it over
+        // the old one, which a watch on the file itself would lose.
+        using var watcher = new FileSystemWatcher(Path.GetDirectoryName(_fullPath)!)
+        {
+            NotifyFilter = NotifyFilters.FileName | NotifyFilters.LastWrite | NotifyFilters.Size | NotifyFilters.CreationTime,
+            IncludeSubdirectories = false,
+        };
+        var name = Path.GetFileName(_fullPath);
+        watcher.Changed += (_, e) => OnFileEvent(e.Name, name);
+        watcher.Created += (_, e) => OnFileEvent(e.Name, name);
+        watcher.Deleted += (_, e) => OnFileEvent(e.Name, name);
+        watcher.Renamed += (_, e) =>
+        {
+            OnFileEvent(e.Name, name);
+            OnFileEvent(e.OldName, name);
+        };
+        watcher.Error += (_, e) =>
+        {
+            // Events were lost (buffer overflow): the file may have changed, so read it again.
+            Log.WatchError(_logger, _file, e.GetException().Message);
+            _debounce.Change(Debounce, Timeout.InfiniteTimeSpan);
+        };
+
+        // Watch first, then load: an edit made during the first load is not missed.
+        watcher.EnableRaisingEvents = true;
+        Log.Watching(_logger, _file, _fullPath);
+        try
+        {
+            await LoadAsync(stoppingToken);
+            while (await _changed.Reader.WaitToReadAsync(stoppingToken))
+            {
+                _changed.Reader.TryRead(out _);
+                await LoadAsync(stoppingToken);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // stopping
+        }
+    }
+
+    public override void Dispose()
+    {
+        _debounce.Dispose();
+        base.Dispose();
+    }
+
+    private void OnFileEvent(string? changed, string watched)
+    {
+        if (string.Equals(changed, watched, StringComparison.Ordinal))
+        {
+            _debounce.Change(Debounce, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    private async Task LoadAsync(CancellationToken cancellationToken)
+    {
+        string text;
+        try
+        {
+            text = await File.ReadAllTextAsync(_fullPath, cancellationToken);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _lastSeen = null;
+            _metrics.ClusterFileLoads.WithLabels("unreadable").Inc();
+            Log.Unreadable(_logger, _file, e.Message.TrimEnd('.'), StateNote());
+            return;
+        }
+
+        // Saving without a change, or touching the file, must not log the same load again.
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(text));
+        if (_lastSeen is not null && hash.AsSpan().SequenceEqual(_lastSeen))
+        {
+            return;
+        }
+
+        _lastSeen = hash;
+        ClusterFileContents contents;
+        try
+        {
+            contents = ClusterFileParser.Parse(_file, text);
+        }
+        catch (Exception e)
+        {
+            // A document the parser did not foresee must not stop iam4kube: it is one more invalid edit.
+            contents = new ClusterFileContents([], [], [], [], [], [new ClusterFileProblem(_file, 0, 0, null, null, $"cannot be read: {e.Message}")]);
+        }
+
+        foreach (var skipped in contents.Skipped)
+        {
+            Log.Skipped(_logger, skipped.File, skipped.Document, skipped.Line, skipped.Detail);
+        }
+
+        foreach (var warning in contents.Warnings)
+        {
+            Log.ObjectWarning(_logger, warning.File, warning.Document, warning.Line, warning.Detail);
+        }
+
+        if (!contents.IsValid)
+        {
+            foreach (var problem in contents.Problems)
+            {
+                Log.Invalid(_logger, problem.File, problem.Document, problem.Line, problem.Detail);
+            }
+
+            _metrics.ClusterFileLoads.WithLabels("invalid").Inc();
+            Log.NotApplied(_logger, _file, contents.Problems.Count, StateNote());
+            return;
+        }
+
+        // Nodes and ServiceAccounts before pods: a request woken by its pod's IP then finds the rest in place.
+        _nodes.ReplaceAll(contents.Nodes);
+        _serviceAccounts.ReplaceAll(contents.ServiceAccounts);
+        _pods.ReplaceAll(contents.Pods.Select(PodInfo.FromPod).OfType<PodInfo>());
+        _metrics.Objects.WithLabels("pods").Set(contents.Pods.Count);
+        _metrics.Objects.WithLabels("serviceaccounts").Set(contents.ServiceAccounts.Count);
+        _metrics.Objects.WithLabels("nodes").Set(contents.Nodes.Count);
+        _metrics.ClusterFileLoads.WithLabels("applied").Inc();
+        Log.Applied(_logger, _file, contents.Pods.Count, contents.ServiceAccounts.Count, contents.Nodes.Count, contents.Skipped.Count);
+        _synced.TrySetResult();
+    }
+
+    private string StateNote() => _synced.Task.IsCompleted
+        ? "still serving the last good state"
+        : "nothing loaded yet, so not ready; fix the file and save it";
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Information, "Local mode: reading pods, serviceaccounts and nodes from {File} ({FullPath}) and following its changes")]
+        public static partial void Watching(ILogger logger, string file, string fullPath);
+
+        [LoggerMessage(2, LogLevel.Information, "Applied {File}: {Pods} pods, {ServiceAccounts} serviceaccounts, {Nodes} nodes ({Skipped} other objects skipped)")]
+        public static partial void Applied(ILogger logger, string file, int pods, int serviceAccounts, int nodes, int skipped);
+
+        [LoggerMessage(3, LogLevel.Error, "Invalid cluster file {File}: document {Document} (line {Line}): {Problem}")]
+        public static partial void Invalid(ILogger logger, string file, int document, int line, string problem);
+
+        [LoggerMessage(4, LogLevel.Error, "Did not apply {File}: {Count} problems (above); {State}")]
+        public static partial void NotApplied(ILogger logger, string file, int count, string state);
+
+        [LoggerMessage(5, LogLevel.Warning, "{File}: document {Document} (line {Line}): {Warning}")]
+        public static partial void ObjectWarning(ILogger logger, string file, int document, int line, string warning);
+
+        [LoggerMessage(6, LogLevel.Information, "{File}: document {Document} (line {Line}): {Skipped}")]
+        public static partial void Skipped(ILogger logger, string file, int document, int line, string skipped);
+
+        [LoggerMessage(7, LogLevel.Error, "Cannot read {File}: {Reason}; {State}")]
+        public static partial void Unreadable(ILogger logger, string file, string reason, string state);
+
+        [LoggerMessage(8, LogLevel.Warning, "Watching {File} lost events ({Reason}); reading it again")]
+        public static partial void WatchError(ILogger logger, string file, string reason);
+    }
+}
