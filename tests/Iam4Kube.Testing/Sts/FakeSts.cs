@@ -144,7 +144,7 @@ public sealed class FakeSts : IDisposable
         }
     }
 
-    public void Dispose() => _server.Stop();
+    public void Dispose() => _server.Dispose();
 
     private static Dictionary<string, string> Parameters(string? query, string? body)
     {
