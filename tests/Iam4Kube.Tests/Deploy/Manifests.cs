@@ -1,0 +1,71 @@
+using System.Collections.Concurrent;
+
+namespace Iam4Kube.Tests.Deploy;
+
+/// <summary>
+/// Every variant of the deployment the tests check: the files under deploy/base as written, and every
+/// kustomization (the base and each overlay) as <c>kubectl kustomize</c> renders it. An overlay added later is
+/// picked up without touching the tests, so it cannot drop a property the base guarantees.
+/// </summary>
+public static class Manifests
+{
+    public const string BaseFiles = "deploy/base/*.yaml";
+
+    private static readonly ConcurrentDictionary<string, Lazy<ManifestSet>> Cache = new();
+
+    /// <summary>Theory data: every variant.</summary>
+    public static TheoryData<string> Variants()
+    {
+        var data = new TheoryData<string> { BaseFiles, "deploy/base" };
+        foreach (var overlay in OverlayNames())
+        {
+            data.Add(overlay);
+        }
+
+        return data;
+    }
+
+    /// <summary>Theory data: every kustomization under deploy/overlays.</summary>
+    public static TheoryData<string> Overlays()
+    {
+        var data = new TheoryData<string>();
+        foreach (var overlay in OverlayNames())
+        {
+            data.Add(overlay);
+        }
+
+        return data;
+    }
+
+    internal static ManifestSet Load(string variant) =>
+        Cache.GetOrAdd(variant, v => new Lazy<ManifestSet>(() => Read(v))).Value;
+
+    /// <summary>The YAML files of deploy/base that hold objects (everything but the kustomization itself).</summary>
+    internal static IReadOnlyList<string> BaseFileNames() =>
+        Directory.GetFiles(RepositoryRoot.Combine("deploy", "base"))
+            .Select(Path.GetFileName)
+            .OfType<string>()
+            .Where(name => (name.EndsWith(".yaml", StringComparison.Ordinal) || name.EndsWith(".yml", StringComparison.Ordinal))
+                && name != "kustomization.yaml")
+            .Order(StringComparer.Ordinal)
+            .ToList();
+
+    internal static IEnumerable<string> OverlayNames() =>
+        Directory.GetDirectories(RepositoryRoot.Combine("deploy", "overlays"))
+            .Where(directory => File.Exists(Path.Combine(directory, "kustomization.yaml")))
+            .Select(directory => $"deploy/overlays/{Path.GetFileName(directory)}")
+            .Order(StringComparer.Ordinal);
+
+    private static ManifestSet Read(string variant)
+    {
+        if (variant == BaseFiles)
+        {
+            var objects = BaseFileNames()
+                .SelectMany(name => ManifestSet.LoadStrictly($"deploy/base/{name}", File.ReadAllText(RepositoryRoot.Combine("deploy", "base", name))))
+                .ToList();
+            return new ManifestSet(variant, rendered: false, objects);
+        }
+
+        return ManifestSet.Parse(variant, rendered: true, Kustomize.Render(RepositoryRoot.Combine(variant.Split('/'))));
+    }
+}

@@ -1,0 +1,93 @@
+using k8s.Models;
+
+namespace Iam4Kube.Tests.Deploy;
+
+/// <summary>Least privilege, exactly: a rule added "just in case" fails here and has to be argued for.</summary>
+public sealed class RbacTests
+{
+    private static readonly HashSet<(string Group, string Resource, string Verb)> Iam4KubePermissions =
+    [
+        ("", "pods", "get"), ("", "pods", "list"), ("", "pods", "watch"),
+        ("", "serviceaccounts", "get"), ("", "serviceaccounts", "list"), ("", "serviceaccounts", "watch"),
+        ("", "nodes", "get"), ("", "nodes", "list"), ("", "nodes", "watch"),
+        ("", "events", "create"), ("", "events", "patch"),
+        ("events.k8s.io", "events", "create"), ("events.k8s.io", "events", "patch"),
+    ];
+
+    private static readonly HashSet<(string Group, string Resource, string Verb)> Ip2ServicePermissions =
+    [
+        ("discovery.k8s.io", "endpointslices", "get"),
+        ("discovery.k8s.io", "endpointslices", "list"),
+        ("discovery.k8s.io", "endpointslices", "watch"),
+    ];
+
+    [Theory]
+    [MemberData(nameof(Manifests.Variants), MemberType = typeof(Manifests))]
+    public void Iam4KubeMayOnlyReadPodsServiceAccountsAndNodesAndWriteEvents(string variant)
+    {
+        var manifests = Manifests.Load(variant);
+
+        var role = manifests.Single<V1ClusterRole>("iam4kube");
+
+        Assert.Equal(Iam4KubePermissions.Order(), Permissions(role.Rules, variant).Distinct().Order());
+    }
+
+    [Theory]
+    [MemberData(nameof(Manifests.Variants), MemberType = typeof(Manifests))]
+    public void Ip2ServiceMayOnlyReadEndpointSlicesInItsOwnNamespace(string variant)
+    {
+        var manifests = Manifests.Load(variant);
+
+        var role = manifests.Single<V1Role>("ip2service");
+
+        Assert.Equal(ManifestSet.Namespace, role.Metadata.NamespaceProperty);
+        Assert.Equal(Ip2ServicePermissions.Order(), Permissions(role.Rules, variant).Distinct().Order());
+        Assert.DoesNotContain(manifests.All<V1ClusterRole>(), r => r.Metadata.Name == "ip2service");
+    }
+
+    [Theory]
+    [MemberData(nameof(Manifests.Variants), MemberType = typeof(Manifests))]
+    public void EachRoleIsBoundToItsOwnServiceAccountAndNothingElseIsBound(string variant)
+    {
+        var manifests = Manifests.Load(variant);
+
+        var clusterBinding = Assert.Single(manifests.All<V1ClusterRoleBinding>());
+        var binding = Assert.Single(manifests.All<V1RoleBinding>());
+
+        Assert.Equal(("ClusterRole", "iam4kube"), (clusterBinding.RoleRef.Kind, clusterBinding.RoleRef.Name));
+        var clusterSubject = Assert.Single(clusterBinding.Subjects);
+        Assert.Equal(("ServiceAccount", "iam4kube", ManifestSet.Namespace), (clusterSubject.Kind, clusterSubject.Name, clusterSubject.NamespaceProperty));
+
+        Assert.Equal(("Role", "ip2service"), (binding.RoleRef.Kind, binding.RoleRef.Name));
+        Assert.Equal(ManifestSet.Namespace, binding.Metadata.NamespaceProperty);
+        var subject = Assert.Single(binding.Subjects);
+        Assert.Equal(("ServiceAccount", "ip2service", ManifestSet.Namespace), (subject.Kind, subject.Name, subject.NamespaceProperty));
+
+        Assert.Equal("iam4kube", manifests.Iam4KubeDeployment.Spec.Template.Spec.ServiceAccountName);
+        Assert.Equal("ip2service", manifests.Ip2ServiceDaemonSet.Spec.Template.Spec.ServiceAccountName);
+        manifests.Single<V1ServiceAccount>("iam4kube");
+        manifests.Single<V1ServiceAccount>("ip2service");
+    }
+
+    /// <summary>Rules flattened into (group, resource, verb). Wildcards, resource names and non-resource URLs are
+    /// refused outright: each would widen access in a way the triples do not show.</summary>
+    private static IEnumerable<(string Group, string Resource, string Verb)> Permissions(IList<V1PolicyRule> rules, string variant)
+    {
+        foreach (var rule in rules)
+        {
+            Assert.True(rule.ResourceNames is null or { Count: 0 }, $"{variant}: unexpected resourceNames");
+            Assert.True(rule.NonResourceURLs is null or { Count: 0 }, $"{variant}: unexpected nonResourceURLs");
+            foreach (var group in rule.ApiGroups)
+            {
+                foreach (var resource in rule.Resources)
+                {
+                    foreach (var verb in rule.Verbs)
+                    {
+                        Assert.True(group != "*" && resource != "*" && verb != "*", $"{variant}: wildcard in an RBAC rule");
+                        yield return (group, resource, verb);
+                    }
+                }
+            }
+        }
+    }
+}
