@@ -1,0 +1,41 @@
+# syntax=docker/dockerfile:1
+# One image, two binaries:
+#   /app/iam4kube/iam4kube      the metadata API (deploy/base/iam4kube-deployment.yaml)
+#   /app/ip2service/ip2service  the node router  (deploy/base/ip2service-daemonset.yaml)
+# There is no ENTRYPOINT: each workload sets `command` to the binary it runs.
+#
+#   docker build -t iam4kube:dev .
+#
+# .NET 10 images are Ubuntu 24.04 ("noble") based; Microsoft publishes no Debian images for .NET 10. The tag
+# names the distro so that a change of default cannot change the image under us.
+
+# Build on the builder's own architecture and publish for the target's (docker buildx --platform ...).
+FROM --platform=$BUILDPLATFORM mcr.microsoft.com/dotnet/sdk:10.0-noble AS build
+ARG TARGETARCH
+WORKDIR /src
+
+# Restore first, from the project files alone, so that a change of source does not download packages again.
+COPY global.json nuget.config Directory.Build.props Directory.Packages.props .editorconfig ./
+COPY src/Iam4Kube/Iam4Kube.csproj src/Iam4Kube/
+COPY src/Ip2Service/Ip2Service.csproj src/Ip2Service/
+RUN dotnet restore src/Iam4Kube/Iam4Kube.csproj -a "$TARGETARCH" \
+ && dotnet restore src/Ip2Service/Ip2Service.csproj -a "$TARGETARCH"
+
+# The same script CI runs (build/publish.sh), so the image cannot build differently from CI.
+COPY . .
+RUN ./build/publish.sh /out -a "$TARGETARCH"
+
+FROM mcr.microsoft.com/dotnet/aspnet:10.0-noble AS runtime
+# ip2service runs iptables-{nft,legacy}-{save,restore}; Ubuntu's iptables package ships both backends.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends iptables \
+ && rm -rf /var/lib/apt/lists/*
+COPY --from=build /out /app
+# Both binaries pick their listeners from their own flags (--listen, --admin-listen); the base image's default
+# of port 8080 would only add a warning.
+ENV ASPNETCORE_HTTP_PORTS=
+# Non-root by default. The ip2service DaemonSet overrides this with uid 0 and only NET_ADMIN and NET_RAW: the
+# iptables programs need those capabilities in their effective set, which Kubernetes cannot give a non-root
+# process across exec (docs/operations.md, "Security").
+USER 65532:65532
+WORKDIR /app

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Publishes both binaries in Release, exactly as the container image ships them:
+#   OUT/iam4kube/iam4kube     the metadata API (Deployment)
+#   OUT/ip2service/ip2service the node router (DaemonSet)
+# The Dockerfile runs this script, and so does CI, so a change that breaks the image's build breaks CI first.
+#
+# Usage: build/publish.sh OUT [extra dotnet publish arguments...]
+set -euo pipefail
+
+if [ $# -lt 1 ] || [ -z "$1" ]; then
+  echo "usage: $0 OUT [extra dotnet publish arguments...]" >&2
+  exit 2
+fi
+out=$1
+shift
+cd "$(dirname "$0")/.."
+
+# Framework-dependent (the image's base holds the ASP.NET Core runtime), one folder per binary so their
+# dependency files never overwrite each other.
+publish() {
+  local project=$1 name=$2
+  shift 2
+  dotnet publish "src/$project/$project.csproj" \
+    --configuration Release \
+    --output "$out/$name" \
+    -p:DebugType=none \
+    -p:PublishDocumentationFile=false \
+    -p:IsWebConfigTransformDisabled=true \
+    "$@"
+  test -x "$out/$name/$name" || { echo "publish.sh: $out/$name/$name was not produced" >&2; exit 1; }
+}
+
+publish Iam4Kube iam4kube "$@"
+publish Ip2Service ip2service "$@"
