@@ -47,7 +47,9 @@ public sealed class NetworkingPrimitivesTests
     {
         var node = await NetworkNamespace.CreateAsync("node");
         var link = await VethLink.ConnectAsync(NetworkNamespace.Root, node);
-        var sleeper = node.Start("sleep", ["300"]);
+        // Wait until the process runs inside the namespace: before that, `ip netns pids` cannot see it.
+        var sleeper = node.Start("sh", ["-c", "echo started; exec sleep 300"]);
+        await sleeper.WaitForLineAsync("started", TimeSpan.FromSeconds(10));
 
         await node.DisposeAsync();
 
