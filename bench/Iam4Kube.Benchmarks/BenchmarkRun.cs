@@ -1,0 +1,315 @@
+using System.Diagnostics;
+using System.Net;
+using Iam4Kube.Testing.Builders;
+
+namespace Iam4Kube.Benchmarks;
+
+/// <summary>
+/// Issue 6's scenarios, each repeated (median), each figure that matters next to a baseline measured in the same
+/// run. Scenarios 1-4 share one iam4kube process; 5 and 6 start their own.
+/// </summary>
+internal sealed partial class BenchmarkRun(BenchSettings settings, ResultTable table)
+{
+    private const string Namespace = "bench";
+    private const string RoleName = "bench-app";
+    private const string CredentialsPath = "/latest/meta-data/iam/security-credentials/" + RoleName;
+    private const int DistinctIps = 1000;
+    private const int WrkConnections = 32;
+
+    public async Task RunAsync()
+    {
+        PrintMachine();
+        if (settings.Runs(1) || settings.Runs(2) || settings.Runs(3) || settings.Runs(4))
+        {
+            await RunServingScenariosAsync();
+        }
+
+        if (settings.Runs(5))
+        {
+            await RunScaleAsync();
+            RunIndexThroughput();
+            RunHotPathBenchmarks();
+        }
+
+        if (settings.Runs(6))
+        {
+            await RunStsDisciplineAsync();
+            RunRefreshSpread();
+        }
+    }
+
+    private static void PrintMachine()
+    {
+        var model = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim();
+        Console.WriteLine($"machine: {Environment.ProcessorCount} CPUs, {model}, load {File.ReadAllText("/proc/loadavg").Trim()}, {DateTime.UtcNow:u}");
+    }
+
+    private static IPAddress DistinctIp(int block, int i) => IPAddress.Parse($"127.{block}.{(i / 250) + 1}.{(i % 250) + 1}");
+
+    private async Task RunServingScenariosAsync()
+    {
+        await using var sut = await Iam4KubeUnderTest.CreateAsync();
+        sut.Api.Create(KubeObjects.ServiceAccount(Namespace, "app", KubeObjects.RoleArn(RoleName)));
+        sut.Api.Create(KubeObjects.Pod(Namespace, "wrk", "127.0.0.1", "app"));
+        for (var i = 0; i < DistinctIps; i++)
+        {
+            sut.Api.Create(KubeObjects.Pod(Namespace, $"ip-{i}", DistinctIp(1, i).ToString(), "app"));
+        }
+
+        await sut.StartAsync(settings.Iam4KubeDll);
+        using var probe = new HttpClient { BaseAddress = sut.MetadataUri };
+        var body = await probe.GetByteArrayAsync(CredentialsPath);
+        Console.WriteLine($"iam4kube answers {CredentialsPath} with {body.Length} bytes; the baseline answers the same size");
+
+        var baselinePort = ChildProcess.FreePort();
+        await using var baseline = ChildProcess.Start(typeof(Program).Assembly.Location, ["baseline", baselinePort.ToString(System.Globalization.CultureInfo.InvariantCulture), body.Length.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        var baselineUri = new Uri($"http://127.0.0.1:{baselinePort}{CredentialsPath}");
+        await baseline.WaitForOkAsync(baselineUri, TimeSpan.FromSeconds(30));
+        var iam4kubeUri = new Uri(sut.MetadataUri, CredentialsPath);
+
+        var baselinePeak = double.NaN;
+        if (settings.Runs(1) || settings.Runs(2))
+        {
+            baselinePeak = await WarmGetAsync(baselineUri, iam4kubeUri);
+        }
+
+        if (settings.Runs(2))
+        {
+            await FixedRateAsync(sut, new IPEndPoint(IPAddress.Loopback, baselinePort), baselinePeak);
+        }
+
+        if (settings.Runs(3))
+        {
+            await SdkFlowAsync(sut);
+        }
+
+        if (settings.Runs(4))
+        {
+            await WakeUpAsync(sut);
+        }
+    }
+
+    /// <summary>Scenario 1: closed loop with wrk, same concurrency, alternating baseline and iam4kube.</summary>
+    private async Task<double> WarmGetAsync(Uri baselineUri, Uri iam4kubeUri)
+    {
+        Console.WriteLine($"[1] warm GET: wrk -t1 -c{WrkConnections}, {settings.Repetitions} x {settings.Duration.TotalSeconds} s each, alternating");
+        await WrkResult.RunAsync(baselineUri, 1, WrkConnections, TimeSpan.FromSeconds(2));
+        await WrkResult.RunAsync(iam4kubeUri, 1, WrkConnections, TimeSpan.FromSeconds(2));
+        var baselineRuns = new List<WrkResult>();
+        var iam4kubeRuns = new List<WrkResult>();
+        for (var r = 0; r < settings.Repetitions; r++)
+        {
+            baselineRuns.Add(await WrkResult.RunAsync(baselineUri, 1, WrkConnections, settings.Duration));
+            iam4kubeRuns.Add(await WrkResult.RunAsync(iam4kubeUri, 1, WrkConnections, settings.Duration));
+            Console.WriteLine($"    rep {r + 1}: baseline {baselineRuns[^1]}, iam4kube {iam4kubeRuns[^1]}");
+        }
+
+        if (iam4kubeRuns.Sum(r => r.Errors) > 0)
+        {
+            throw new InvalidOperationException("iam4kube answered non-2xx under wrk");
+        }
+
+        var baselineRps = Stats.Median(baselineRuns.Select(r => r.RequestsPerSecond));
+        var iam4kubeRps = Stats.Median(iam4kubeRuns.Select(r => r.RequestsPerSecond));
+        var ratio = Stats.Median(baselineRuns.Zip(iam4kubeRuns, (b, i) => i.RequestsPerSecond / b.RequestsPerSecond));
+        table.Add("1 warm GET (wrk c32)", "baseline req/s", Format.Num(baselineRps));
+        table.Add("1 warm GET (wrk c32)", "iam4kube req/s", Format.Num(iam4kubeRps));
+        table.Add("1 warm GET (wrk c32)", "throughput ratio iam4kube/baseline (median of paired reps)", Format.Ratio(ratio), ">= 0.70", ratio >= 0.7);
+        table.Add("1 warm GET (wrk c32)", "p50 / p99 baseline", $"{Format.Ms(Stats.Median(baselineRuns.Select(r => r.P50Ms)))} / {Format.Ms(Stats.Median(baselineRuns.Select(r => r.P99Ms)))}");
+        table.Add("1 warm GET (wrk c32)", "p50 / p99 iam4kube", $"{Format.Ms(Stats.Median(iam4kubeRuns.Select(r => r.P50Ms)))} / {Format.Ms(Stats.Median(iam4kubeRuns.Select(r => r.P99Ms)))}");
+        return baselineRps;
+    }
+
+    /// <summary>Scenario 2: open loop at half the baseline's peak; client p99 from the schedule, server p99 from the histogram.</summary>
+    private async Task FixedRateAsync(Iam4KubeUnderTest sut, IPEndPoint baseline, double baselinePeak)
+    {
+        var rate = Math.Round(baselinePeak / 2);
+        const int connections = 16;
+        Console.WriteLine($"[2] fixed rate {rate} req/s (50% of baseline peak), open loop, {connections} pipelined connections, {settings.Repetitions} x {settings.Duration.TotalSeconds} s");
+        using var admin = sut.AdminClient();
+        await OpenLoopGenerator.RunAsync(sut.Metadata, CredentialsPath, rate, TimeSpan.FromSeconds(2), connections);
+        var clientP99 = new List<double>();
+        var clientP50 = new List<double>();
+        var serverP99 = new List<double>();
+        var lagP99 = new List<double>();
+        var baselineP99 = new List<double>();
+        for (var r = 0; r < settings.Repetitions; r++)
+        {
+            var b = await OpenLoopGenerator.RunAsync(baseline, CredentialsPath, rate, settings.Duration, connections);
+            baselineP99.Add(Stats.Percentile(b.LatenciesMs, 99));
+
+            var before = PrometheusText.Buckets(await PrometheusText.ScrapeAsync(admin), "iam4kube_request_duration_seconds", "route=\"credentials\"");
+            var i = await OpenLoopGenerator.RunAsync(sut.Metadata, CredentialsPath, rate, settings.Duration, connections);
+            var after = PrometheusText.Buckets(await PrometheusText.ScrapeAsync(admin), "iam4kube_request_duration_seconds", "route=\"credentials\"");
+            var (serverSeconds, observed) = PrometheusText.QuantileOfDelta(before, after, 0.99);
+            clientP99.Add(Stats.Percentile(i.LatenciesMs, 99));
+            clientP50.Add(Stats.Percentile(i.LatenciesMs, 50));
+            lagP99.Add(Stats.Percentile(i.SendLagMs, 99));
+            serverP99.Add(serverSeconds * 1000);
+            Console.WriteLine($"    rep {r + 1}: baseline p99 {Format.Ms(baselineP99[^1])}; iam4kube sent {i.Sent}, ok {i.Completed}, errors {i.Errors}, "
+                + $"client p50 {Format.Ms(clientP50[^1])} p99 {Format.Ms(clientP99[^1])}, sender lag p99 {Format.Ms(lagP99[^1])}, server p99 {Format.Ms(serverP99[^1])} ({observed} observed)");
+            if (i.Completed < i.Sent * 0.999)
+            {
+                Console.WriteLine("    WARNING: more than 0.1% of requests got no 200 answer");
+            }
+        }
+
+        var client = Stats.Median(clientP99);
+        var server = Stats.Median(serverP99);
+        table.Add("2 fixed rate (open loop)", "rate", $"{Format.Num(rate)} req/s");
+        table.Add("2 fixed rate (open loop)", "p99 client, from schedule (baseline / iam4kube)", $"{Format.Ms(Stats.Median(baselineP99))} / {Format.Ms(client)}", "<= 1 ms", client <= 1);
+        table.Add("2 fixed rate (open loop)", "p99 server (histogram delta, interpolated)", Format.Ms(server), "<= 1 ms", server <= 1);
+        table.Add("2 fixed rate (open loop)", "p50 client iam4kube; sender lag p99 (generator noise)", $"{Format.Ms(Stats.Median(clientP50))}; {Format.Ms(Stats.Median(lagP99))}");
+    }
+
+    /// <summary>Scenario 3: PUT token, GET role, GET credentials, from one IP and from 1,000 IPs, same connection count.</summary>
+    private async Task SdkFlowAsync(Iam4KubeUnderTest sut)
+    {
+        const int workers = 32;
+        Console.WriteLine($"[3] SDK flow, {DistinctIps} keep-alive clients, {workers} concurrent workers, {settings.Repetitions} x {settings.Duration.TotalSeconds} s");
+        var oneIp = Enumerable.Range(0, DistinctIps).Select(_ => SourceBoundClient.Create(IPAddress.Loopback, sut.MetadataUri, TimeSpan.FromSeconds(30))).ToArray();
+        var manyIps = Enumerable.Range(0, DistinctIps).Select(i => SourceBoundClient.Create(DistinctIp(1, i), sut.MetadataUri, TimeSpan.FromSeconds(30))).ToArray();
+        try
+        {
+            // Connect every client and warm up both paths.
+            await SdkFlows(oneIp, workers, TimeSpan.FromSeconds(2), minimumFlowsPerClient: 1);
+            await SdkFlows(manyIps, workers, TimeSpan.FromSeconds(2), minimumFlowsPerClient: 1);
+            var one = new List<double>();
+            var many = new List<double>();
+            for (var r = 0; r < settings.Repetitions; r++)
+            {
+                one.Add(await SdkFlows(oneIp, workers, settings.Duration));
+                many.Add(await SdkFlows(manyIps, workers, settings.Duration));
+                Console.WriteLine($"    rep {r + 1}: one IP {Format.Num(one[^1])} flows/s, {DistinctIps} IPs {Format.Num(many[^1])} flows/s");
+            }
+
+            var ratio = Stats.Median(one.Zip(many, (o, m) => m / o));
+            table.Add("3 SDK flow (3 requests)", "flows/s one IP", Format.Num(Stats.Median(one)));
+            table.Add("3 SDK flow (3 requests)", $"flows/s {DistinctIps} IPs", Format.Num(Stats.Median(many)));
+            table.Add("3 SDK flow (3 requests)", $"ratio {DistinctIps} IPs / one IP", Format.Ratio(ratio), "~1.0 (no measurable cost)", ratio >= 0.95);
+        }
+        finally
+        {
+            foreach (var client in oneIp.Concat(manyIps))
+            {
+                client.Dispose();
+            }
+        }
+    }
+
+    private static async Task<double> SdkFlows(HttpClient[] clients, int workers, TimeSpan duration, int minimumFlowsPerClient = 0)
+    {
+        var flows = 0L;
+        var failures = 0L;
+        var stopwatch = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, workers).Select(w => Task.Run(async () =>
+        {
+            var mine = clients.Where((_, i) => i % workers == w).ToArray();
+            var rounds = 0;
+            for (var n = 0; stopwatch.Elapsed < duration || rounds < minimumFlowsPerClient; n++)
+            {
+                if (await OneFlowAsync(mine[n % mine.Length]))
+                {
+                    Interlocked.Increment(ref flows);
+                }
+                else
+                {
+                    Interlocked.Increment(ref failures);
+                }
+
+                if ((n + 1) % mine.Length == 0)
+                {
+                    rounds++;
+                }
+            }
+        })));
+        if (failures > 0)
+        {
+            throw new InvalidOperationException($"{failures} SDK flows failed");
+        }
+
+        return flows / stopwatch.Elapsed.TotalSeconds;
+    }
+
+    private static async Task<bool> OneFlowAsync(HttpClient client)
+    {
+        using var put = new HttpRequestMessage(HttpMethod.Put, "/latest/api/token");
+        put.Headers.Add("X-aws-ec2-metadata-token-ttl-seconds", "21600");
+        using var tokenResponse = await client.SendAsync(put);
+        var token = await tokenResponse.Content.ReadAsStringAsync();
+        using var roleRequest = new HttpRequestMessage(HttpMethod.Get, "/latest/meta-data/iam/security-credentials/");
+        roleRequest.Headers.Add("X-aws-ec2-metadata-token", token);
+        using var roleResponse = await client.SendAsync(roleRequest);
+        var role = await roleResponse.Content.ReadAsStringAsync();
+        using var credentialsRequest = new HttpRequestMessage(HttpMethod.Get, "/latest/meta-data/iam/security-credentials/" + role);
+        credentialsRequest.Headers.Add("X-aws-ec2-metadata-token", token);
+        using var credentials = await client.SendAsync(credentialsRequest);
+        var body = await credentials.Content.ReadAsByteArrayAsync();
+        return tokenResponse.IsSuccessStatusCode && roleResponse.IsSuccessStatusCode && credentials.IsSuccessStatusCode && body.Length > 0;
+    }
+
+    /// <summary>Scenario 4: 1,000 requests parked on unknown IPs, then their pods created through the fake API.</summary>
+    private async Task WakeUpAsync(Iam4KubeUnderTest sut)
+    {
+        Console.WriteLine($"[4] wake-up: {DistinctIps} requests parked on IPs without pods, then the pods are created; {settings.Repetitions} reps");
+        using var admin = sut.AdminClient();
+        var p50s = new List<double>();
+        var p99s = new List<double>();
+        var maxes = new List<double>();
+        for (var r = 0; r < settings.Repetitions; r++)
+        {
+            var block = 2 + r;
+            var clients = Enumerable.Range(0, DistinctIps).Select(i => SourceBoundClient.Create(DistinctIp(block, i), sut.MetadataUri, TimeSpan.FromSeconds(60))).ToArray();
+            var createdAt = new long[DistinctIps];
+            var answeredAt = new long[DistinctIps];
+            var parkedBefore = PrometheusText.Value(await PrometheusText.ScrapeAsync(admin), "iam4kube_parked_requests");
+            var requests = clients.Select((client, i) => Task.Run(async () =>
+            {
+                using var response = await client.GetAsync(CredentialsPath);
+                await response.Content.LoadIntoBufferAsync();
+                answeredAt[i] = Stopwatch.GetTimestamp();
+                return response.StatusCode;
+            })).ToArray();
+
+            var waited = Stopwatch.StartNew();
+            while (PrometheusText.Value(await PrometheusText.ScrapeAsync(admin), "iam4kube_parked_requests") - parkedBefore < DistinctIps)
+            {
+                if (waited.Elapsed > TimeSpan.FromSeconds(30))
+                {
+                    throw new TimeoutException("the requests never all parked");
+                }
+
+                await Task.Delay(20);
+            }
+
+            for (var i = 0; i < DistinctIps; i++)
+            {
+                // "Arrival" is approximated by the start of the Create call: an upper bound on the wake-up time, as
+                // it includes the fake API's commit, its watch fan-out and the client library's decoding.
+                createdAt[i] = Stopwatch.GetTimestamp();
+                sut.Api.Create(KubeObjects.Pod(Namespace, $"wake-{r}-{i}", DistinctIp(block, i).ToString(), "app"));
+            }
+
+            var statuses = await Task.WhenAll(requests);
+            foreach (var client in clients)
+            {
+                client.Dispose();
+            }
+
+            if (statuses.Any(s => s != HttpStatusCode.OK))
+            {
+                throw new InvalidOperationException($"{statuses.Count(s => s != HttpStatusCode.OK)} woken requests did not get 200");
+            }
+
+            var latencies = Enumerable.Range(0, DistinctIps).Select(i => (answeredAt[i] - createdAt[i]) * 1000.0 / Stopwatch.Frequency).Order().ToArray();
+            p50s.Add(Stats.Percentile(latencies, 50));
+            p99s.Add(Stats.Percentile(latencies, 99));
+            maxes.Add(latencies[^1]);
+            Console.WriteLine($"    rep {r + 1}: p50 {Format.Ms(p50s[^1])}, p99 {Format.Ms(p99s[^1])}, max {Format.Ms(maxes[^1])}");
+        }
+
+        var p99 = Stats.Median(p99s);
+        table.Add("4 wake-up (1,000 parked)", "Create call → response p50 / max", $"{Format.Ms(Stats.Median(p50s))} / {Format.Ms(Stats.Median(maxes))}");
+        table.Add("4 wake-up (1,000 parked)", "Create call → response p99", Format.Ms(p99), "<= 5 ms", p99 <= 5);
+    }
+}

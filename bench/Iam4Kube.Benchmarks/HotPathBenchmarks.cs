@@ -1,0 +1,81 @@
+using System.Buffers;
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using BenchmarkDotNet.Attributes;
+using Iam4Kube.Cluster;
+using Iam4Kube.Credentials;
+using Iam4Kube.Metadata;
+
+namespace Iam4Kube.Benchmarks;
+
+/// <summary>
+/// The per-request work of a warm credentials GET outside Kestrel: find the pod by IP, validate an IMDSv2 token,
+/// build and serialize the credentials document (as MetadataApi.GetCredentials does) into a reused buffer.
+/// </summary>
+[MemoryDiagnoser]
+public class HotPathBenchmarks : IDisposable
+{
+    private readonly ArrayBufferWriter<byte> _buffer = new(4096);
+    private PodIndex _index = null!;
+    private IPAddress _ip = null!;
+    private Utf8JsonWriter _writer = null!;
+    private RoleCredentials _credentials = null!;
+    private ImdsTokens _tokens = null!;
+    private string _token = "";
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _index = new PodIndex();
+        for (var i = 0; i < 10_000; i++)
+        {
+            _index.Upsert(new PodInfo(new NamespacedName("ns", $"pod-{i}"), $"uid-{i}", "sa", "node-1", [IPAddress.Parse($"10.0.{i / 250}.{(i % 250) + 1}")]));
+        }
+
+        _ip = IPAddress.Parse("10.0.20.1");
+        _writer = new Utf8JsonWriter(_buffer, new JsonWriterOptions { Indented = true });
+        var now = DateTimeOffset.UtcNow;
+        _credentials = new RoleCredentials("ASIAIAM4KUBEBENCH000", new string('s', 40), new string('t', 800), now.AddHours(1), now);
+        _tokens = new ImdsTokens(new byte[32], TimeProvider.System);
+        _token = _tokens.Issue(_ip, "uid-5000", 21600);
+    }
+
+    [Benchmark]
+    public string? Lookup() => _index.Lookup(_ip).Pod?.Uid;
+
+    [Benchmark]
+    public bool ValidateToken() => _tokens.TryValidate(_token, _ip, out _);
+
+    [Benchmark]
+    public int LookupAndSerialize()
+    {
+        var pod = _index.Lookup(_ip).Pod;
+        var document = new CredentialsDocument(
+            "Success",
+            _credentials.LastUpdated.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
+            "AWS-HMAC",
+            _credentials.AccessKeyId,
+            _credentials.SecretAccessKey,
+            _credentials.SessionToken,
+            _credentials.Expiration.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture));
+        _buffer.ResetWrittenCount();
+        _writer.Reset(_buffer);
+        JsonSerializer.Serialize(_writer, document, ImdsJsonContext.Default.CredentialsDocument);
+        return _buffer.WrittenCount + (pod is null ? 0 : 1);
+    }
+
+    public void Dispose()
+    {
+        Dispose(true);
+        GC.SuppressFinalize(this);
+    }
+
+    protected virtual void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _writer?.Dispose();
+        }
+    }
+}

@@ -1,0 +1,72 @@
+using System.Net;
+using Iam4Kube.Testing.Kubernetes;
+using Iam4Kube.Testing.Sts;
+
+namespace Iam4Kube.Benchmarks;
+
+/// <summary>
+/// The fake Kubernetes API server and the fake STS (in this process) and a real iam4kube process pointed at them.
+/// iam4kube runs as a child process (the built iam4kube.dll) so that its throughput, CPU and RSS are its own.
+/// </summary>
+internal sealed class Iam4KubeUnderTest : IAsyncDisposable
+{
+    private Iam4KubeUnderTest(FakeKubernetesApiServer api, FakeSts sts)
+    {
+        Api = api;
+        Sts = sts;
+    }
+
+    public FakeKubernetesApiServer Api { get; }
+
+    public FakeSts Sts { get; }
+
+    public ChildProcess? Process { get; private set; }
+
+    public IPEndPoint Metadata { get; private set; } = null!;
+
+    public Uri MetadataUri => new($"http://{Metadata}");
+
+    public Uri AdminUri { get; private set; } = null!;
+
+    public static async Task<Iam4KubeUnderTest> CreateAsync()
+    {
+        var api = new FakeKubernetesApiServer(historyCapacity: 100_000);
+        await api.StartAsync();
+        return new Iam4KubeUnderTest(api, FakeSts.Start());
+    }
+
+    /// <summary>Starts iam4kube; returns the time from process start to the first 200 from /readyz.</summary>
+    public async Task<TimeSpan> StartAsync(string iam4kubeDll, double stsRate = 100_000, int stsBurst = 100_000, string waitTimeout = "30s")
+    {
+        Metadata = new IPEndPoint(IPAddress.Loopback, ChildProcess.FreePort());
+        var adminPort = ChildProcess.FreePort();
+        AdminUri = new Uri($"http://127.0.0.1:{adminPort}");
+        Process = ChildProcess.Start(iam4kubeDll,
+        [
+            "--kubeconfig", Api.KubeconfigPath, "--sts-endpoint", Sts.Url, "--region", "eu-west-1",
+            "--listen", Metadata.ToString(), "--admin-listen", $"127.0.0.1:{adminPort}",
+            "--sts-rate", stsRate.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--sts-burst", stsBurst.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--wait-timeout", waitTimeout, "--max-parked", "100000", "--log-level", "warn", "--shutdown-delay", "0",
+        ], new Dictionary<string, string>
+        {
+            ["AWS_ACCESS_KEY_ID"] = "AKIAIAM4KUBEBENCH000",
+            ["AWS_SECRET_ACCESS_KEY"] = "iam4kube-bench-fake-secret",
+            ["AWS_EC2_METADATA_DISABLED"] = "true",
+        });
+        return await Process.WaitForOkAsync(new Uri(AdminUri, "/readyz"), TimeSpan.FromMinutes(5));
+    }
+
+    public HttpClient AdminClient() => new() { BaseAddress = AdminUri, Timeout = TimeSpan.FromSeconds(30) };
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Process is not null)
+        {
+            await Process.DisposeAsync();
+        }
+
+        Sts.Dispose();
+        await Api.DisposeAsync();
+    }
+}

@@ -1,0 +1,38 @@
+using System.Globalization;
+
+namespace Iam4Kube.Benchmarks;
+
+/// <summary>
+/// <c>Iam4Kube.Benchmarks run [--quick] [--iam4kube PATH] [--only 1,2,5] [--markdown FILE]</c> runs the scenarios of
+/// issue 6 and prints a table; <c>Iam4Kube.Benchmarks baseline PORT BODY_BYTES</c> is the bare Kestrel baseline
+/// (started by <c>run</c> as a child process).
+/// </summary>
+internal static class Program
+{
+    private static async Task<int> Main(string[] args)
+    {
+        if (args is ["baseline", var port, var bodyBytes])
+        {
+            await BaselineServer.RunAsync(int.Parse(port, CultureInfo.InvariantCulture), int.Parse(bodyBytes, CultureInfo.InvariantCulture));
+            return 0;
+        }
+
+        if (args is not ["run", ..])
+        {
+            await Console.Error.WriteLineAsync("usage: Iam4Kube.Benchmarks run [--quick] [--iam4kube PATH/iam4kube.dll] [--only 1,2,...] [--markdown FILE]");
+            return 2;
+        }
+
+        var settings = BenchSettings.Parse(args[1..]);
+        var table = new ResultTable();
+        await new BenchmarkRun(settings, table).RunAsync();
+        Console.WriteLine();
+        Console.WriteLine(table.ToMarkdown());
+        if (settings.MarkdownFile is { } file)
+        {
+            await File.WriteAllTextAsync(file, table.ToMarkdown());
+        }
+
+        return 0;
+    }
+}
