@@ -18,7 +18,9 @@ namespace Ip2Service.Tests.EndToEnd;
 /// Deployment with <c>maxUnavailable: 0</c> does it. The test plays the EndpointSlice controller:
 /// <list type="number">
 /// <item>the new replica starts, turns ready (/readyz 200), and is added to the EndpointSlice;</item>
-/// <item>the old replica gets SIGTERM, turns unready at once (/readyz 503), and is removed from the EndpointSlice;</item>
+/// <item>the old replica gets SIGTERM, turns unready at once (/readyz 503), and leaves rotation: in the first step
+/// listed as not ready and terminating until it has exited (what the controller does since Kubernetes 1.26), in the
+/// second removed from the EndpointSlice at once;</item>
 /// <item>ip2service rewrites the node's DNAT rules; the old replica keeps serving for its --shutdown-delay (so
 /// connections that the old rules sent to it are answered), then drains and exits 0.</item>
 /// </list>
@@ -35,7 +37,7 @@ public sealed class ZeroDowntimeRolloutTests
     private const string Python = "/usr/bin/python3";
     private const string RoleName = "checkout";
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
-    private static readonly TimeSpan ShutdownDelay = TimeSpan.FromSeconds(3);
+    private static readonly TimeSpan ShutdownDelay = TimeSpan.FromSeconds(4);
     private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan ExitMargin = TimeSpan.FromSeconds(5);
     private const int MinimumRequests = 200;
@@ -147,11 +149,13 @@ public sealed class ZeroDowntimeRolloutTests
 
                 var b = await StartReplicaAsync("B", addressB, metadataPort, iam4kubeDll, api, sts, home, replicas);
                 Note($"B ready at {b.Endpoint}, STS minted [{string.Join(", ", b.AccessKeyIds)}]");
-                var (aServedDuringShutdown, _) = await RollAsync(a, b, api, SliceName, metadataPort, ip2service, client, Note, Context);
+                // First as the EndpointSlice controller does it since Kubernetes 1.26: the old endpoint stays listed, not ready
+                // and terminating, until its pod is gone; then as the brief of issue 5 puts it: removed at once.
+                var (aServedDuringShutdown, _) = await RollAsync(a, b, api, SliceName, metadataPort, ip2service, client, Note, Context, keepTerminating: true);
 
                 var c = await StartReplicaAsync("C", addressC, metadataPort, iam4kubeDll, api, sts, home, replicas);
                 Note($"C ready at {c.Endpoint}, STS minted [{string.Join(", ", c.AccessKeyIds)}]");
-                var (bServedDuringShutdown, _) = await RollAsync(b, c, api, SliceName, metadataPort, ip2service, client, Note, Context);
+                var (bServedDuringShutdown, _) = await RollAsync(b, c, api, SliceName, metadataPort, ip2service, client, Note, Context, keepTerminating: false);
 
                 // C alone serves for a while, then the client stops.
                 var mark = client.LineCount;
@@ -212,7 +216,8 @@ public sealed class ZeroDowntimeRolloutTests
         BackgroundProcess ip2service,
         BackgroundProcess client,
         Action<string> note,
-        Func<string> context)
+        Func<string> context,
+        bool keepTerminating)
     {
         // The endpoint controller adds the ready replica.
         var mark = ip2service.LineCount;
@@ -231,12 +236,13 @@ public sealed class ZeroDowntimeRolloutTests
         note($"{old.Name} unready ({unreadyAfter.TotalMilliseconds:F0} ms after SIGTERM)");
         Assert.True(unreadyAfter < ShutdownDelay, $"{old.Name} turned unready only {unreadyAfter} after SIGTERM\n{context()}");
 
-        // The endpoint controller takes it out on readiness false; ip2service follows.
+        // The endpoint controller takes it out of rotation on readiness false (listed as terminating, or removed);
+        // ip2service follows.
         mark = ip2service.LineCount;
-        UpdateSlice(api, sliceName, port, [next.Address]);
+        UpdateSlice(api, sliceName, port, [next.Address], terminating: keepTerminating ? [old.Address] : []);
         await WaitForProgrammedAsync(ip2service, [next.Endpoint], mark);
         var removedAfter = sigterm.Elapsed;
-        note($"ip2service: [{next.Name}] ({removedAfter.TotalMilliseconds:F0} ms after SIGTERM)");
+        note($"ip2service: [{next.Name}] ({removedAfter.TotalMilliseconds:F0} ms after SIGTERM; {old.Name} {(keepTerminating ? "listed as terminating" : "removed")})");
         Assert.True(removedAfter < ShutdownDelay, $"the rules dropped {old.Name} only {removedAfter} after SIGTERM, later than its shutdown delay {ShutdownDelay}: the test would not prove anything\n{context()}");
 
         var code = await old.Process.WaitForExitAsync(ShutdownDelay + DrainTimeout + ExitMargin + TimeSpan.FromSeconds(10));
@@ -246,6 +252,11 @@ public sealed class ZeroDowntimeRolloutTests
         Assert.True(code == 0, $"{old.Name} exited with {code}\n{context()}");
         Assert.True(exitAfter >= ShutdownDelay - TimeSpan.FromMilliseconds(100), $"{old.Name} exited {exitAfter} after SIGTERM, before its shutdown delay {ShutdownDelay} was over\n{context()}");
         Assert.True(exitAfter <= ShutdownDelay + DrainTimeout + ExitMargin, $"{old.Name} exited only {exitAfter} after SIGTERM (shutdown delay {ShutdownDelay} + drain {DrainTimeout} + margin {ExitMargin})\n{context()}");
+        if (keepTerminating)
+        {
+            // The pod is gone: the controller drops its endpoint (the rules do not change).
+            UpdateSlice(api, sliceName, port, [next.Address]);
+        }
         return (during, exitAfter);
     }
 
@@ -317,10 +328,14 @@ public sealed class ZeroDowntimeRolloutTests
         return address;
     }
 
-    private static void UpdateSlice(FakeKubernetesApiServer api, string name, int port, IEnumerable<IPAddress> ready)
-    {
-        api.Update(Slice(name, ready.Select(address => Endpoint(address.ToString())), port: port));
-    }
+    private static void UpdateSlice(FakeKubernetesApiServer api, string name, int port, IEnumerable<IPAddress> ready, IEnumerable<IPAddress>? terminating = null) =>
+        api.Update(Slice(
+            name,
+            [
+                .. ready.Select(address => Endpoint(address.ToString())),
+                .. (terminating ?? []).Select(address => Endpoint(address.ToString(), ready: false, terminating: true)),
+            ],
+            port: port));
 
     private static Task<string> WaitForProgrammedAsync(BackgroundProcess ip2service, IReadOnlyList<string> endpoints, int startAt) =>
         ip2service.WaitForLineAsync(
