@@ -67,13 +67,13 @@ internal sealed record RoleArn
         var (partition, service, region, account, resource) = (parts[1], parts[2], parts[3], parts[4], parts[5]);
         if (!Partitions.Contains(partition))
         {
-            error = $"unknown AWS partition '{partition}'";
+            error = $"unknown AWS partition '{Excerpt(partition)}'";
             return false;
         }
 
         if (service != "iam")
         {
-            error = $"the ARN is for service '{service}', not 'iam'";
+            error = $"the ARN is for service '{Excerpt(service)}', not 'iam'";
             return false;
         }
 
@@ -85,13 +85,13 @@ internal sealed record RoleArn
 
         if (account.Length != 12 || !account.All(char.IsAsciiDigit))
         {
-            error = $"'{account}' is not a 12-digit AWS account id";
+            error = $"'{Excerpt(account)}' is not a 12-digit AWS account id";
             return false;
         }
 
         if (!resource.StartsWith("role/", StringComparison.Ordinal))
         {
-            error = $"the ARN names '{resource.Split('/')[0]}', not a role";
+            error = $"the ARN names '{Excerpt(resource.Split('/')[0])}', not a role";
             return false;
         }
 
@@ -101,13 +101,13 @@ internal sealed record RoleArn
         var path = lastSlash < 0 ? "/" : "/" + pathAndName[..(lastSlash + 1)];
         if (name.Length is 0 or > MaxRoleNameLength || !name.All(SessionName.IsAllowedCharacter))
         {
-            error = $"'{name}' is not a valid role name (1-{MaxRoleNameLength} of letters, digits and +=,.@_-)";
+            error = $"'{Excerpt(name)}' is not a valid role name (1-{MaxRoleNameLength} of letters, digits and +=,.@_-)";
             return false;
         }
 
         if (path.Length > 512 || path.Contains("//", StringComparison.Ordinal) || !path.All(c => c is >= '!' and <= '~'))
         {
-            error = $"'{path}' is not a valid IAM path";
+            error = $"'{Excerpt(path)}' is not a valid IAM path";
             return false;
         }
 
@@ -115,6 +115,9 @@ internal sealed record RoleArn
         error = null;
         return true;
     }
+
+    /// <summary>Annotations are written by whoever may edit a ServiceAccount: echo at most a bounded part of them.</summary>
+    private static string Excerpt(string value) => value.Length <= 64 ? value : $"{value[..64]}… ({value.Length} characters)";
 
     public bool Equals(RoleArn? other) => other is not null && string.Equals(Value, other.Value, StringComparison.Ordinal);
 
