@@ -39,6 +39,7 @@ internal static class Iam4KubeApplication
         });
 
         var app = builder.Build();
+        app.UseMiddleware<ExactMethodMiddleware>();
         app.UseMiddleware<CollapseSlashesMiddleware>();
         app.UseRouting();
         app.UseMiddleware<ListenerGateMiddleware>();
