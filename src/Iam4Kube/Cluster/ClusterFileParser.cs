@@ -83,70 +83,70 @@ internal static class ClusterFileParser
             return;
         }
 
+        var document = new Document(state.File, number, chunk, mapping, label!);
         switch (apiVersion, kind)
         {
             case ("v1", "Pod"):
-                if (Deserialize<V1Pod>(state, number, chunk, root, label) is { } pod)
+                if (Deserialize<V1Pod>(state, document) is { } pod)
                 {
-                    AddPod(state, number, line, label!, pod);
+                    AddPod(state, document, pod);
                 }
 
                 break;
             case ("v1", "ServiceAccount"):
-                if (Deserialize<V1ServiceAccount>(state, number, chunk, root, label) is { } serviceAccount)
+                if (Deserialize<V1ServiceAccount>(state, document) is { } serviceAccount)
                 {
-                    AddServiceAccount(state, number, line, label!, serviceAccount);
+                    AddServiceAccount(state, document, serviceAccount);
                 }
 
                 break;
             case ("v1", "Node"):
-                if (Deserialize<V1Node>(state, number, chunk, root, label) is { } node)
+                if (Deserialize<V1Node>(state, document) is { } node)
                 {
-                    AddNode(state, number, line, label!, node);
+                    AddNode(state, document, node);
                 }
 
                 break;
             case (_, "Pod" or "ServiceAccount" or "Node"):
-                state.Problem(number, chunk.LineOf(Child(mapping, "apiVersion")!.Start), label, "apiVersion", $"{kind} is in apiVersion v1, not '{apiVersion}'");
+                state.Problems.Add(document.Issue("apiVersion", $"{kind} is in apiVersion v1, not '{apiVersion}'"));
                 break;
             default:
-                state.Skipped.Add(new ClusterFileProblem(state.File, number, line, label, null,
-                    "skipped: local mode reads only v1 Pods, ServiceAccounts and Nodes"));
+                state.Skipped.Add(document.Issue(null, "skipped: local mode reads only v1 Pods, ServiceAccounts and Nodes"));
                 break;
         }
     }
 
-    private static T? Deserialize<T>(ParseState state, int number, Chunk chunk, YamlNode root, string? label)
+    private static T? Deserialize<T>(ParseState state, Document document)
         where T : class
     {
         try
         {
-            return KubernetesYaml.Deserialize<T>(chunk.Text, strict: true);
+            return KubernetesYaml.Deserialize<T>(document.Chunk.Text, strict: true);
         }
         catch (YamlException e)
         {
             var (mark, message) = Describe(e);
-            state.Problem(number, chunk.LineOf(mark), label, FieldAt(root, mark, ""), message);
+            state.Problem(document.Number, document.Chunk.LineOf(mark), document.Label, FieldAt(document.Root, mark, ""), message);
             return null;
         }
     }
 
-    private static void AddPod(ParseState state, int number, int line, string label, V1Pod pod)
+    private static void AddPod(ParseState state, Document document, V1Pod pod)
     {
-        if (!HasName(state, number, line, label, pod.Metadata))
+        if (!HasName(state, document, pod.Metadata))
         {
             return;
         }
 
         pod.Metadata.NamespaceProperty = string.IsNullOrEmpty(pod.Metadata.NamespaceProperty) ? DefaultNamespace : pod.Metadata.NamespaceProperty;
         var problems = state.Problems.Count;
-        CheckIp(state, number, line, label, "status.podIP", pod.Status?.PodIP);
+        CheckIp(state, document, "status.podIP", pod.Status?.PodIP);
         for (var i = 0; i < (pod.Status?.PodIPs?.Count ?? 0); i++)
         {
-            CheckIp(state, number, line, label, $"status.podIPs[{i}].ip", pod.Status!.PodIPs[i].Ip);
+            CheckIp(state, document, $"status.podIPs[{i}].ip", pod.Status!.PodIPs[i].Ip);
         }
 
-        if (state.Problems.Count > problems || !state.Unique(number, "Pod", $"{pod.Metadata.NamespaceProperty}/{pod.Metadata.Name}", line, label))
+        if (state.Problems.Count > problems || !state.Unique(document, "Pod", $"{pod.Metadata.NamespaceProperty}/{pod.Metadata.Name}"))
         {
             return;
         }
@@ -160,23 +160,23 @@ internal static class ClusterFileParser
                 { Status.Phase: "Succeeded" or "Failed" } => ("status.phase", $"is {pod.Status.Phase}: a finished pod no longer owns its IP"),
                 _ => ("status.podIP", "is not set, so no request can come from this pod; in local mode set it (127.0.0.1 is this machine) and status.phase: Running"),
             };
-            state.Warnings.Add(new ClusterFileProblem(state.File, number, line, label, field, why));
+            state.Warnings.Add(document.Issue(field, why));
         }
 
         state.Pods.Add(pod);
-        state.PodLocations.Add((pod, number, line, label));
+        state.PodDocuments.Add((pod, document));
     }
 
-    private static void AddServiceAccount(ParseState state, int number, int line, string label, V1ServiceAccount serviceAccount)
+    private static void AddServiceAccount(ParseState state, Document document, V1ServiceAccount serviceAccount)
     {
-        if (!HasName(state, number, line, label, serviceAccount.Metadata))
+        if (!HasName(state, document, serviceAccount.Metadata))
         {
             return;
         }
 
         var meta = serviceAccount.Metadata;
         meta.NamespaceProperty = string.IsNullOrEmpty(meta.NamespaceProperty) ? DefaultNamespace : meta.NamespaceProperty;
-        if (!state.Unique(number, "ServiceAccount", $"{meta.NamespaceProperty}/{meta.Name}", line, label))
+        if (!state.Unique(document, "ServiceAccount", $"{meta.NamespaceProperty}/{meta.Name}"))
         {
             return;
         }
@@ -185,36 +185,36 @@ internal static class ClusterFileParser
         // refused credentials. Saying so here saves a round of guessing.
         if (RoleAnnotations.Parse(new NamespacedName(meta.NamespaceProperty, meta.Name), meta.Annotations) is RoleAssignment.Invalid invalid)
         {
-            state.Warnings.Add(new ClusterFileProblem(state.File, number, line, label, "metadata.annotations", $"{invalid.Reason}; its pods get no credentials"));
+            state.Warnings.Add(document.Issue("metadata.annotations", $"{invalid.Reason}; its pods get no credentials"));
         }
 
         state.ServiceAccounts.Add(serviceAccount);
     }
 
-    private static void AddNode(ParseState state, int number, int line, string label, V1Node node)
+    private static void AddNode(ParseState state, Document document, V1Node node)
     {
-        if (HasName(state, number, line, label, node.Metadata) && state.Unique(number, "Node", node.Metadata.Name, line, label))
+        if (HasName(state, document, node.Metadata) && state.Unique(document, "Node", node.Metadata.Name))
         {
             state.Nodes.Add(node);
         }
     }
 
-    private static bool HasName(ParseState state, int number, int line, string label, V1ObjectMeta? metadata)
+    private static bool HasName(ParseState state, Document document, V1ObjectMeta? metadata)
     {
         if (!string.IsNullOrEmpty(metadata?.Name))
         {
             return true;
         }
 
-        state.Problem(number, line, label, "metadata.name", "missing");
+        state.Problems.Add(document.Issue("metadata.name", "missing"));
         return false;
     }
 
-    private static void CheckIp(ParseState state, int number, int line, string label, string field, string? value)
+    private static void CheckIp(ParseState state, Document document, string field, string? value)
     {
         if (!string.IsNullOrEmpty(value) && !IPAddress.TryParse(value, out _))
         {
-            state.Problem(number, line, label, field, $"'{value}' is not an IP address");
+            state.Problems.Add(document.Issue(field, $"'{value}' is not an IP address"));
         }
     }
 
@@ -331,6 +331,41 @@ internal static class ClusterFileParser
         public int LineOf(Mark mark) => Math.Clamp(FirstLine + (int)mark.Line - 1, FirstLine, LastLine);
     }
 
+    /// <summary>One object's document: reports name the line of the field they are about, when it is there.</summary>
+    private sealed record Document(string File, int Number, Chunk Chunk, YamlMappingNode Root, string Label)
+    {
+        public ClusterFileProblem Issue(string? field, string message) => new(File, Number, LineOf(field), Label, field, message);
+
+        private int LineOf(string? field)
+        {
+            YamlNode? node = Root;
+            YamlNode located = Root;
+            foreach (var step in (field ?? "").Split('.', StringSplitOptions.RemoveEmptyEntries))
+            {
+                var bracket = step.IndexOf('[', StringComparison.Ordinal);
+                var key = bracket < 0 ? step : step[..bracket];
+                if (node is not YamlMappingNode mapping || !mapping.Children.TryGetValue(new YamlScalarNode(key), out var value))
+                {
+                    break;
+                }
+
+                located = mapping.Children.Keys.First(k => k is YamlScalarNode scalar && scalar.Value == key);
+                node = value;
+                if (bracket >= 0 && int.TryParse(step.AsSpan()[(bracket + 1)..^1], out var index))
+                {
+                    if (node is not YamlSequenceNode sequence || index >= sequence.Children.Count)
+                    {
+                        break;
+                    }
+
+                    node = located = sequence.Children[index];
+                }
+            }
+
+            return Chunk.LineOf(located.Start);
+        }
+    }
+
     private sealed class ParseState(string file)
     {
         private readonly Dictionary<string, int> _documentOf = new(StringComparer.Ordinal);
@@ -339,7 +374,7 @@ internal static class ClusterFileParser
 
         public List<V1Pod> Pods { get; } = [];
 
-        public List<(V1Pod Pod, int Document, int Line, string Label)> PodLocations { get; } = [];
+        public List<(V1Pod Pod, Document Document)> PodDocuments { get; } = [];
 
         public List<V1ServiceAccount> ServiceAccounts { get; } = [];
 
@@ -355,34 +390,33 @@ internal static class ClusterFileParser
             Problems.Add(new ClusterFileProblem(file, document, line, label, field, message));
 
         /// <summary>Two objects of one kind and name: kubectl would apply the last one; here it is surely a mistake.</summary>
-        public bool Unique(int document, string kind, string name, int line, string label)
+        public bool Unique(Document document, string kind, string name)
         {
             if (_documentOf.TryGetValue($"{kind} {name}", out var first))
             {
-                Problem(document, line, label, "metadata.name", $"{kind} {name} is also defined in document {first}");
+                Problems.Add(document.Issue("metadata.name", $"{kind} {name} is also defined in document {first}"));
                 return false;
             }
 
-            _documentOf.Add($"{kind} {name}", document);
+            _documentOf.Add($"{kind} {name}", document.Number);
             return true;
         }
 
         /// <summary>A pod whose ServiceAccount or node is not in the file still loads (as in a cluster), with a hint.</summary>
         public void CheckReferences()
         {
-            foreach (var (pod, document, line, label) in PodLocations)
+            foreach (var (pod, document) in PodDocuments)
             {
                 var serviceAccount = string.IsNullOrEmpty(pod.Spec?.ServiceAccountName) ? "default" : pod.Spec.ServiceAccountName;
                 if (!_documentOf.ContainsKey($"ServiceAccount {pod.Metadata.NamespaceProperty}/{serviceAccount}"))
                 {
-                    Warnings.Add(new ClusterFileProblem(file, document, line, label, "spec.serviceAccountName",
+                    Warnings.Add(document.Issue("spec.serviceAccountName",
                         $"ServiceAccount {pod.Metadata.NamespaceProperty}/{serviceAccount} is not in the file; requests from this pod wait for it, then fail"));
                 }
 
                 if (pod.Spec?.NodeName is { Length: > 0 } node && !_documentOf.ContainsKey($"Node {node}"))
                 {
-                    Warnings.Add(new ClusterFileProblem(file, document, line, label, "spec.nodeName",
-                        $"Node {node} is not in the file; this pod has no region or availability zone"));
+                    Warnings.Add(document.Issue("spec.nodeName", $"Node {node} is not in the file; this pod has no region or availability zone"));
                 }
             }
         }

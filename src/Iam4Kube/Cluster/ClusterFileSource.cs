@@ -119,8 +119,8 @@ internal sealed partial class ClusterFileSource : BackgroundService, IClusterSou
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             _lastSeen = null;
-            _metrics.ClusterFileLoads.WithLabels("unreadable").Inc();
             Log.Unreadable(_logger, _file, e.Message.TrimEnd('.'), StateNote());
+            _metrics.ClusterFileLoads.WithLabels("unreadable").Inc();
             return;
         }
 
@@ -160,8 +160,8 @@ internal sealed partial class ClusterFileSource : BackgroundService, IClusterSou
                 Log.Invalid(_logger, problem.File, problem.Document, problem.Line, problem.Detail);
             }
 
-            _metrics.ClusterFileLoads.WithLabels("invalid").Inc();
             Log.NotApplied(_logger, _file, contents.Problems.Count, StateNote());
+            _metrics.ClusterFileLoads.WithLabels("invalid").Inc();
             return;
         }
 
@@ -172,8 +172,8 @@ internal sealed partial class ClusterFileSource : BackgroundService, IClusterSou
         _metrics.Objects.WithLabels("pods").Set(contents.Pods.Count);
         _metrics.Objects.WithLabels("serviceaccounts").Set(contents.ServiceAccounts.Count);
         _metrics.Objects.WithLabels("nodes").Set(contents.Nodes.Count);
-        _metrics.ClusterFileLoads.WithLabels("applied").Inc();
         Log.Applied(_logger, _file, contents.Pods.Count, contents.ServiceAccounts.Count, contents.Nodes.Count, contents.Skipped.Count);
+        _metrics.ClusterFileLoads.WithLabels("applied").Inc();
         _synced.TrySetResult();
     }
 

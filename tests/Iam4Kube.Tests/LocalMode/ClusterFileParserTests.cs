@@ -144,10 +144,13 @@ public sealed class ClusterFileParserTests
     }
 
     [Fact]
-    public void RejectsAPodIpThatIsNotAnIpAddress()
+    public void RejectsAPodIpThatIsNotAnIpAddressAndPointsAtItsLine()
     {
-        var problem = SingleProblem(ClusterFileSourceTests.ClusterYaml("reader").Replace("127.0.0.1", "127.0.0.300", StringComparison.Ordinal));
+        var yaml = ClusterFileSourceTests.ClusterYaml("reader").Replace("127.0.0.1", "127.0.0.300", StringComparison.Ordinal);
 
+        var problem = SingleProblem(yaml);
+
+        Assert.Equal(yaml.Split('\n').ToList().FindIndex(l => l.Contains("podIP", StringComparison.Ordinal)) + 1, problem.Line);
         Assert.Equal("status.podIP", problem.Field);
         Assert.Equal("'127.0.0.300' is not an IP address", problem.Message);
         Assert.Equal("Pod default/app", problem.Object);
@@ -179,7 +182,7 @@ public sealed class ClusterFileParserTests
                 Assert.Equal(9, p.Line);
                 Assert.StartsWith("invalid YAML: ", p.Message, StringComparison.Ordinal);
             },
-            p => Assert.Equal("cluster.yaml: document 3 (line 11): Pod default/(no name): field metadata.name: missing", p.ToString()));
+            p => Assert.Equal("cluster.yaml: document 3 (line 13): Pod default/(no name): field metadata.name: missing", p.ToString()));
     }
 
     [Fact]
@@ -210,6 +213,7 @@ public sealed class ClusterFileParserTests
             """);
 
         Assert.Equal(2, problem.Document);
+        Assert.Equal(9, problem.Line);
         Assert.Equal("ServiceAccount default/app is also defined in document 1", problem.Message);
     }
 

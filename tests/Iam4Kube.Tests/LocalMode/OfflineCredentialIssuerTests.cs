@@ -79,12 +79,25 @@ public sealed class OfflineCredentialIssuerTests
         var first = await CurrentAsync(store, role, previous: null);
         Assert.Equal(Start + duration, first.Expiration);
 
-        // A 1 h session is refreshed 22-34 minutes in (FreshnessPolicy); after 40 minutes it has been.
-        _time.Advance(TimeSpan.FromMinutes(40));
-        var second = await CurrentAsync(store, role, previous: first);
+        // Minute by minute, as a clock would move: a 1 h session is refreshed 22.5-34 minutes in (FreshnessPolicy),
+        // and in any case before it has less than the 15 minutes left that SDKs want.
+        RoleCredentials second;
+        while (true)
+        {
+            using var changed = store.Changed.Subscribe(role);
+            if (store.Get(role)?.Current is { } current && current != first)
+            {
+                second = current;
+                break;
+            }
+
+            Assert.True(_time.GetUtcNow() < first.Expiration - TimeSpan.FromMinutes(15), "not refreshed while still servable");
+            _time.Advance(TimeSpan.FromMinutes(1));
+            await Task.WhenAny(changed.Changed, Task.Delay(TimeSpan.FromMilliseconds(100)));
+        }
 
         Assert.NotEqual(first.AccessKeyId, second.AccessKeyId);
-        Assert.InRange(second.LastUpdated, Start + TimeSpan.FromMinutes(22), Start + TimeSpan.FromMinutes(40));
+        Assert.InRange(second.LastUpdated, Start + TimeSpan.FromMinutes(22.5), first.Expiration - TimeSpan.FromMinutes(15));
         Assert.Equal(second.LastUpdated + duration, second.Expiration);
         await refresher.StopAsync(CancellationToken.None);
     }
