@@ -91,6 +91,9 @@ internal static class Iam4KubeServiceCollectionExtensions
         {
             // Retries are ours (backoff with jitter, through the rate limiter): the SDK must not add its own.
             MaxErrorRetry = 0,
+            // Connection resets do not count against MaxErrorRetry: by default the SDK resends up to 10 more times,
+            // so one AssumeRole would be 11 requests to STS behind the rate limiter's back.
+            MaxStaleConnectionRetries = 0,
             Timeout = TimeSpan.FromSeconds(30),
         };
         if (options.StsEndpoint is not null)
