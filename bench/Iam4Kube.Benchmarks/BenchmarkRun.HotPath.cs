@@ -30,7 +30,7 @@ internal sealed partial class BenchmarkRun
             var target = name switch
             {
                 "Lookup" => "0 B",
-                "LookupAndSerialize" => "0 B beyond the response buffer",
+                "LookupAndSerialize" or "LookupAndCachedBody" => "0 B beyond the response buffer",
                 _ => "",
             };
             table.Add("5 hot path (BenchmarkDotNet)", $"{name}: median time, allocated/op", $"{Format.Num(ns, "0.0")} ns, {bytes} B",

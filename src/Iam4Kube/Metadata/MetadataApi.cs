@@ -90,15 +90,11 @@ internal static partial class MetadataApi
         }
 
         pipeline.CredentialsServed(context, resolution);
-        var document = new CredentialsDocument(
-            "Success",
-            Format(credentials.LastUpdated),
-            "AWS-HMAC",
-            credentials.AccessKeyId,
-            credentials.SecretAccessKey,
-            credentials.SessionToken,
-            Format(credentials.Expiration));
-        await WriteJson(context, document, ImdsJsonContext.Default.CredentialsDocument);
+        var body = CredentialsBody.For(credentials);
+        context.Response.StatusCode = StatusCodes.Status200OK;
+        context.Response.ContentType = TextPlain;
+        context.Response.ContentLength = body.Length;
+        await context.Response.Body.WriteAsync(body, context.RequestAborted);
     }
 
     private static async Task GetIamInfo(HttpContext context, RequestPipeline pipeline, CredentialStore cache, TimeProvider time)
@@ -180,7 +176,7 @@ internal static partial class MetadataApi
     public static IPAddress SourceIp(HttpContext context) =>
         PodInfo.Normalize(context.Connection.RemoteIpAddress ?? IPAddress.None);
 
-    private static string Format(DateTimeOffset time) => time.UtcDateTime.ToString(TimeFormat, CultureInfo.InvariantCulture);
+    internal static string Format(DateTimeOffset time) => time.UtcDateTime.ToString(TimeFormat, CultureInfo.InvariantCulture);
 
     public static Task WriteText(HttpContext context, int status, string body)
     {

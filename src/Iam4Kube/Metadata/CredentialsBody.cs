@@ -1,0 +1,29 @@
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Iam4Kube.Credentials;
+
+namespace Iam4Kube.Metadata;
+
+/// <summary>
+/// The credentials answer, rendered once per <see cref="RoleCredentials"/> (immutable, shared by every pod of the
+/// role until the next refresh): warm requests write the same UTF-8 bytes instead of formatting dates, building a
+/// document and running the serializer each time (bench/: 200 B and ~1.3 µs per request before). Entries go away
+/// with the credentials they render.
+/// </summary>
+internal static class CredentialsBody
+{
+    private static readonly ConditionalWeakTable<RoleCredentials, byte[]> Rendered = new();
+
+    public static byte[] For(RoleCredentials credentials) => Rendered.GetValue(credentials, Render);
+
+    private static byte[] Render(RoleCredentials credentials) => JsonSerializer.SerializeToUtf8Bytes(
+        new CredentialsDocument(
+            "Success",
+            MetadataApi.Format(credentials.LastUpdated),
+            "AWS-HMAC",
+            credentials.AccessKeyId,
+            credentials.SecretAccessKey,
+            credentials.SessionToken,
+            MetadataApi.Format(credentials.Expiration)),
+        ImdsJsonContext.Default.CredentialsDocument);
+}
