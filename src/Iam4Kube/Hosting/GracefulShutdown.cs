@@ -1,10 +1,12 @@
+using Iam4Kube.Waiting;
+
 namespace Iam4Kube.Hosting;
 
 /// <summary>
 /// On SIGTERM: turn unready first, keep serving for the shutdown delay while the endpoint controller and
 /// ip2service take this replica out of rotation, and only then let Kestrel drain in-flight requests and stop.
 /// </summary>
-internal sealed partial class GracefulShutdown(Readiness readiness, Iam4KubeOptions options, TimeProvider time, ILogger<GracefulShutdown> logger)
+internal sealed partial class GracefulShutdown(Readiness readiness, ParkedRequestBudget parked, Iam4KubeOptions options, TimeProvider time, ILogger<GracefulShutdown> logger)
     : IHostedLifecycleService
 {
     public async Task StoppingAsync(CancellationToken cancellationToken)
@@ -21,6 +23,8 @@ internal sealed partial class GracefulShutdown(Readiness readiness, Iam4KubeOpti
         }
 
         Log.Draining(logger);
+        // Parked requests could wait longer than the drain allows and be cut off: answer them now (503, retry).
+        parked.ReleaseAll();
     }
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;

@@ -55,7 +55,7 @@ internal sealed class CallerResolver(
     private async Task<Resolution> WaitAsync(IPAddress ip, Need need, string boundUid, CancellationToken aborted)
     {
         using var timeout = new CancellationTokenSource(waitTimeout, time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(aborted, timeout.Token);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(aborted, timeout.Token, parked.Released);
         var abandoned = Task.Delay(Timeout.Infinite, linked.Token);
         while (true)
         {
@@ -89,9 +89,16 @@ internal sealed class CallerResolver(
             await Task.WhenAny(podChanged.Changed, otherChanged ?? abandoned, abandoned);
             if (linked.IsCancellationRequested)
             {
-                return aborted.IsCancellationRequested
-                    ? new Resolution(ResolutionOutcome.ClientGone)
-                    : TryResolve(ip, need, boundUid, out _);
+                if (aborted.IsCancellationRequested)
+                {
+                    return new Resolution(ResolutionOutcome.ClientGone);
+                }
+
+                // Draining for shutdown: what is still unknown may become known on another replica; say so.
+                var last = TryResolve(ip, need, boundUid, out _);
+                return last.IsFinal || !parked.Released.IsCancellationRequested || timeout.IsCancellationRequested
+                    ? last
+                    : new Resolution(ResolutionOutcome.ShuttingDown, last.Pod, last.Role, Detail: "this replica is shutting down; retry");
             }
         }
     }

@@ -72,6 +72,7 @@ internal sealed partial class RequestPipeline(
             ResolutionOutcome.TokenPodMismatch => (StatusCodes.Status401Unauthorized, "token_rejected"),
             ResolutionOutcome.CredentialsUnavailable => (StatusCodes.Status503ServiceUnavailable, "credentials_unavailable"),
             ResolutionOutcome.TooManyParked => (StatusCodes.Status503ServiceUnavailable, "parked_limit"),
+            ResolutionOutcome.ShuttingDown => (StatusCodes.Status503ServiceUnavailable, "shutting_down"),
             _ => (499, "client_gone"),
         };
         metrics.Outcomes.WithLabels(label).Inc();

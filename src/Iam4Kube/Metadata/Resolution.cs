@@ -31,6 +31,7 @@ internal enum ResolutionOutcome
     NodeUnknown,
     CredentialsUnavailable,
     TooManyParked,
+    ShuttingDown,
     ClientGone,
 }
 
