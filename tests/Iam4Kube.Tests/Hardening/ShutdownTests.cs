@@ -1,0 +1,155 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Iam4Kube.Testing.Builders;
+using Iam4Kube.Testing.Kubernetes;
+using Iam4Kube.Testing.Sts;
+using Iam4Kube.Tests.TestHost;
+using Xunit.Abstractions;
+
+namespace Iam4Kube.Tests.Hardening;
+
+/// <summary>
+/// SIGTERM to the real binary (as the kubelet sends it) while requests are parked and in flight: readiness goes false
+/// first, it keeps serving through the shutdown delay, in-flight requests are answered, and it exits 0 in time.
+/// </summary>
+public sealed class ShutdownTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private static readonly TimeSpan ShutdownDelay = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(5);
+    private readonly FakeKubernetesApiServer _api = new();
+    private FakeSts _sts = null!;
+    private Process? _process;
+    private readonly System.Text.StringBuilder _log = new();
+
+    public async Task InitializeAsync()
+    {
+        await _api.StartAsync();
+        _sts = FakeSts.Start();
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_process is { HasExited: false })
+        {
+            _process.Kill();
+            await _process.WaitForExitAsync();
+        }
+
+        _process?.Dispose();
+        _sts.Dispose();
+        await _api.DisposeAsync();
+        lock (_log)
+        {
+            output.WriteLine(_log.ToString());
+        }
+    }
+
+    [Fact]
+    public async Task SigtermTurnsUnreadyFirstAnswersParkedAndInFlightRequestsAndExitsZeroInTime()
+    {
+        _api.Create(KubeObjects.Node("node-1"));
+        _api.Create(KubeObjects.ServiceAccount("a", "app", KubeObjects.RoleArn("app-role")));
+        _api.Create(KubeObjects.Pod("a", "app-1", "127.0.47.1", "app"));
+        var (listen, admin) = (FreePort(), FreePort());
+        StartIam4Kube(listen, admin, "--wait-timeout", "30s");
+
+        using var adminClient = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{admin}"), Timeout = TimeSpan.FromSeconds(5) };
+        await Eventually.TrueAsync(async () => await ReadyAsync(adminClient) == HttpStatusCode.OK, TimeSpan.FromSeconds(30), "iam4kube never became ready");
+        var metadata = new Uri($"http://127.0.0.1:{listen}");
+        using var pod = SourceBoundClient.Create(IPAddress.Parse("127.0.47.1"), metadata);
+        Assert.Equal(HttpStatusCode.OK, (await pod.GetAsync("/latest/meta-data/iam/security-credentials/app-role")).StatusCode);
+
+        // Parked: a pod that does not exist yet, and one that never will.
+        using var newcomer = SourceBoundClient.Create(IPAddress.Parse("127.0.47.2"), metadata);
+        var parkedThenServed = newcomer.GetAsync("/latest/meta-data/iam/security-credentials/app-role");
+        using var stranger = SourceBoundClient.Create(IPAddress.Parse("127.0.47.3"), metadata);
+        var parkedForever = stranger.GetAsync("/latest/meta-data/iam/security-credentials/");
+        await Task.Delay(300);
+        Assert.False(parkedThenServed.IsCompleted || parkedForever.IsCompleted);
+
+        var terminated = Stopwatch.StartNew();
+        Signal("TERM");
+        await Eventually.TrueAsync(async () => await ReadyAsync(adminClient) == HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(1), "/readyz did not turn 503 after SIGTERM");
+        Assert.False(_process!.HasExited);
+
+        // Still serving during the shutdown delay: the new pod appears and its parked request is answered.
+        _api.Create(KubeObjects.Pod("a", "app-2", "127.0.47.2", "app"));
+        Assert.Equal(HttpStatusCode.OK, (await parkedThenServed).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await pod.GetAsync("/latest/meta-data/iam/security-credentials/app-role")).StatusCode);
+
+        // The request parked for an IP no pod owns yet is answered when draining starts (503: retry on another
+        // replica), not cut off when the drain timeout ends.
+        var last = await parkedForever;
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, last.StatusCode);
+        Assert.Equal("1", last.Headers.GetValues("Retry-After").Single());
+        Assert.True(terminated.Elapsed < ShutdownDelay + TimeSpan.FromSeconds(2), $"the parked request was answered only {terminated.Elapsed} after SIGTERM");
+
+        using var exit = new CancellationTokenSource(ShutdownDelay + DrainTimeout + TimeSpan.FromSeconds(4));
+        await _process.WaitForExitAsync(exit.Token);
+        output.WriteLine($"exited {_process.ExitCode} after {terminated.Elapsed}");
+        Assert.Equal(0, _process.ExitCode);
+    }
+
+    private void StartIam4Kube(int listen, int admin, params string[] extra)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "iam4kube.dll"));
+        foreach (var arg in new[]
+        {
+            "--listen", $"127.0.0.1:{listen}", "--admin-listen", $"127.0.0.1:{admin}",
+            "--kubeconfig", _api.KubeconfigPath, "--sts-endpoint", _sts.Url, "--region", "eu-west-1",
+            "--shutdown-delay", "1s", "--drain-timeout", "5s", "--log-format", "text",
+        }.Concat(extra))
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment["AWS_ACCESS_KEY_ID"] = "AKIAIAM4KUBETESTING0";
+        start.Environment["AWS_SECRET_ACCESS_KEY"] = "iam4kube-own-secret-key-for-tests-only";
+        start.Environment["AWS_EC2_METADATA_DISABLED"] = "true";
+        _process = Process.Start(start)!;
+        _process.OutputDataReceived += (_, e) => Append(e.Data);
+        _process.ErrorDataReceived += (_, e) => Append(e.Data);
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+    }
+
+    private void Append(string? line)
+    {
+        if (line is not null)
+        {
+            lock (_log)
+            {
+                _log.AppendLine(line);
+            }
+        }
+    }
+
+    /// <summary>Process.Kill is SIGKILL; the kubelet sends SIGTERM.</summary>
+    private void Signal(string signal)
+    {
+        using var kill = Process.Start(new ProcessStartInfo("kill") { ArgumentList = { $"-{signal}", _process!.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) } })!;
+        kill.WaitForExit();
+        Assert.Equal(0, kill.ExitCode);
+    }
+
+    private static async Task<HttpStatusCode?> ReadyAsync(HttpClient admin)
+    {
+        try
+        {
+            return (await admin.GetAsync("/readyz")).StatusCode;
+        }
+        catch (HttpRequestException)
+        {
+            return null;
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)socket.LocalEndPoint!).Port;
+    }
+}
