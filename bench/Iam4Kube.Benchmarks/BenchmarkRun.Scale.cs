@@ -18,8 +18,11 @@ internal sealed partial class BenchmarkRun
         var rss = new List<double>();
         var rssPerExtra = new List<double>();
         var endToEnd = new List<double>();
-        for (var r = 0; r < settings.ScaleRepetitions; r++)
+        for (var r = 0; r <= settings.ScaleRepetitions; r++)
         {
+            // The last round is a diagnostic: the same cluster with workstation GC instead of iam4kube's server GC,
+            // to show how much of the RSS is GC policy (heap headroom) rather than data.
+            var workstationGc = r == settings.ScaleRepetitions;
             await using var sut = await Iam4KubeUnderTest.CreateAsync();
             for (var i = 0; i < ScaleServiceAccounts; i++)
             {
@@ -32,7 +35,8 @@ internal sealed partial class BenchmarkRun
                 sut.Api.Create(KubeObjects.Pod($"ns-{sa % 50}", $"pod-{i}", PodIp(i), $"sa-{sa}"));
             }
 
-            var timeToReady = await sut.StartAsync(settings.Iam4KubeDll);
+            var timeToReady = await sut.StartAsync(settings.Iam4KubeDll,
+                environment: workstationGc ? new Dictionary<string, string> { ["DOTNET_gcServer"] = "0" } : null);
             await Task.Delay(TimeSpan.FromSeconds(2));
             var rssAfterSync = sut.Process!.RssMiB();
 
@@ -59,6 +63,13 @@ internal sealed partial class BenchmarkRun
             var applied = stopwatch.Elapsed;
             await Task.Delay(TimeSpan.FromSeconds(2));
             var rssAfterExtra = sut.Process.RssMiB();
+            if (workstationGc)
+            {
+                Console.WriteLine($"    diagnostic, DOTNET_gcServer=0: RSS {rssAfterSync:0} MiB after sync, {rssAfterExtra:0} MiB with {ScalePods} more pods");
+                table.Add("5 scale (10k pods, 2k SAs)", "diagnostic: RSS after sync / +10k pods with workstation GC (DOTNET_gcServer=0)", $"{Format.Num(rssAfterSync)} / {Format.Num(rssAfterExtra)} MiB");
+                continue;
+            }
+
             ready.Add(timeToReady.TotalSeconds);
             rss.Add(rssAfterSync);
             rssPerExtra.Add(rssAfterExtra - rssAfterSync);

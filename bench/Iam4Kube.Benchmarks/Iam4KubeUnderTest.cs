@@ -36,7 +36,7 @@ internal sealed class Iam4KubeUnderTest : IAsyncDisposable
     }
 
     /// <summary>Starts iam4kube; returns the time from process start to the first 200 from /readyz.</summary>
-    public async Task<TimeSpan> StartAsync(string iam4kubeDll, double stsRate = 100_000, int stsBurst = 100_000, string waitTimeout = "30s")
+    public async Task<TimeSpan> StartAsync(string iam4kubeDll, double stsRate = 100_000, int stsBurst = 100_000, string waitTimeout = "30s", IReadOnlyDictionary<string, string>? environment = null)
     {
         Metadata = new IPEndPoint(IPAddress.Loopback, ChildProcess.FreePort());
         var adminPort = ChildProcess.FreePort();
@@ -48,7 +48,7 @@ internal sealed class Iam4KubeUnderTest : IAsyncDisposable
             "--sts-rate", stsRate.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--sts-burst", stsBurst.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--wait-timeout", waitTimeout, "--max-parked", "100000", "--log-level", "warn", "--shutdown-delay", "0",
-        ], new Dictionary<string, string>
+        ], new Dictionary<string, string>(environment ?? new Dictionary<string, string>())
         {
             ["AWS_ACCESS_KEY_ID"] = "AKIAIAM4KUBEBENCH000",
             ["AWS_SECRET_ACCESS_KEY"] = "iam4kube-bench-fake-secret",
