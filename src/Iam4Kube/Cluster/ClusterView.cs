@@ -31,7 +31,8 @@ internal sealed class ClusterView : BackgroundService, IClusterSource
             new PodHandler(pods),
             metrics,
             time,
-            logger);
+            logger,
+            pods.RelistRequested);
         var serviceAccountInformer = new ResourceInformer<V1ServiceAccount, V1ServiceAccountList>(
             "serviceaccounts",
             (token, limit, ct) => client.CoreV1.ListServiceAccountForAllNamespacesAsync(continueParameter: token, limit: limit, cancellationToken: ct),

@@ -7,14 +7,23 @@ namespace Iam4Kube.Cluster;
 /// <summary>
 /// Where an IP becomes a pod. Readers (every metadata request) look up lock-free; the single writer (the pod
 /// informer) updates under a lock and wakes requests parked on the IPs it changed.
+/// <para>
+/// Two live pods claiming one IP means one of them is stale: its deletion was missed (a watch gap longer than the
+/// API server's history). Which one cannot be known from the events, so the IP is <em>suspect</em>: it answers
+/// nothing — even after one of the claims goes away, since the survivor may be the stale one — until a full list
+/// says who really owns it. Suspicion asks the informer for that list at once (<see cref="RelistRequested"/>).
+/// </para>
 /// </summary>
-internal sealed class PodIndex
+internal sealed class PodIndex : IDisposable
 {
     private readonly Lock _writer = new();
     private readonly Dictionary<string, PodInfo> _byUid = [];
-    private readonly ConcurrentDictionary<IPAddress, PodInfo[]> _byIp = new();
+    private readonly ConcurrentDictionary<IPAddress, IpClaims> _byIp = new();
 
     public KeyedSignal<IPAddress> Changed { get; } = new();
+
+    /// <summary>Set when the index found evidence of a missed event; the pod informer relists and clears it.</summary>
+    public RelistSignal RelistRequested { get; } = new();
 
     public int Count
     {
@@ -34,7 +43,7 @@ internal sealed class PodIndex
             return PodLookup.Missing;
         }
 
-        return claims.Length == 1 ? new PodLookup(PodLookupResult.Found, claims[0]) : PodLookup.Ambiguous;
+        return claims is { Suspect: false, Pods.Length: 1 } ? new PodLookup(PodLookupResult.Found, claims.Pods[0]) : PodLookup.Ambiguous;
     }
 
     /// <summary>Snapshot of all pods (for readiness, which runs rarely).</summary>
@@ -73,29 +82,42 @@ internal sealed class PodIndex
     }
 
     /// <summary>Replaces the whole index after a (re)list: pods missing from the list are gone, even if their
-    /// DELETE event was never seen.</summary>
+    /// DELETE event was never seen, and suspicion is settled by what the list says.</summary>
     public void ReplaceAll(IEnumerable<PodInfo> pods)
     {
         lock (_writer)
         {
-            var fresh = pods.GroupBy(p => p.Uid).ToDictionary(g => g.Key, g => g.Last());
-            foreach (var (uid, previous) in _byUid.ToList())
+            _byUid.Clear();
+            foreach (var pod in pods)
             {
-                if (!fresh.ContainsKey(uid))
-                {
-                    _byUid.Remove(uid);
-                    Reclaim(previous, null);
-                }
+                _byUid[pod.Uid] = pod;
             }
 
-            foreach (var pod in fresh.Values)
+            var fresh = _byUid.Values
+                .SelectMany(p => p.Ips.Select(ip => (Ip: ip, Pod: p)))
+                .GroupBy(c => c.Ip)
+                .ToDictionary(g => g.Key, g => g.Select(c => c.Pod).ToArray());
+
+            foreach (var ip in _byIp.Keys.Union(fresh.Keys).ToList())
             {
-                _byUid.TryGetValue(pod.Uid, out var previous);
-                if (previous != pod)
+                _byIp.TryGetValue(ip, out var current);
+                // Two live pods in an authoritative list: still ambiguous, but relisting again would not help.
+                var next = fresh.TryGetValue(ip, out var claimants) ? new IpClaims(claimants, claimants.Length > 1) : null;
+                if (current is not null && next is not null && current.Suspect == next.Suspect && current.Pods.SequenceEqual(next.Pods))
                 {
-                    _byUid[pod.Uid] = pod;
-                    Reclaim(previous, pod);
+                    continue;
                 }
+
+                if (next is null)
+                {
+                    _byIp.TryRemove(ip, out _);
+                }
+                else
+                {
+                    _byIp[ip] = next;
+                }
+
+                Changed.Pulse(ip);
             }
         }
     }
@@ -124,10 +146,15 @@ internal sealed class PodIndex
 
     private void SetClaim(IPAddress ip, PodInfo pod)
     {
-        var claims = _byIp.TryGetValue(ip, out var existing)
-            ? [.. existing.Where(p => p.Uid != pod.Uid), pod]
-            : new[] { pod };
-        _byIp[ip] = claims;
+        _byIp.TryGetValue(ip, out var existing);
+        PodInfo[] pods = existing is null ? [pod] : [.. existing.Pods.Where(p => p.Uid != pod.Uid), pod];
+        var suspect = existing?.Suspect == true || pods.Length > 1;
+        _byIp[ip] = new IpClaims(pods, suspect);
+        if (suspect && existing?.Suspect != true)
+        {
+            RelistRequested.Request();
+        }
+
         Changed.Pulse(ip);
     }
 
@@ -138,16 +165,21 @@ internal sealed class PodIndex
             return;
         }
 
-        var remaining = existing.Where(p => p.Uid != uid).ToArray();
-        if (remaining.Length == 0)
+        var remaining = existing.Pods.Where(p => p.Uid != uid).ToArray();
+        if (remaining.Length == 0 && !existing.Suspect)
         {
             _byIp.TryRemove(ip, out _);
         }
         else
         {
-            _byIp[ip] = remaining;
+            _byIp[ip] = existing with { Pods = remaining };
         }
 
         Changed.Pulse(ip);
     }
+
+    public void Dispose() => RelistRequested.Dispose();
+
+    /// <summary>The pods claiming one IP, and whether the claims can be trusted.</summary>
+    private sealed record IpClaims(PodInfo[] Pods, bool Suspect);
 }

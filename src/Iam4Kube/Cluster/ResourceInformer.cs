@@ -18,13 +18,19 @@ internal sealed partial class ResourceInformer<TItem, TList>(
     IResourceHandler<TItem> handler,
     Iam4KubeMetrics metrics,
     TimeProvider time,
-    ILogger logger)
+    ILogger logger,
+    RelistSignal? relist = null)
     where TItem : IKubernetesObject<V1ObjectMeta>
     where TList : IItems<TItem>, IMetadata<V1ListMeta>
 {
     private const int PageSize = 500;
     private static readonly TimeSpan MinBackoff = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
+
+    // Relists a store asks for come at most this often, so a cluster that keeps contradicting itself cannot make
+    // iam4kube hammer the API server.
+    private static readonly TimeSpan MinRelistInterval = TimeSpan.FromMilliseconds(200);
+    private long _lastList;
 
     private readonly TaskCompletionSource _synced = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -56,6 +62,14 @@ internal sealed partial class ResourceInformer<TItem, TList>(
 
                 var outcome = await WatchAsync(resourceVersion, stoppingToken);
                 resourceVersion = outcome.ResourceVersion;
+                if (relist?.TryConsume() == true)
+                {
+                    Log.RelistRequested(logger, resource);
+                    await DelayAsync(MinRelistInterval - time.GetElapsedTime(_lastList), stoppingToken);
+                    resourceVersion = null;
+                    continue;
+                }
+
                 switch (outcome.End)
                 {
                     case WatchEnd.Expired:
@@ -70,7 +84,9 @@ internal sealed partial class ResourceInformer<TItem, TList>(
                         failures++;
                         break;
                     case WatchEnd.Failed:
-                        failures++;
+                        // A watch that worked for a while and then broke (a dropped connection) is not a failing
+                        // server: resume quickly. Only failures in a row grow the backoff.
+                        failures = outcome.Events > 0 || outcome.Lasted > TimeSpan.FromSeconds(1) ? 1 : failures + 1;
                         metrics.WatchErrors.WithLabels(resource).Inc();
                         Log.WatchFailed(logger, resource, outcome.Error!.Message, outcome.Error);
                         break;
@@ -112,6 +128,7 @@ internal sealed partial class ResourceInformer<TItem, TList>(
         while (!string.IsNullOrEmpty(continueToken));
 
         handler.ReplaceAll(items);
+        _lastList = time.GetTimestamp();
         metrics.Relists.WithLabels(resource).Inc();
         Log.Listed(logger, resource, items.Count, resourceVersion ?? "");
         _synced.TrySetResult();
@@ -125,6 +142,7 @@ internal sealed partial class ResourceInformer<TItem, TList>(
         var timeoutSeconds = Random.Shared.Next(300, 600);
         using var watchdog = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         watchdog.CancelAfter(TimeSpan.FromSeconds(timeoutSeconds + 60));
+        using var relistRequested = relist?.Token.Register(() => watchdog.Cancel());
 
         Exception? streamError = null;
         var events = 0;
@@ -221,6 +239,9 @@ internal sealed partial class ResourceInformer<TItem, TList>(
 
         [LoggerMessage(3, LogLevel.Warning, "Watch of {Resource} failed: {Reason}; resuming after backoff")]
         public static partial void WatchFailed(ILogger logger, string resource, string reason, Exception exception);
+
+        [LoggerMessage(5, LogLevel.Warning, "The {Resource} store saw evidence of a missed event (two live pods claiming one IP); relisting")]
+        public static partial void RelistRequested(ILogger logger, string resource);
 
         [LoggerMessage(4, LogLevel.Warning, "List or watch of {Resource} failed ({Failures} in a row): {Reason}; serving the last known state and retrying")]
         public static partial void ListOrWatchFailed(ILogger logger, string resource, int failures, string reason, Exception exception);

@@ -67,19 +67,51 @@ public sealed class PodIndexTests
     }
 
     [Fact]
-    public void TwoLivePodsOnOneIpAreAmbiguousUntilOneGoes()
+    public void TwoLivePodsOnOneIpStayAmbiguousUntilAListSettlesIt()
     {
         var index = new PodIndex();
-        var old = Info(KubeObjects.Pod("ns1", "old", "10.1.2.3"));
+        var stale = Info(KubeObjects.Pod("ns1", "stale", "10.1.2.3"));
         var reuser = Info(KubeObjects.Pod("ns2", "new", "10.1.2.3"));
-        index.Upsert(old);
+        index.Upsert(stale);
+        Assert.False(index.RelistRequested.TryConsume());
         index.Upsert(reuser);
         Assert.Equal(PodLookupResult.Ambiguous, index.Lookup(Ip).Result);
+        Assert.True(index.RelistRequested.TryConsume());
 
-        index.Remove(old.Uid);
+        // The newer pod leaves: the survivor may be the stale one, so still nothing is answered...
+        index.Remove(reuser.Uid);
+        Assert.Equal(PodLookupResult.Ambiguous, index.Lookup(Ip).Result);
+
+        // ...until a list says who owns the IP.
+        var third = Info(KubeObjects.Pod("ns3", "third", "10.1.2.3"));
+        index.ReplaceAll([third]);
         var lookup = index.Lookup(Ip);
         Assert.Equal(PodLookupResult.Found, lookup.Result);
-        Assert.Equal("new", lookup.Pod!.Name.Name);
+        Assert.Equal("third", lookup.Pod!.Name.Name);
+    }
+
+    [Fact]
+    public void AListWithTwoLivePodsOnOneIpIsAmbiguousWithoutAskingForAnotherList()
+    {
+        var index = new PodIndex();
+        index.ReplaceAll([Info(KubeObjects.Pod("a", "one", "10.1.2.3")), Info(KubeObjects.Pod("b", "two", "10.1.2.3"))]);
+        Assert.Equal(PodLookupResult.Ambiguous, index.Lookup(Ip).Result);
+        Assert.False(index.RelistRequested.TryConsume());
+    }
+
+    [Fact]
+    public void ASuspectIpWithNoClaimLeftWaitsForTheList()
+    {
+        var index = new PodIndex();
+        var a = Info(KubeObjects.Pod("a", "one", "10.1.2.3"));
+        var b = Info(KubeObjects.Pod("b", "two", "10.1.2.3"));
+        index.Upsert(a);
+        index.Upsert(b);
+        index.Remove(a.Uid);
+        index.Remove(b.Uid);
+        Assert.Equal(PodLookupResult.Ambiguous, index.Lookup(Ip).Result);
+        index.ReplaceAll([]);
+        Assert.Equal(PodLookupResult.Missing, index.Lookup(Ip).Result);
     }
 
     [Fact]

@@ -75,7 +75,14 @@ internal sealed class Iam4KubeTestHost : IAsyncDisposable
         };
         Options = configure?.Invoke(options) ?? options;
         var logger = new LoggerConfiguration()
-            .MinimumLevel.Debug()
+            .MinimumLevel.Is(Options.LogLevel switch
+            {
+                LogLevel.Trace => Serilog.Events.LogEventLevel.Verbose,
+                LogLevel.Debug => Serilog.Events.LogEventLevel.Debug,
+                LogLevel.Information => Serilog.Events.LogEventLevel.Information,
+                LogLevel.Warning => Serilog.Events.LogEventLevel.Warning,
+                _ => Serilog.Events.LogEventLevel.Error,
+            })
             .WriteTo.Sink(_log)
             .CreateLogger();
         App = Iam4KubeApplication.Build(Options, logger, s =>

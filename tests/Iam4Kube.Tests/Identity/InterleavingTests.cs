@@ -1,0 +1,331 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Text.Json;
+using Iam4Kube.Testing.Builders;
+using Iam4Kube.Tests.EndToEnd;
+using Iam4Kube.Tests.TestHost;
+using k8s.Models;
+using Xunit.Abstractions;
+
+namespace Iam4Kube.Tests.Identity;
+
+/// <summary>
+/// The race kube2iam and kiam lost: a randomized, seeded churn of pods (IPs reused at once by pods of other
+/// namespaces, DELETEs missed and seen only through a relist), ServiceAccount annotations and watch streams, while
+/// many clients ask for credentials from the IPs that pods own. Oracle: every credentials answer belongs to a pod
+/// that owned the caller's IP during the request (or moments before: event delivery), with a role its
+/// ServiceAccount named then. Set IAM4KUBE_INTERLEAVING_SEED / IAM4KUBE_INTERLEAVING_REQUESTS to reproduce or scale.
+/// </summary>
+[Collection(EndToEndGroup.Name)]
+public sealed class InterleavingTests(ITestOutputHelper output)
+{
+    private const int DefaultRequests = 100_000;
+    private const int DefaultSeed = 20261123;
+    // Event delivery on a busy 2-core machine (the fake API server, iam4kube and 16 clients share it).
+    private static readonly TimeSpan EventDeliveryLag = TimeSpan.FromSeconds(1.5);
+    private static readonly string[] Namespaces = ["alpha", "beta", "gamma", "delta"];
+    private static readonly string[] ServiceAccounts = ["web", "worker", "batch"];
+    private static readonly string[] Roles = [.. Enumerable.Range(0, 6).Select(i => KubeObjects.RoleArn($"role-{i}"))];
+
+    [Fact]
+    public async Task NoIpEverGetsCredentialsOfAPodThatDidNotOwnIt()
+    {
+        var seed = int.TryParse(Environment.GetEnvironmentVariable("IAM4KUBE_INTERLEAVING_SEED"), out var s) ? s : DefaultSeed;
+        var requests = int.TryParse(Environment.GetEnvironmentVariable("IAM4KUBE_INTERLEAVING_REQUESTS"), out var r) ? r : DefaultRequests;
+        Run? run = null;
+        try
+        {
+            run = await RunAsync(seed, requests);
+        }
+        catch (Exception e)
+        {
+            throw new InvalidOperationException($"interleaving run failed with seed {seed} (rerun with IAM4KUBE_INTERLEAVING_SEED={seed})", e);
+        }
+
+        output.WriteLine($"seed {seed}: {run.Requests} requests, {run.CredentialsServed} credentials checked, {run.Operations} cluster operations " +
+            $"({run.Reuses} IP reuses, {run.MissedDeletes} missed deletes, {run.Relists} forced relists, {run.AnnotationChanges} annotation changes, {run.WatchDrops} dropped watches), {run.Violations.Count} violations");
+        Assert.True(run.Violations.IsEmpty, $"seed {seed}: {run.Violations.Count} violations, e.g. {string.Join(" | ", run.Violations.Take(5))}");
+        Assert.True(run.Requests >= requests);
+        Assert.True(run.CredentialsServed > requests / 10, $"only {run.CredentialsServed} credentials answers: the run proves little");
+        Assert.True(run.Reuses > 0 && run.MissedDeletes > 0 && run.Relists > 0 && run.AnnotationChanges > 0);
+        Assert.Empty(run.UnexpectedStatuses);
+    }
+
+    private static async Task<Run> RunAsync(int seed, int targetRequests)
+    {
+        await using var host = await Iam4KubeTestHost.StartAsync(o => o with
+        {
+            WaitTimeout = TimeSpan.FromMilliseconds(300),
+            StsRate = 100_000,
+            StsBurst = 100_000,
+            LogLevel = LogLevel.Error,
+        });
+        var api = host.Api;
+        var history = new OwnershipHistory();
+        var run = new Run();
+        var random = new Random(seed);
+
+        api.Create(KubeObjects.Node("node-1"));
+        foreach (var ns in Namespaces)
+        {
+            foreach (var sa in ServiceAccounts)
+            {
+                var role = PickRole(random);
+                var before = OwnershipHistory.Now;
+                api.Create(KubeObjects.ServiceAccount(ns, sa, role));
+                history.RoleSet(ns, sa, role, before, OwnershipHistory.Now);
+            }
+        }
+
+        var ips = Enumerable.Range(1, 40).Select(i => $"127.0.50.{i}").ToArray();
+        var pods = new Dictionary<string, (string Namespace, string Name, string ServiceAccount)>();
+        var podCounter = 0;
+
+        void CreatePod(string ip, string? avoidNamespace = null)
+        {
+            var ns = Namespaces.Where(n => n != avoidNamespace).ElementAt(random.Next(avoidNamespace is null ? Namespaces.Length : Namespaces.Length - 1));
+            var sa = ServiceAccounts[random.Next(ServiceAccounts.Length)];
+            var name = $"pod-{++podCounter}";
+            history.PodStarted(ip, ns, sa, name, OwnershipHistory.Now);
+            api.Create(KubeObjects.Pod(ns, name, ip, sa));
+            pods[ip] = (ns, name, sa);
+        }
+
+        void DeletePod(string ip, bool silently)
+        {
+            var (ns, name, _) = pods[ip];
+            if (silently)
+            {
+                api.DeleteSilently<V1Pod>(ns, name);
+            }
+            else
+            {
+                api.Delete<V1Pod>(ns, name);
+            }
+
+            history.PodEnded(ip, name, OwnershipHistory.Now);
+            pods.Remove(ip);
+        }
+
+        foreach (var ip in ips.Take(30))
+        {
+            CreatePod(ip);
+        }
+
+        await host.WaitUntilReadyAsync();
+        using var stop = new CancellationTokenSource();
+        var clients = new ConcurrentDictionary<string, HttpClient>();
+        var workers = Enumerable.Range(0, 16)
+            .Select(i => Task.Run(() => ClientLoopAsync(host, history, clients, run, new Random(seed + i + 1), targetRequests, stop)))
+            .ToList();
+
+        // A missed DELETE stays unseen for longer than the allowed event-delivery lag, so that answering from the
+        // stale pod would be caught.
+        long? missedDeleteAt = null;
+        while (!stop.IsCancellationRequested)
+        {
+            var roll = random.Next(100);
+            var owned = pods.Keys.ToList();
+            var free = ips.Where(ip => !pods.ContainsKey(ip)).ToList();
+            switch (roll)
+            {
+                case < 25 when free.Count > 0:
+                    CreatePod(free[random.Next(free.Count)]);
+                    break;
+                case < 40 when owned.Count > 5:
+                    DeletePod(owned[random.Next(owned.Count)], silently: false);
+                    break;
+                case < 55 when owned.Count > 0:
+                {
+                    // The IP goes to a pod of another namespace at once.
+                    var ip = owned[random.Next(owned.Count)];
+                    var previousNamespace = pods[ip].Namespace;
+                    DeletePod(ip, silently: false);
+                    CreatePod(ip, avoidNamespace: previousNamespace);
+                    run.Reuses++;
+                    break;
+                }
+
+                case < 62 when owned.Count > 0:
+                {
+                    // iam4kube never sees this DELETE: only a relist reveals it, and meanwhile the IP is reused.
+                    var ip = owned[random.Next(owned.Count)];
+                    var previousNamespace = pods[ip].Namespace;
+                    DeletePod(ip, silently: true);
+                    CreatePod(ip, avoidNamespace: previousNamespace);
+                    run.MissedDeletes++;
+                    run.Reuses++;
+                    missedDeleteAt ??= OwnershipHistory.Now;
+                    break;
+                }
+
+                case < 68 when missedDeleteAt is { } missed
+                    ? OwnershipHistory.Elapsed(missed, OwnershipHistory.Now) > 2 * EventDeliveryLag
+                    : random.Next(10) == 0:
+                    api.CompactHistory();
+                    api.DropWatches();
+                    run.Relists++;
+                    missedDeleteAt = null;
+                    break;
+                case < 85:
+                {
+                    var ns = Namespaces[random.Next(Namespaces.Length)];
+                    var sa = ServiceAccounts[random.Next(ServiceAccounts.Length)];
+                    var role = PickRole(random);
+                    var account = api.Get<V1ServiceAccount>(ns, sa)!;
+                    account.Metadata.Annotations ??= new Dictionary<string, string>();
+                    if (role is null)
+                    {
+                        account.Metadata.Annotations.Remove(KubeObjects.RoleArnAnnotation);
+                    }
+                    else
+                    {
+                        account.Metadata.Annotations[KubeObjects.RoleArnAnnotation] = role;
+                    }
+
+                    var before = OwnershipHistory.Now;
+                    api.Update(account);
+                    history.RoleSet(ns, sa, role, before, OwnershipHistory.Now);
+                    run.AnnotationChanges++;
+                    break;
+                }
+
+                case < 90:
+                    api.DropWatches(midFrame: random.Next(2) == 0);
+                    run.WatchDrops++;
+                    break;
+            }
+
+            run.Operations++;
+            await Task.Delay(random.Next(1, 4));
+            if (workers.All(w => w.IsCompleted))
+            {
+                break;
+            }
+        }
+
+        await Task.WhenAll(workers);
+        foreach (var client in clients.Values)
+        {
+            client.Dispose();
+        }
+
+        return run;
+    }
+
+    private static string? PickRole(Random random) => random.Next(8) == 0 ? null : Roles[random.Next(Roles.Length)];
+
+    private static async Task ClientLoopAsync(
+        Iam4KubeTestHost host,
+        OwnershipHistory history,
+        ConcurrentDictionary<string, HttpClient> clients,
+        Run run,
+        Random random,
+        int targetRequests,
+        CancellationTokenSource stop)
+    {
+        while (Interlocked.Add(ref run.RequestCount, 0) < targetRequests)
+        {
+            var owned = history.OwnedIps();
+            if (owned.Count == 0)
+            {
+                await Task.Delay(1);
+                continue;
+            }
+
+            var ip = owned[random.Next(owned.Count)];
+            var client = clients.GetOrAdd(ip, a => host.ClientFrom(a, TimeSpan.FromSeconds(10)));
+            var started = OwnershipHistory.Now;
+            string? token = null;
+            if (random.Next(3) == 0)
+            {
+                using var put = new HttpRequestMessage(HttpMethod.Put, "/latest/api/token");
+                put.Headers.Add("X-aws-ec2-metadata-token-ttl-seconds", "60");
+                var tokenResponse = await client.SendAsync(put);
+                Count(run, "PUT token", tokenResponse.StatusCode, HttpStatusCode.OK);
+                token = await tokenResponse.Content.ReadAsStringAsync();
+            }
+
+            var listing = await SendAsync(client, "/latest/meta-data/iam/security-credentials/", token);
+            Count(run, "GET role", listing.StatusCode, HttpStatusCode.OK, HttpStatusCode.NotFound, HttpStatusCode.ServiceUnavailable, HttpStatusCode.Unauthorized);
+            if (listing.StatusCode != HttpStatusCode.OK)
+            {
+                continue;
+            }
+
+            var roleName = await listing.Content.ReadAsStringAsync();
+            var response = await SendAsync(client, "/latest/meta-data/iam/security-credentials/" + roleName, token);
+            Count(run, "GET credentials", response.StatusCode, HttpStatusCode.OK, HttpStatusCode.NotFound, HttpStatusCode.ServiceUnavailable, HttpStatusCode.Unauthorized);
+            var finished = OwnershipHistory.Now;
+            if (response.StatusCode != HttpStatusCode.OK)
+            {
+                continue;
+            }
+
+            using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            var accessKeyId = json.RootElement.GetProperty("AccessKeyId").GetString()!;
+            if (!host.Sts.Issued.TryGetValue(accessKeyId, out var issued))
+            {
+                run.Violations.Add($"{ip} got access key {accessKeyId} that STS never issued");
+                continue;
+            }
+
+            var session = issued.RoleSessionName.Split('@');
+            var violation = history.Violation(ip, session[0], session[1], issued.RoleArn, started, finished, EventDeliveryLag);
+            if (violation is not null)
+            {
+                run.Violations.Add(violation);
+            }
+
+            Interlocked.Increment(ref run.CredentialsCount);
+        }
+
+        await stop.CancelAsync();
+    }
+
+    private static async Task<HttpResponseMessage> SendAsync(HttpClient client, string path, string? token)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        if (token is not null)
+        {
+            request.Headers.Add("X-aws-ec2-metadata-token", token);
+        }
+
+        return await client.SendAsync(request);
+    }
+
+    private static void Count(Run run, string what, HttpStatusCode status, params HttpStatusCode[] allowed)
+    {
+        Interlocked.Increment(ref run.RequestCount);
+        if (!allowed.Contains(status))
+        {
+            run.UnexpectedStatuses.Add($"{what}: {(int)status}");
+        }
+    }
+
+    private sealed class Run
+    {
+        public int RequestCount;
+        public int CredentialsCount;
+
+        public int Requests => Volatile.Read(ref RequestCount);
+
+        public int CredentialsServed => Volatile.Read(ref CredentialsCount);
+
+        public ConcurrentBag<string> Violations { get; } = [];
+
+        public ConcurrentBag<string> UnexpectedStatuses { get; } = [];
+
+        public int Operations { get; set; }
+
+        public int Reuses { get; set; }
+
+        public int MissedDeletes { get; set; }
+
+        public int Relists { get; set; }
+
+        public int AnnotationChanges { get; set; }
+
+        public int WatchDrops { get; set; }
+    }
+}
