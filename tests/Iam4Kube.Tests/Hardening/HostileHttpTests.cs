@@ -299,6 +299,16 @@ public sealed class HostileHttpTests(HostileCluster cluster) : IClassFixture<Hos
         await cluster.AssertStillServingAsync();
     }
 
+    [Fact]
+    public async Task AHostNetworkPodIsNeverServedEvenWhenItsServiceAccountHasARole()
+    {
+        // A hostNetwork pod shares the node's IP with every other hostNetwork pod and the node itself.
+        cluster.Host.Api.Create(Testing.Builders.KubeObjects.Pod("bank", "host-agent", "127.0.40.7", "vault", hostNetwork: true));
+        var response = await SendAsync(Get(Credentials + "victim-role"), from: "127.0.40.7");
+        Assert.Equal(404, response.Status);
+        Assert.Contains("no running pod has IP 127.0.40.7", response.Body, StringComparison.Ordinal);
+    }
+
     private async Task<string> PutTokenAsync(string from)
     {
         var response = await SendAsync(RawHttp.Request("PUT", "/latest/api/token", $"{MetadataApi.TokenTtlHeader}: 60"), from);
