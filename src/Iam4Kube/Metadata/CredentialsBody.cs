@@ -25,5 +25,5 @@ internal static class CredentialsBody
             credentials.SecretAccessKey,
             credentials.SessionToken,
             MetadataApi.Format(credentials.Expiration)),
-        ImdsJsonContext.Default.CredentialsDocument);
+        ImdsJsonContext.Ec2.CredentialsDocument);
 }

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace Iam4Kube.Metadata;
@@ -32,4 +33,17 @@ internal sealed record InstanceIdentityDocument(
 [JsonSerializable(typeof(CredentialsDocument))]
 [JsonSerializable(typeof(IamInfoDocument))]
 [JsonSerializable(typeof(InstanceIdentityDocument))]
-internal sealed partial class ImdsJsonContext : JsonSerializerContext;
+internal sealed partial class ImdsJsonContext : JsonSerializerContext
+{
+    /// <summary>
+    /// Like EC2, writes secrets as they are: the default encoder would turn the '+' of secret keys into \u002B.
+    /// Parsers accept both, but people compare what curl shows with what their SDK reports. The bodies are
+    /// text/plain for SDKs, never embedded in HTML, which is what the relaxed encoder's name warns about.
+    /// </summary>
+    public static ImdsJsonContext Ec2 { get; } = new(new JsonSerializerOptions
+    {
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    });
+}

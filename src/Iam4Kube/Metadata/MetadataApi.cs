@@ -111,7 +111,7 @@ internal static partial class MetadataApi
             Format(lastUpdated),
             $"arn:{role.Arn.Partition}:iam::{role.Arn.AccountId}:instance-profile{role.Arn.Path}{role.Arn.RoleName}",
             InstanceProfileId(role));
-        await WriteJson(context, document, ImdsJsonContext.Default.IamInfoDocument);
+        await WriteJson(context, document, ImdsJsonContext.Ec2.IamInfoDocument);
     }
 
     private static async Task GetAvailabilityZone(HttpContext context, RequestPipeline pipeline)
@@ -156,7 +156,7 @@ internal static partial class MetadataApi
             SourceIp(context).ToString(),
             region,
             "2017-09-30");
-        await WriteJson(context, document, ImdsJsonContext.Default.InstanceIdentityDocument);
+        await WriteJson(context, document, ImdsJsonContext.Ec2.InstanceIdentityDocument);
     }
 
     /// <summary>A stable, plausible instance profile id for the role (EC2's start with AIPA).</summary>

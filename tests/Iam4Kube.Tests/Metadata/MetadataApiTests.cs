@@ -47,6 +47,13 @@ public sealed class MetadataApiTests : IAsyncLifetime
         Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", root.GetProperty("Expiration").GetString());
         Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", root.GetProperty("LastUpdated").GetString());
 
+        // Secrets appear verbatim, as EC2 writes them ('+' not escaped as \u002B).
+        var secret = _host.Sts.Issued[root.GetProperty("AccessKeyId").GetString()!].SecretAccessKey;
+        Assert.Equal(secret, root.GetProperty("SecretAccessKey").GetString());
+        Assert.Contains($"\"SecretAccessKey\": \"{secret}\"", body, StringComparison.Ordinal);
+        var sessionToken = _host.Sts.Issued[root.GetProperty("AccessKeyId").GetString()!].SessionToken;
+        Assert.Contains($"\"Token\": \"{sessionToken}\"", body, StringComparison.Ordinal);
+
         var issued = _host.Sts.Calls.Single(c => c.AccessKeyIdIssued == root.GetProperty("AccessKeyId").GetString());
         Assert.Equal(AppRole, issued.RoleArn);
         Assert.Equal("team@app", issued.RoleSessionName);
