@@ -309,6 +309,28 @@ public sealed class HostileHttpTests(HostileCluster cluster) : IClassFixture<Hos
         Assert.Contains("no running pod has IP 127.0.40.7", response.Body, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task EventsAndMetricsNeverCarrySecretsOrSessionTokens()
+    {
+        var response = await SendAsync(Get(Credentials + "victim-role"), from: Victim);
+        Assert.Equal(200, response.Status);
+        using var json = System.Text.Json.JsonDocument.Parse(response.Body);
+        var secret = json.RootElement.GetProperty("SecretAccessKey").GetString()!;
+        var token = json.RootElement.GetProperty("Token").GetString()!;
+        await TestHost.Eventually.TrueAsync(() => cluster.Host.Api.Events.Any(e => e.Reason == "IamCredentialsServed" && e.InvolvedObject.Name == "vault-1"),
+            TimeSpan.FromSeconds(10), "no IamCredentialsServed Event on the victim's pod");
+        foreach (var e in cluster.Host.Api.Events)
+        {
+            Assert.DoesNotContain(secret, e.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain(token, e.Message, StringComparison.Ordinal);
+        }
+
+        using var admin = cluster.Host.AdminClient();
+        var metrics = await admin.GetStringAsync("/metrics");
+        Assert.DoesNotContain(secret, metrics, StringComparison.Ordinal);
+        Assert.DoesNotContain(json.RootElement.GetProperty("AccessKeyId").GetString()!, metrics, StringComparison.Ordinal);
+    }
+
     private async Task<string> PutTokenAsync(string from)
     {
         var response = await SendAsync(RawHttp.Request("PUT", "/latest/api/token", $"{MetadataApi.TokenTtlHeader}: 60"), from);
