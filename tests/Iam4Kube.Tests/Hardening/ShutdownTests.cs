@@ -70,7 +70,7 @@ public sealed class ShutdownTests(ITestOutputHelper output) : IAsyncLifetime
 
         var terminated = Stopwatch.StartNew();
         Signal("TERM");
-        await Eventually.TrueAsync(async () => await ReadyAsync(adminClient) == HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(1), "/readyz did not turn 503 after SIGTERM");
+        await Eventually.TrueAsync(async () => await ReadyAsync(adminClient) == HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(3), "/readyz did not turn 503 after SIGTERM");
         Assert.False(_process!.HasExited);
 
         // Still serving during the shutdown delay: the new pod appears and its parked request is answered.
@@ -83,12 +83,14 @@ public sealed class ShutdownTests(ITestOutputHelper output) : IAsyncLifetime
         var last = await parkedForever;
         Assert.Equal(HttpStatusCode.ServiceUnavailable, last.StatusCode);
         Assert.Equal("1", last.Headers.GetValues("Retry-After").Single());
-        Assert.True(terminated.Elapsed < ShutdownDelay + TimeSpan.FromSeconds(2), $"the parked request was answered only {terminated.Elapsed} after SIGTERM");
+        // Answered when the drain starts (after the shutdown delay), well before the drain timeout would cut it off.
+        Assert.True(terminated.Elapsed < ShutdownDelay + DrainTimeout - TimeSpan.FromSeconds(1.5), $"the parked request was answered only {terminated.Elapsed} after SIGTERM");
 
         using var exit = new CancellationTokenSource(ShutdownDelay + DrainTimeout + TimeSpan.FromSeconds(4));
         await _process.WaitForExitAsync(exit.Token);
         output.WriteLine($"exited {_process.ExitCode} after {terminated.Elapsed}");
         Assert.Equal(0, _process.ExitCode);
+        Assert.True(terminated.Elapsed < ShutdownDelay + DrainTimeout + TimeSpan.FromSeconds(3), $"exited {terminated.Elapsed} after SIGTERM");
     }
 
     private void StartIam4Kube(int listen, int admin, params string[] extra)
