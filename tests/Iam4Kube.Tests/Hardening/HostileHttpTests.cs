@@ -286,6 +286,32 @@ public sealed class HostileHttpTests(HostileCluster cluster) : IClassFixture<Hos
     }
 
     [Fact]
+    public async Task SlowClientsStallingABodyAreCutOff()
+    {
+        // The token answer does not need the body; the connection must not stay open for the rest of it.
+        using var socket = await RawHttp.ConnectAsync(Attacker, cluster.Metadata);
+        await socket.SendAsync(Encoding.ASCII.GetBytes($"PUT /latest/api/token HTTP/1.1\r\nHost: x\r\n{MetadataApi.TokenTtlHeader}: 60\r\nContent-Length: 4000\r\n\r\n0123456789"), SocketFlags.None);
+        var watch = Stopwatch.StartNew();
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var buffer = new byte[4096];
+        var received = new StringBuilder();
+        int read;
+        try
+        {
+            while ((read = await socket.ReceiveAsync(buffer, SocketFlags.None, cancel.Token)) > 0)
+            {
+                received.Append(Encoding.ASCII.GetString(buffer, 0, read));
+            }
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionReset)
+        {
+        }
+
+        Assert.StartsWith("HTTP/1.1 200", received.ToString(), StringComparison.Ordinal);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(15), $"the stalled body kept the connection open for {watch.Elapsed}");
+    }
+
+    [Fact]
     public async Task BodiesOnGetsAndTruncatedBodiesAreHarmless()
     {
         var withBody = await SendAsync($"GET {Credentials}attacker-role HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello");
