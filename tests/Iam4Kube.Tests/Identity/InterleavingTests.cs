@@ -122,6 +122,7 @@ public sealed class InterleavingTests(ITestOutputHelper output)
         // A missed DELETE stays unseen for longer than the allowed event-delivery lag, so that answering from the
         // stale pod would be caught.
         long? missedDeleteAt = null;
+        var lastDrop = OwnershipHistory.Now;
         while (!stop.IsCancellationRequested)
         {
             var roll = random.Next(100);
@@ -161,9 +162,10 @@ public sealed class InterleavingTests(ITestOutputHelper output)
 
                 case < 68 when missedDeleteAt is { } missed
                     ? OwnershipHistory.Elapsed(missed, OwnershipHistory.Now) > 2 * EventDeliveryLag
-                    : random.Next(10) == 0:
+                    : random.Next(10) == 0 && OwnershipHistory.Elapsed(lastDrop, OwnershipHistory.Now) > TimeSpan.FromSeconds(2):
                     api.CompactHistory();
                     api.DropWatches();
+                    lastDrop = OwnershipHistory.Now;
                     run.Relists++;
                     missedDeleteAt = null;
                     break;
@@ -190,8 +192,11 @@ public sealed class InterleavingTests(ITestOutputHelper output)
                     break;
                 }
 
-                case < 90:
+                // Dropped connections, but not every few milliseconds: a watch broken again and again within a
+                // second looks like a failing server, and iam4kube then rightly backs off (up to 30 s).
+                case < 90 when OwnershipHistory.Elapsed(lastDrop, OwnershipHistory.Now) > TimeSpan.FromSeconds(2):
                     api.DropWatches(midFrame: random.Next(2) == 0);
+                    lastDrop = OwnershipHistory.Now;
                     run.WatchDrops++;
                     break;
             }
