@@ -1,4 +1,5 @@
 using Amazon;
+using Amazon.Runtime;
 using Amazon.SecurityToken;
 using Iam4Kube.Cluster;
 using Iam4Kube.Credentials;
@@ -85,7 +86,8 @@ internal static class Iam4KubeServiceCollectionExtensions
         return services;
     }
 
-    private static AmazonSecurityTokenServiceClient CreateStsClient(Iam4KubeOptions options)
+    /// <summary>The STS client iam4kube uses; <paramref name="credentials"/> replaces the ambient chain (tests).</summary>
+    internal static AmazonSecurityTokenServiceClient CreateStsClient(Iam4KubeOptions options, AWSCredentials? credentials = null)
     {
         var config = new AmazonSecurityTokenServiceConfig
         {
@@ -107,6 +109,6 @@ internal static class Iam4KubeServiceCollectionExtensions
         }
 
         // Otherwise the SDK resolves the region itself (profile, then the node's real metadata service).
-        return new AmazonSecurityTokenServiceClient(config);
+        return credentials is null ? new AmazonSecurityTokenServiceClient(config) : new AmazonSecurityTokenServiceClient(credentials, config);
     }
 }

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Reflection;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Amazon.Runtime;
@@ -180,15 +179,9 @@ public sealed partial class FaultTests : IAsyncLifetime
         Assert.Matches("iam4kube_watch_errors_total\\{resource=\"pods\"\\} [1-9]", await admin.GetStringAsync("/metrics"));
     }
 
-    private static AmazonSecurityTokenServiceClient ProductionStsClient(Iam4KubeOptions options)
-    {
-        var create = typeof(Iam4KubeServiceCollectionExtensions).GetMethod("CreateStsClient", BindingFlags.NonPublic | BindingFlags.Static)!;
-        using var production = (AmazonSecurityTokenServiceClient)create.Invoke(null, [options])!;
-        // The exact production configuration, with fixed credentials instead of the ambient chain.
-        return new AmazonSecurityTokenServiceClient(
-            new BasicAWSCredentials("AKIAIAM4KUBETESTING0", "iam4kube-own-secret-key-for-tests-only"),
-            (AmazonSecurityTokenServiceConfig)production.Config);
-    }
+    // The exact production configuration, with fixed credentials instead of the ambient chain.
+    private static AmazonSecurityTokenServiceClient ProductionStsClient(Iam4KubeOptions options) =>
+        Iam4KubeServiceCollectionExtensions.CreateStsClient(options, new BasicAWSCredentials("AKIAIAM4KUBETESTING0", "iam4kube-own-secret-key-for-tests-only"));
 
     private async Task<double> LogicalStsCallsAsync()
     {

@@ -87,9 +87,8 @@ internal sealed class Iam4KubeTestHost : IAsyncDisposable
             .CreateLogger();
         App = Iam4KubeApplication.Build(Options, logger, s =>
         {
-            s.AddSingleton<IAmazonSecurityTokenService>(new AmazonSecurityTokenServiceClient(
-                new BasicAWSCredentials("AKIAIAM4KUBETESTING0", "iam4kube-own-secret-key-for-tests-only"),
-                new AmazonSecurityTokenServiceConfig { ServiceURL = Sts.Url, AuthenticationRegion = "eu-west-1", MaxErrorRetry = 0 }));
+            s.AddSingleton<IAmazonSecurityTokenService>(Iam4KubeServiceCollectionExtensions.CreateStsClient(
+                Options, new BasicAWSCredentials("AKIAIAM4KUBETESTING0", "iam4kube-own-secret-key-for-tests-only")));
             services?.Invoke(s);
         });
         await App.StartAsync();
