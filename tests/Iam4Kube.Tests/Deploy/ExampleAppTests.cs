@@ -1,3 +1,4 @@
+using Iam4Kube.Testing;
 using Iam4Kube.Cluster;
 using Iam4Kube.Roles;
 using k8s.Models;
@@ -10,7 +11,7 @@ public sealed class ExampleAppTests
     [Fact]
     public void ExampleServiceAccountCarriesARoleIam4KubeAccepts()
     {
-        var example = ManifestSet.Parse("deploy/examples/app.yaml", rendered: false, File.ReadAllText(RepositoryRoot.Combine("deploy", "examples", "app.yaml")));
+        var example = ManifestSet.Parse("deploy/examples/app.yaml", rendered: false, File.ReadAllText(Checkout.Combine("deploy", "examples", "app.yaml")));
         var account = Assert.Single(example.All<V1ServiceAccount>());
 
         var assignment = RoleAnnotations.Parse(new NamespacedName(account.Metadata.NamespaceProperty, account.Metadata.Name), account.Metadata.Annotations);
@@ -25,7 +26,7 @@ public sealed class ExampleAppTests
     [Fact]
     public void ExampleDeploymentRunsAsTheAnnotatedServiceAccountWithNoCredentialsOfItsOwn()
     {
-        var example = ManifestSet.Parse("deploy/examples/app.yaml", rendered: false, File.ReadAllText(RepositoryRoot.Combine("deploy", "examples", "app.yaml")));
+        var example = ManifestSet.Parse("deploy/examples/app.yaml", rendered: false, File.ReadAllText(Checkout.Combine("deploy", "examples", "app.yaml")));
         var account = Assert.Single(example.All<V1ServiceAccount>());
         var deployment = Assert.Single(example.All<V1Deployment>());
         var pod = deployment.Spec.Template.Spec;

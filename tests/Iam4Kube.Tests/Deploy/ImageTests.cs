@@ -1,3 +1,4 @@
+using Iam4Kube.Testing;
 using System.Text.RegularExpressions;
 
 namespace Iam4Kube.Tests.Deploy;
@@ -8,8 +9,8 @@ public sealed partial class ImageTests
     [Fact]
     public void WorkloadCommandsRunTheBinariesTheImageInstalls()
     {
-        var dockerfile = File.ReadAllText(RepositoryRoot.Combine("Dockerfile"));
-        var publish = File.ReadAllText(RepositoryRoot.Combine("build", "publish.sh"));
+        var dockerfile = File.ReadAllText(Checkout.Combine("Dockerfile"));
+        var publish = File.ReadAllText(Checkout.Combine("build", "publish.sh"));
         var manifests = Manifests.Load(Manifests.BaseFiles);
 
         // publish.sh OUT puts each binary at OUT/<name>/<name>; the image copies OUT to /app.
@@ -24,7 +25,7 @@ public sealed partial class ImageTests
     [Fact]
     public void ImageRunsAsTheNonRootUserTheDeploymentExpects()
     {
-        var dockerfile = File.ReadAllText(RepositoryRoot.Combine("Dockerfile"));
+        var dockerfile = File.ReadAllText(Checkout.Combine("Dockerfile"));
         var pod = Manifests.Load(Manifests.BaseFiles).Iam4KubeDeployment.Spec.Template.Spec;
 
         var user = Assert.Single(UserLine().Matches(dockerfile)).Groups["uid"].Value;

@@ -1,3 +1,4 @@
+using Iam4Kube.Testing;
 using k8s;
 using k8s.Models;
 using YamlDotNet.RepresentationModel;
@@ -11,7 +12,7 @@ public sealed class KustomizationTests
     public void EveryFileInTheBaseIsAResourceOfItsKustomization()
     {
         var kustomization = new YamlStream();
-        kustomization.Load(new StringReader(File.ReadAllText(RepositoryRoot.Combine("deploy", "base", "kustomization.yaml"))));
+        kustomization.Load(new StringReader(File.ReadAllText(Checkout.Combine("deploy", "base", "kustomization.yaml"))));
         var root = (YamlMappingNode)kustomization.Documents[0].RootNode;
         var resources = ((YamlSequenceNode)root.Children[new YamlScalarNode("resources")]).Children
             .Select(node => ((YamlScalarNode)node).Value!)
@@ -37,7 +38,7 @@ public sealed class KustomizationTests
     {
         var missing = Path.Combine(Path.GetTempPath(), $"no-kubectl-{Guid.NewGuid():N}");
 
-        var error = Assert.Throws<Xunit.Sdk.XunitException>(() => Kustomize.Render(RepositoryRoot.Combine("deploy", "base"), [missing]));
+        var error = Assert.Throws<Xunit.Sdk.XunitException>(() => Kustomize.Render(Checkout.Combine("deploy", "base"), [missing]));
 
         Assert.Contains("kubectl is not installed", error.Message, StringComparison.Ordinal);
         Assert.Contains("apt-get install kubernetes-client", error.Message, StringComparison.Ordinal);

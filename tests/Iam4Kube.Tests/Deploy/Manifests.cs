@@ -1,3 +1,4 @@
+using Iam4Kube.Testing;
 using System.Collections.Concurrent;
 
 namespace Iam4Kube.Tests.Deploy;
@@ -42,7 +43,7 @@ public static class Manifests
 
     /// <summary>The YAML files of deploy/base that hold objects (everything but the kustomization itself).</summary>
     internal static IReadOnlyList<string> BaseFileNames() =>
-        Directory.GetFiles(RepositoryRoot.Combine("deploy", "base"))
+        Directory.GetFiles(Checkout.Combine("deploy", "base"))
             .Select(Path.GetFileName)
             .OfType<string>()
             .Where(name => (name.EndsWith(".yaml", StringComparison.Ordinal) || name.EndsWith(".yml", StringComparison.Ordinal))
@@ -51,7 +52,7 @@ public static class Manifests
             .ToList();
 
     internal static IEnumerable<string> OverlayNames() =>
-        Directory.GetDirectories(RepositoryRoot.Combine("deploy", "overlays"))
+        Directory.GetDirectories(Checkout.Combine("deploy", "overlays"))
             .Where(directory => File.Exists(Path.Combine(directory, "kustomization.yaml")))
             .Select(directory => $"deploy/overlays/{Path.GetFileName(directory)}")
             .Order(StringComparer.Ordinal);
@@ -61,11 +62,11 @@ public static class Manifests
         if (variant == BaseFiles)
         {
             var objects = BaseFileNames()
-                .SelectMany(name => ManifestSet.LoadStrictly($"deploy/base/{name}", File.ReadAllText(RepositoryRoot.Combine("deploy", "base", name))))
+                .SelectMany(name => ManifestSet.LoadStrictly($"deploy/base/{name}", File.ReadAllText(Checkout.Combine("deploy", "base", name))))
                 .ToList();
             return new ManifestSet(variant, rendered: false, objects);
         }
 
-        return ManifestSet.Parse(variant, rendered: true, Kustomize.Render(RepositoryRoot.Combine(variant.Split('/'))));
+        return ManifestSet.Parse(variant, rendered: true, Kustomize.Render(Checkout.Combine(variant.Split('/'))));
     }
 }

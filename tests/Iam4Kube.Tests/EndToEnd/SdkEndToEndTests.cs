@@ -1,7 +1,9 @@
 using System.Net;
 using System.Text.Json;
+using Iam4Kube.Testing;
 using Iam4Kube.Testing.Builders;
 using Iam4Kube.Testing.Networking;
+using Iam4Kube.Testing.Sdk;
 using Iam4Kube.Tests.TestHost;
 
 namespace Iam4Kube.Tests.EndToEnd;
@@ -60,7 +62,7 @@ public sealed class SdkEndToEndTests : IAsyncLifetime
     public async Task AwsSdkForDotnetGetsThePodsRoleCredentials(string mode)
     {
         await using var pod = await CreatePodAsync("billing", "invoicer-" + mode, KubeObjects.RoleArn("invoicer"));
-        var result = await pod.RunAsync("dotnet", ["exec", SdkClients.DotnetClientAssembly(), mode],
+        var result = await pod.RunAsync("dotnet", ["exec", Checkout.DotnetImdsClientDll(), mode],
             SdkClients.Environment(Endpoint(pod), _home), TimeSpan.FromSeconds(60));
         AssertIssuedFor(result, "invoicer", "billing@invoicer-" + mode);
     }
@@ -69,10 +71,10 @@ public sealed class SdkEndToEndTests : IAsyncLifetime
     public async Task AwsSdkForDotnetFindsTheRegionOfThePodsNode()
     {
         await using var pod = await CreatePodAsync("billing", "region-reader", KubeObjects.RoleArn("reader"));
-        var result = await pod.RunAsync("dotnet", ["exec", SdkClients.DotnetClientAssembly(), "region"],
+        var result = await pod.RunAsync("dotnet", ["exec", Checkout.DotnetImdsClientDll(), "region"],
             SdkClients.Environment(Endpoint(pod), _home), TimeSpan.FromSeconds(60));
         Assert.True(result.Succeeded, result.ToString());
-        var values = SdkClients.ParseKeyValues(result.StandardOutput);
+        var values = Botocore.ParseOutput(result.StandardOutput);
         Assert.Equal("eu-west-3", values["region"]);
         Assert.Equal("eu-west-3a", values["zone"]);
     }
@@ -104,7 +106,7 @@ public sealed class SdkEndToEndTests : IAsyncLifetime
     private void AssertIssuedFor(ProcessResult result, string roleName, string sessionName)
     {
         Assert.True(result.Succeeded, result.ToString());
-        var values = SdkClients.ParseKeyValues(result.StandardOutput);
+        var values = Botocore.ParseOutput(result.StandardOutput);
         var call = _host.Sts.Calls.Single(c => c.AccessKeyIdIssued == values["access_key_id"]);
         Assert.Equal(KubeObjects.RoleArn(roleName), call.RoleArn);
         Assert.Equal(sessionName, call.RoleSessionName);

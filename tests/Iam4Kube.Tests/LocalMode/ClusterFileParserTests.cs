@@ -1,3 +1,4 @@
+using Iam4Kube.Testing;
 using System.Net;
 using Iam4Kube.Cluster;
 

@@ -1,3 +1,4 @@
+using Iam4Kube.Testing;
 using Iam4Kube.Hosting;
 
 namespace Iam4Kube.Tests.LocalMode;

@@ -1,3 +1,4 @@
+using Iam4Kube.Testing;
 namespace Iam4Kube.Tests.LocalMode;
 
 /// <summary>

@@ -1,3 +1,4 @@
+using Iam4Kube.Testing;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Iam4Kube.Hosting;

@@ -1,8 +1,10 @@
 using System.Net;
-using System.Net.Sockets;
+using Iam4Kube.Testing;
 using Iam4Kube.Testing.Builders;
 using Iam4Kube.Testing.Kubernetes;
 using Iam4Kube.Testing.Networking;
+using Iam4Kube.Testing.Programs;
+using Iam4Kube.Testing.Sdk;
 using Iam4Kube.Testing.Sts;
 using Ip2Service.Tests.TestSupport;
 using static Ip2Service.Tests.TestSupport.EndpointSlices;
@@ -22,29 +24,13 @@ namespace Ip2Service.Tests.EndToEnd;
 /// </summary>
 public sealed class Iam4KubeBehindIp2ServiceTests
 {
-    private const string Python = "/usr/bin/python3";
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
-
-    /// <summary>botocore's default credential chain (it ends with the instance metadata provider). Never prints the secret.</summary>
-    private const string BotocoreScript = """
-        import hashlib, sys, botocore.session
-        session = botocore.session.get_session()
-        credentials = session.get_credentials()
-        if credentials is None:
-            print("no credentials", file=sys.stderr)
-            sys.exit(3)
-        frozen = credentials.get_frozen_credentials()
-        print("access_key_id=" + frozen.access_key)
-        print("secret_sha256_16=" + hashlib.sha256(frozen.secret_key.encode()).hexdigest()[:16])
-        print("has_token=" + str(bool(frozen.token)))
-        print("method=" + credentials.method)
-        """;
 
     [Fact]
     public async Task BotocoreInAPodGetsItsRoleCredentialsFromTheMetadataIpThroughIp2ServiceAndIam4Kube()
     {
         EnsureTools();
-        var iam4kubeDll = Iam4KubeDll();
+        var iam4kubeDll = Checkout.Iam4KubeDll();
         var home = Directory.CreateTempSubdirectory("iam4kube-e2e-home-").FullName;
         try
         {
@@ -67,8 +53,8 @@ public sealed class Iam4KubeBehindIp2ServiceTests
             api.Create(KubeObjects.Pod("shop", "checkout-7d9f8", podIp.ToString(), "checkout", node: "node-1"));
 
             // iam4kube, a real process in the root namespace.
-            var metadataPort = FreePort(IPAddress.Any);
-            var adminPort = FreePort(IPAddress.Loopback);
+            var metadataPort = FreePorts.Pick(IPAddress.Any);
+            var adminPort = FreePorts.Pick(IPAddress.Loopback);
             await using var iam4kube = NetworkNamespace.Root.Start(
                 Ip2ServiceBinary.DotnetHost,
                 [
@@ -94,7 +80,7 @@ public sealed class Iam4KubeBehindIp2ServiceTests
                     ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
                     ["DOTNET_NOLOGO"] = "1",
                 });
-            await WaitForReadyAsync(iam4kube, new Uri($"http://127.0.0.1:{adminPort}/readyz"));
+            await ReadinessProbe.WaitUntilReadyAsync(iam4kube, new Uri($"http://127.0.0.1:{adminPort}/readyz"), Timeout);
 
             // The EndpointSlice: iam4kube's address as the node sees it (the root end of the node's veth).
             var iam4kubeEndpoint = $"{bridge.RootAddress}:{metadataPort}";
@@ -118,13 +104,13 @@ public sealed class Iam4KubeBehindIp2ServiceTests
                     "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
                     $"AWS_CONFIG_FILE={Path.Combine(home, "aws-config")}",
                     $"AWS_SHARED_CREDENTIALS_FILE={Path.Combine(home, "aws-credentials")}",
-                    Python, "-c", BotocoreScript,
+                    Botocore.Python, "-c", Botocore.CredentialsScript,
                 ],
                 timeout: TimeSpan.FromSeconds(30));
 
             var context = $"{result}\n--- iam4kube ---\n{iam4kube.Output}\n--- ip2service ---\n{ip2service.Output}";
             Assert.True(result.Succeeded, context);
-            var values = ParseKeyValues(result.StandardOutput);
+            var values = Botocore.ParseOutput(result.StandardOutput);
             Assert.Equal("iam-role", values.GetValueOrDefault("method"));
             Assert.Equal("True", values.GetValueOrDefault("has_token"));
             Assert.Equal(16, values.GetValueOrDefault("secret_sha256_16")?.Length ?? 0);
@@ -133,7 +119,7 @@ public sealed class Iam4KubeBehindIp2ServiceTests
             Assert.True(call is not null, $"the access key botocore got ({accessKeyId}) is not one the fake STS minted\n{context}");
             Assert.Equal(roleArn, call.RoleArn);
             Assert.Equal("shop@checkout", call.RoleSessionName);
-            Assert.Equal(Sha256Prefix(sts.Issued[accessKeyId!].SecretAccessKey), values["secret_sha256_16"]);
+            Assert.Equal(Botocore.SecretFingerprint(sts.Issued[accessKeyId!].SecretAccessKey), values["secret_sha256_16"]);
         }
         finally
         {
@@ -144,88 +130,10 @@ public sealed class Iam4KubeBehindIp2ServiceTests
     private static void EnsureTools()
     {
         NetworkPrerequisites.EnsureIptables();
-        if (!File.Exists(Python))
-        {
-            throw new InvalidOperationException($"{Python} with python3-boto3 is needed (apt-get install python3-boto3); run ./test.sh, which installs it");
-        }
+        Botocore.EnsureInstalled();
         if (!File.Exists("/usr/bin/env"))
         {
             throw new InvalidOperationException("/usr/bin/env (coreutils) is needed");
         }
     }
-
-    /// <summary>The iam4kube program the project reference built, in the tests' own configuration.</summary>
-    private static string Iam4KubeDll()
-    {
-        string? root = null;
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "Iam4Kube.sln")))
-            {
-                root = directory.FullName;
-                break;
-            }
-        }
-        if (root is null)
-        {
-            throw new InvalidOperationException("Iam4Kube.sln not found above " + AppContext.BaseDirectory);
-        }
-        var separator = Path.DirectorySeparatorChar;
-        var configuration = AppContext.BaseDirectory.Contains($"{separator}Release{separator}", StringComparison.Ordinal) ? "Release" : "Debug";
-        var dll = Path.Combine(root, "src", "Iam4Kube", "bin", configuration, "net10.0", "iam4kube.dll");
-        return File.Exists(dll)
-            ? dll
-            : throw new InvalidOperationException($"iam4kube is not built at {dll}; build tests/Ip2Service.Tests (it references src/Iam4Kube) or src/Iam4Kube in {configuration}");
-    }
-
-    private static async Task WaitForReadyAsync(BackgroundProcess iam4kube, Uri readyz)
-    {
-        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-        var deadline = DateTime.UtcNow + Timeout;
-        var last = "no answer yet";
-        while (DateTime.UtcNow < deadline)
-        {
-            if (iam4kube.HasExited)
-            {
-                throw new InvalidOperationException($"iam4kube exited before it was ready.\n--- output ---\n{iam4kube.Output}");
-            }
-            try
-            {
-                using var response = await client.GetAsync(readyz);
-                if (response.StatusCode == HttpStatusCode.OK)
-                {
-                    return;
-                }
-                last = $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}";
-            }
-            catch (HttpRequestException e)
-            {
-                last = e.Message;
-            }
-            catch (TaskCanceledException e)
-            {
-                last = e.Message;
-            }
-            await Task.Delay(200);
-        }
-        throw new TimeoutException($"iam4kube was not ready within {Timeout} (last /readyz: {last}).\n--- output ---\n{iam4kube.Output}");
-    }
-
-    private static int FreePort(IPAddress address)
-    {
-        using var probe = new TcpListener(address, 0);
-        probe.Start();
-        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
-        return port;
-    }
-
-    private static Dictionary<string, string> ParseKeyValues(string output) =>
-        output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(line => line.Split('=', 2))
-            .Where(parts => parts.Length == 2)
-            .ToDictionary(parts => parts[0], parts => parts[1]);
-
-    private static string Sha256Prefix(string secret) =>
-        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(secret)))[..16];
 }

@@ -1,11 +1,12 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
+using Iam4Kube.Testing;
 using Iam4Kube.Testing.Builders;
 using Iam4Kube.Testing.Kubernetes;
 using Iam4Kube.Testing.Networking;
+using Iam4Kube.Testing.Programs;
 using Iam4Kube.Testing.Sts;
 using Ip2Service.Tests.TestSupport;
 using static Ip2Service.Tests.TestSupport.EndpointSlices;
@@ -77,7 +78,7 @@ public sealed class ZeroDowntimeRolloutTests
     public async Task ClientInAPodLosesNoRequestWhileIam4KubeIsRolledTwiceBehindIp2Service()
     {
         EnsureTools();
-        var iam4kubeDll = Iam4KubeDll();
+        var iam4kubeDll = Checkout.Iam4KubeDll();
         var home = Directory.CreateTempSubdirectory("iam4kube-rollout-").FullName;
         var stopFile = Path.Combine(home, "stop-client");
         var timeline = new StringBuilder();
@@ -104,7 +105,7 @@ public sealed class ZeroDowntimeRolloutTests
             var addressA = bridge.RootAddress;
             var addressB = await AddReplicaAddressAsync(bridge, node);
             var addressC = await AddReplicaAddressAsync(bridge, node);
-            var metadataPort = FreePort(IPAddress.Any);
+            var metadataPort = FreePorts.Pick(IPAddress.Any);
 
             var roleArn = KubeObjects.RoleArn(RoleName);
             api.Create(KubeObjects.Node("node-1", "eu-west-1", "eu-west-1a"));
@@ -278,7 +279,7 @@ public sealed class ZeroDowntimeRolloutTests
         List<Replica> replicas)
     {
         var callsBefore = sts.Calls.Count;
-        var adminPort = FreePort(IPAddress.Loopback);
+        var adminPort = FreePorts.Pick(IPAddress.Loopback);
         var process = NetworkNamespace.Root.Start(
             Ip2ServiceBinary.DotnetHost,
             [
@@ -370,62 +371,8 @@ public sealed class ZeroDowntimeRolloutTests
         }
     }
 
-    /// <summary>The iam4kube program the project reference built, in the tests' own configuration.</summary>
-    private static string Iam4KubeDll()
-    {
-        string? root = null;
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "Iam4Kube.sln")))
-            {
-                root = directory.FullName;
-                break;
-            }
-        }
-        if (root is null)
-        {
-            throw new InvalidOperationException("Iam4Kube.sln not found above " + AppContext.BaseDirectory);
-        }
-        var separator = Path.DirectorySeparatorChar;
-        var configuration = AppContext.BaseDirectory.Contains($"{separator}Release{separator}", StringComparison.Ordinal) ? "Release" : "Debug";
-        var dll = Path.Combine(root, "src", "Iam4Kube", "bin", configuration, "net10.0", "iam4kube.dll");
-        return File.Exists(dll)
-            ? dll
-            : throw new InvalidOperationException($"iam4kube is not built at {dll}; build tests/Ip2Service.Tests (it references src/Iam4Kube) or src/Iam4Kube in {configuration}");
-    }
-
-    private static async Task WaitForReadyAsync(Replica replica)
-    {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-        var deadline = DateTime.UtcNow + Timeout;
-        var last = "no answer yet";
-        while (DateTime.UtcNow < deadline)
-        {
-            if (replica.Process.HasExited)
-            {
-                throw new InvalidOperationException($"iam4kube {replica.Name} exited before it was ready.\n--- output ---\n{replica.Process.Output}");
-            }
-            try
-            {
-                using var response = await http.GetAsync(replica.Readyz);
-                if (response.StatusCode == HttpStatusCode.OK)
-                {
-                    return;
-                }
-                last = $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}";
-            }
-            catch (HttpRequestException e)
-            {
-                last = e.Message;
-            }
-            catch (TaskCanceledException e)
-            {
-                last = e.Message;
-            }
-            await Task.Delay(100);
-        }
-        throw new TimeoutException($"iam4kube {replica.Name} was not ready within {Timeout} (last /readyz: {last}).\n--- output ---\n{replica.Process.Output}");
-    }
+    private static Task WaitForReadyAsync(Replica replica) =>
+        ReadinessProbe.WaitUntilReadyAsync(replica.Process, replica.Readyz, Timeout, $"iam4kube {replica.Name}");
 
     /// <summary>Polls /readyz (a fresh connection each time, as the kubelet's probe) until it says 503.</summary>
     private static async Task WaitForUnreadyAsync(Replica replica)
@@ -455,14 +402,5 @@ public sealed class ZeroDowntimeRolloutTests
             await Task.Delay(20);
         }
         throw new TimeoutException($"iam4kube {replica.Name} did not turn unready within {Timeout} (last /readyz: {last}).\n--- output ---\n{replica.Process.Output}");
-    }
-
-    private static int FreePort(IPAddress address)
-    {
-        using var probe = new TcpListener(address, 0);
-        probe.Start();
-        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
-        return port;
     }
 }
