@@ -52,6 +52,13 @@ internal sealed class ClusterView : BackgroundService, IClusterSource
             time,
             logger);
         _informers = [podInformer.RunAsync, serviceAccountInformer.RunAsync, nodeInformer.RunAsync];
+        // Counted when scraped, not on every watch event.
+        metrics.Registry.AddBeforeCollectCallback(() =>
+        {
+            metrics.Objects.WithLabels("pods").Set(pods.Count);
+            metrics.Objects.WithLabels("serviceaccounts").Set(serviceAccounts.Count);
+            metrics.Objects.WithLabels("nodes").Set(nodes.Count);
+        });
         _synced = Task.WhenAll(podInformer.Synced, serviceAccountInformer.Synced, nodeInformer.Synced);
     }
 

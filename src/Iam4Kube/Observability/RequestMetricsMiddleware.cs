@@ -1,7 +1,7 @@
 namespace Iam4Kube.Observability;
 
-/// <summary>Counts every metadata request by route and status, and observes its latency.</summary>
-internal sealed class RequestMetricsMiddleware(RequestDelegate next, Iam4KubeMetrics metrics, TimeProvider time)
+/// <summary>Counts every metadata request by route and status, observes its latency, and logs it at debug.</summary>
+internal sealed partial class RequestMetricsMiddleware(RequestDelegate next, Iam4KubeMetrics metrics, TimeProvider time, ILogger<RequestMetricsMiddleware> logger)
 {
     public async Task InvokeAsync(HttpContext context)
     {
@@ -14,8 +14,19 @@ internal sealed class RequestMetricsMiddleware(RequestDelegate next, Iam4KubeMet
         {
             var route = context.GetEndpoint()?.Metadata.GetMetadata<MetricsRoute>()?.Name ?? "other";
             metrics.Requests.WithLabels(route, StatusCodeLabel(context.Response.StatusCode)).Inc();
-            metrics.RequestDuration.WithLabels(route).Observe(time.GetElapsedTime(started).TotalSeconds);
+            var elapsed = time.GetElapsedTime(started);
+            metrics.RequestDuration.WithLabels(route).Observe(elapsed.TotalSeconds);
+            if (logger.IsEnabled(LogLevel.Debug))
+            {
+                Log.Request(logger, context.Request.Method, context.Request.Path, context.Connection.RemoteIpAddress?.ToString() ?? "", context.Response.StatusCode, elapsed.TotalMilliseconds);
+            }
         }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Debug, "{Method} {Path} from {SourceIp}: {Status} in {ElapsedMs:F2} ms")]
+        public static partial void Request(ILogger logger, string method, string path, string sourceIp, int status, double elapsedMs);
     }
 
     // Status codes are few; cache their labels so the hot path does not format integers.

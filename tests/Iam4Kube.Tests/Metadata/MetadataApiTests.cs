@@ -210,6 +210,8 @@ public sealed class MetadataApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync("/readyz")).StatusCode);
         var metrics = await admin.GetStringAsync("/metrics");
         Assert.Contains("iam4kube_requests_total", metrics, StringComparison.Ordinal);
+        Assert.Contains("iam4kube_cluster_objects{resource=\"pods\"} ", metrics, StringComparison.Ordinal);
+        Assert.Matches("iam4kube_cluster_objects\\{resource=\"serviceaccounts\"\\} [1-9]", metrics);
         Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync("/latest/meta-data/iam/security-credentials/")).StatusCode);
     }
 
@@ -325,6 +327,17 @@ public sealed class MetadataApiTests : IAsyncLifetime
         Assert.Contains(json.RootElement.GetProperty("AccessKeyId").GetString()!, log, StringComparison.Ordinal);
         Assert.DoesNotContain(json.RootElement.GetProperty("SecretAccessKey").GetString()!, log, StringComparison.Ordinal);
         Assert.DoesNotContain(json.RootElement.GetProperty("Token").GetString()!, log, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task LogsOneLinePerRequestAtDebug()
+    {
+        using var client = Pod();
+        await client.GetAsync("/latest/meta-data/placement/availability-zone?probe=log-line");
+        Assert.Contains(_host.LogText.Split('\n'), line =>
+            line.Contains("\"Path\":\"/latest/meta-data/placement/availability-zone\"", StringComparison.Ordinal)
+            && line.Contains("\"SourceIp\":\"127.0.10.1\"", StringComparison.Ordinal)
+            && line.Contains("\"Status\":200", StringComparison.Ordinal));
     }
 
     private static async Task<string> PutTokenAsync(HttpClient client, string ttl)
