@@ -15,8 +15,13 @@ internal sealed partial class BenchmarkRun
         var reps = settings.Quick ? 1 : 3;
         Console.WriteLine($"[6] STS discipline: {BurstServiceAccounts} ServiceAccounts at once, --sts-rate {StsRate} --sts-burst {StsBurst}; {reps} reps");
         var maxima = new List<double>();
+        var steadyMaxima = new List<double>();
+        var firstWindow = new List<double>();
         var sustained = new List<double>();
-        for (var r = 0; r < reps; r++)
+        // Round -1 is a warm-up and is not counted: FakeSts stamps a call when its handler runs, and on the first use of
+        // WireMock in this process (JIT, presumably) the first second of calls got stamped bunched together (68-77 in the
+        // first 1 s of the first round, 51 in every later one, each against a fresh iam4kube process).
+        for (var r = -1; r < reps; r++)
         {
             await using var sut = await Iam4KubeUnderTest.CreateAsync();
             await sut.StartAsync(settings.Iam4KubeDll, StsRate, StsBurst);
@@ -30,12 +35,26 @@ internal sealed partial class BenchmarkRun
             var max = Stats.MaxInWindow(calls.Select(c => c.At), TimeSpan.FromSeconds(1));
             var span = calls[^1].At - calls[0].At;
             maxima.Add(max);
+            // Split the worst case: the first 2 s (the fresh process's STS client makes its first calls) and after.
+            steadyMaxima.Add(Stats.MaxInWindow(calls.Where(c => c.At >= calls[0].At + TimeSpan.FromSeconds(2)).Select(c => c.At), TimeSpan.FromSeconds(1)));
+            firstWindow.Add(calls.Count(c => c.At < calls[0].At + TimeSpan.FromSeconds(1)));
+            if (r < 0)
+            {
+                Console.WriteLine($"    warm-up round (not counted): max in any 1 s window {max}");
+                maxima.Clear();
+                steadyMaxima.Clear();
+                firstWindow.Clear();
+                continue;
+            }
+
             sustained.Add((calls.Count - StsBurst) / span.TotalSeconds);
-            Console.WriteLine($"    rep {r + 1}: {calls.Count} calls over {span.TotalSeconds:0.0} s, max in any 1 s window {max}, sustained {sustained[^1]:0.0}/s");
+            Console.WriteLine($"    rep {r + 1}: {calls.Count} calls over {span.TotalSeconds:0.0} s, max in any 1 s window {max} (first 1 s: {firstWindow[^1]}; after the first 2 s: {steadyMaxima[^1]}), sustained {sustained[^1]:0.0}/s");
         }
 
         var worst = maxima.Max();
         table.Add("6 STS discipline (500 SAs at once)", $"max AssumeRole calls in any 1 s window (worst of {reps})", Format.Num(worst), $"<= rate+burst = {StsRate + StsBurst}", worst <= StsRate + StsBurst);
+        table.Add("6 STS discipline (500 SAs at once)", $"same, only calls after the first 2 s (worst of {reps})", Format.Num(steadyMaxima.Max()), $"<= {StsRate + StsBurst}", steadyMaxima.Max() <= StsRate + StsBurst);
+        table.Add("6 STS discipline (500 SAs at once)", "calls in the first 1 s (median)", Format.Num(Stats.Median(firstWindow)));
         table.Add("6 STS discipline (500 SAs at once)", "sustained calls/s after the burst", Format.Num(Stats.Median(sustained), "0.0"), $"~{StsRate}");
     }
 

@@ -23,6 +23,10 @@ internal static class Program
             return 2;
         }
 
+        // The fakes (API server, STS) share this process with the load generators: with the default minimum of one
+        // pool thread per CPU, a burst of client work would delay their handlers, and FakeSts stamps each call when
+        // its handler runs, so a stall would bunch the timestamps of calls that arrived spread out.
+        ThreadPool.SetMinThreads(64, 64);
         var settings = BenchSettings.Parse(args[1..]);
         var table = new ResultTable();
         await new BenchmarkRun(settings, table).RunAsync();
