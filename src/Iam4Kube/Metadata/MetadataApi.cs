@@ -85,7 +85,7 @@ internal static partial class MetadataApi
         if (!string.Equals(role, assigned.Arn.RoleName, StringComparison.Ordinal))
         {
             await WriteText(context, StatusCodes.Status404NotFound, "Not Found");
-            pipeline.Outcome(context, "wrong_role_name");
+            pipeline.Outcome("wrong_role_name");
             return;
         }
 

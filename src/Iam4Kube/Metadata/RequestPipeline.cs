@@ -41,7 +41,7 @@ internal sealed partial class RequestPipeline(
         return resolution;
     }
 
-    public void Outcome(HttpContext context, string outcome) => metrics.Outcomes.WithLabels(outcome).Inc();
+    public void Outcome(string outcome) => metrics.Outcomes.WithLabels(outcome).Inc();
 
     public void RoleFound(Resolution resolution) =>
         events.Record(resolution.Pod!, PodEventReason.IamRoleFound, $"ServiceAccount {resolution.Pod!.ServiceAccount} has role {resolution.Role!.Arn} (session {resolution.Role.SessionName})");
