@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using Iam4Kube.Testing.Builders;
 using k8s;
+using Iam4Kube.Testing.Networking;
 
 namespace Iam4Kube.Benchmarks;
 
@@ -62,7 +63,7 @@ internal sealed partial class BenchmarkRun(BenchSettings settings, ResultTable t
         var body = await probe.GetByteArrayAsync(CredentialsPath);
         Console.WriteLine($"iam4kube answers {CredentialsPath} with {body.Length} bytes; the baseline answers the same size");
 
-        var baselinePort = ChildProcess.FreePort();
+        var baselinePort = FreePorts.Pick(IPAddress.Loopback);
         await using var baseline = ChildProcess.Start(typeof(Program).Assembly.Location, ["baseline", baselinePort.ToString(System.Globalization.CultureInfo.InvariantCulture), body.Length.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         var baselineUri = new Uri($"http://127.0.0.1:{baselinePort}{CredentialsPath}");
         await baseline.WaitForOkAsync(baselineUri, TimeSpan.FromSeconds(30));
@@ -169,8 +170,8 @@ internal sealed partial class BenchmarkRun(BenchSettings settings, ResultTable t
     {
         const int workers = 32;
         Console.WriteLine($"[3] SDK flow, {DistinctIps} keep-alive clients, {workers} concurrent workers, {settings.Repetitions} x {settings.Duration.TotalSeconds} s");
-        var oneIp = Enumerable.Range(0, DistinctIps).Select(_ => SourceBoundClient.Create(IPAddress.Loopback, sut.MetadataUri, TimeSpan.FromSeconds(30))).ToArray();
-        var manyIps = Enumerable.Range(0, DistinctIps).Select(i => SourceBoundClient.Create(DistinctIp(1, i), sut.MetadataUri, TimeSpan.FromSeconds(30))).ToArray();
+        var oneIp = Enumerable.Range(0, DistinctIps).Select(_ => SourceBoundClient.Create(IPAddress.Loopback, sut.MetadataUri, TimeSpan.FromSeconds(30), maxConnections: 1)).ToArray();
+        var manyIps = Enumerable.Range(0, DistinctIps).Select(i => SourceBoundClient.Create(DistinctIp(1, i), sut.MetadataUri, TimeSpan.FromSeconds(30), maxConnections: 1)).ToArray();
         try
         {
             // Connect every client and warm up both paths.
@@ -263,7 +264,7 @@ internal sealed partial class BenchmarkRun(BenchSettings settings, ResultTable t
         for (var r = 0; r < settings.Repetitions; r++)
         {
             var block = 2 + r;
-            var clients = Enumerable.Range(0, DistinctIps).Select(i => SourceBoundClient.Create(DistinctIp(block, i), sut.MetadataUri, TimeSpan.FromSeconds(60))).ToArray();
+            var clients = Enumerable.Range(0, DistinctIps).Select(i => SourceBoundClient.Create(DistinctIp(block, i), sut.MetadataUri, TimeSpan.FromSeconds(60), maxConnections: 1)).ToArray();
             var createdAt = new long[DistinctIps];
             var watchedAt = new long[DistinctIps];
             var answeredAt = new long[DistinctIps];

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 
 namespace Iam4Kube.Benchmarks;
 
@@ -100,13 +99,6 @@ internal sealed class ChildProcess : IAsyncDisposable
         {
             return string.Join('\n', _lastLines);
         }
-    }
-
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     public async ValueTask DisposeAsync()

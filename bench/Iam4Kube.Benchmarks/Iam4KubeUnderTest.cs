@@ -1,6 +1,7 @@
 using System.Net;
 using Iam4Kube.Testing.Kubernetes;
 using Iam4Kube.Testing.Sts;
+using Iam4Kube.Testing.Networking;
 
 namespace Iam4Kube.Benchmarks;
 
@@ -38,8 +39,8 @@ internal sealed class Iam4KubeUnderTest : IAsyncDisposable
     /// <summary>Starts iam4kube; returns the time from process start to the first 200 from /readyz.</summary>
     public async Task<TimeSpan> StartAsync(string iam4kubeDll, double stsRate = 100_000, int stsBurst = 100_000, string waitTimeout = "30s", IReadOnlyDictionary<string, string>? environment = null)
     {
-        Metadata = new IPEndPoint(IPAddress.Loopback, ChildProcess.FreePort());
-        var adminPort = ChildProcess.FreePort();
+        Metadata = new IPEndPoint(IPAddress.Loopback, FreePorts.Pick(IPAddress.Loopback));
+        var adminPort = FreePorts.Pick(IPAddress.Loopback);
         AdminUri = new Uri($"http://127.0.0.1:{adminPort}");
         Process = ChildProcess.Start(iam4kubeDll,
         [

@@ -6,6 +6,7 @@ using Iam4Kube.Testing.Kubernetes;
 using Iam4Kube.Testing.Sts;
 using Iam4Kube.Tests.TestHost;
 using Xunit.Abstractions;
+using Iam4Kube.Testing.Networking;
 
 namespace Iam4Kube.Tests.Hardening;
 

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 
 namespace Iam4Kube.Tests.LocalMode;
@@ -129,14 +127,6 @@ internal sealed class ChildProcess : IAsyncDisposable
     {
         var path = Path.Combine(AppContext.BaseDirectory, "iam4kube.dll");
         return File.Exists(path) ? path : throw new FileNotFoundException("iam4kube.dll is not next to the tests", path);
-    }
-
-    /// <summary>A TCP port free right now on 127.0.0.1.</summary>
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     public async ValueTask DisposeAsync()

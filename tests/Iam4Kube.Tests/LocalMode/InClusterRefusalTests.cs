@@ -1,5 +1,6 @@
 using Iam4Kube.Testing;
 using Iam4Kube.Hosting;
+using Iam4Kube.Testing.Networking;
 
 namespace Iam4Kube.Tests.LocalMode;
 
@@ -83,7 +84,7 @@ public sealed class InClusterRefusalTests
     {
         var (exitCode, output, error) = await ChildProcess.RunAsync(
             ChildProcess.Dotnet(),
-            [ChildProcess.Iam4KubeAssembly(), .. ReadmeLocalMode.RunArgumentsWithPorts(ChildProcess.FreePort(), ChildProcess.FreePort())],
+            [ChildProcess.Iam4KubeAssembly(), .. ReadmeLocalMode.RunArgumentsWithPorts(FreePorts.Pick(System.Net.IPAddress.Loopback), FreePorts.Pick(System.Net.IPAddress.Loopback))],
             Checkout.Root,
             new Dictionary<string, string?> { [InClusterProbe.ServiceHostVariable] = "10.96.0.1" });
 

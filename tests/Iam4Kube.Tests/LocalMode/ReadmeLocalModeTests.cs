@@ -2,6 +2,7 @@ using Iam4Kube.Testing;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Iam4Kube.Hosting;
+using Iam4Kube.Testing.Networking;
 
 namespace Iam4Kube.Tests.LocalMode;
 
@@ -79,7 +80,7 @@ public sealed class ReadmeLocalModeTests(ReadmeLocalModeTests.LocalModeProcess i
     {
         private ChildProcess? _process;
 
-        public string MetadataAddress { get; } = $"127.0.0.1:{ChildProcess.FreePort()}";
+        public string MetadataAddress { get; } = $"127.0.0.1:{FreePorts.Pick(System.Net.IPAddress.Loopback)}";
 
         public string MetadataEndpoint => $"http://{MetadataAddress}/";
 
@@ -111,7 +112,7 @@ public sealed class ReadmeLocalModeTests(ReadmeLocalModeTests.LocalModeProcess i
                 }
             }
 
-            var adminPort = ChildProcess.FreePort();
+            var adminPort = FreePorts.Pick(System.Net.IPAddress.Loopback);
             var args = ReadmeLocalMode.RunArgumentsWithPorts(int.Parse(MetadataAddress.Split(':')[1], System.Globalization.CultureInfo.InvariantCulture), adminPort);
             if (InClusterProbe.ForThisProcess(Environment.GetEnvironmentVariable).Evidence() is not null)
             {

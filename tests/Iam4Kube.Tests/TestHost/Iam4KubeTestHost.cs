@@ -6,6 +6,7 @@ using Iam4Kube.Testing.Kubernetes;
 using Iam4Kube.Testing.Sts;
 using Serilog;
 using Serilog.Formatting.Compact;
+using Iam4Kube.Testing.Networking;
 
 namespace Iam4Kube.Tests.TestHost;
 

@@ -1,16 +1,20 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Iam4Kube.Tests.TestHost;
+namespace Iam4Kube.Testing.Networking;
 
-/// <summary>HttpClients whose TCP connections start from a chosen local address: one simulated pod each.</summary>
-internal static class SourceBoundClient
+/// <summary>
+/// HttpClients whose TCP connections start from a chosen local address: one simulated pod each (any 127.x.y.z works
+/// on Linux without setup). <c>maxConnections</c> limits the pool, e.g. to keep one connection per simulated pod.
+/// </summary>
+public static class SourceBoundClient
 {
-    public static HttpClient Create(IPAddress source, Uri baseAddress, TimeSpan? timeout = null)
+    public static HttpClient Create(IPAddress source, Uri baseAddress, TimeSpan? timeout = null, int maxConnections = int.MaxValue)
     {
         var handler = new SocketsHttpHandler
         {
             UseProxy = false,
+            MaxConnectionsPerServer = maxConnections,
             ConnectCallback = async (context, cancellationToken) =>
             {
                 var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
