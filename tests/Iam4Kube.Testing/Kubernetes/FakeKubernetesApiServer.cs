@@ -291,7 +291,8 @@ public sealed class FakeKubernetesApiServer : IAsyncDisposable
         }
     }
 
-    private static string Kubeconfig(Uri server) => $"""
+    /// <summary>A kubeconfig for this kind of server at <paramref name="server"/> (e.g. as seen from a network namespace).</summary>
+    public static string Kubeconfig(Uri server) => $"""
         apiVersion: v1
         kind: Config
         clusters:

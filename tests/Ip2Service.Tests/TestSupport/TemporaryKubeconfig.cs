@@ -1,4 +1,5 @@
 using System.Net;
+using Iam4Kube.Testing.Kubernetes;
 
 namespace Ip2Service.Tests.TestSupport;
 
@@ -9,25 +10,7 @@ internal sealed class TemporaryKubeconfig : IDisposable
     public TemporaryKubeconfig(IPEndPoint server)
     {
         Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"ip2service-test-{Guid.NewGuid():N}.kubeconfig");
-        File.WriteAllText(Path, $"""
-            apiVersion: v1
-            kind: Config
-            clusters:
-            - name: fake
-              cluster:
-                server: http://{server}
-            users:
-            - name: fake
-              user:
-                token: fake-token
-            contexts:
-            - name: fake
-              context:
-                cluster: fake
-                user: fake
-            current-context: fake
-
-            """);
+        File.WriteAllText(Path, FakeKubernetesApiServer.Kubeconfig(new Uri($"http://{server}")));
     }
 
     public string Path { get; }
