@@ -68,18 +68,7 @@ public sealed class Iam4KubeBehindIp2ServiceTests
                     "--shutdown-delay", "0s",
                     "--drain-timeout", "1s",
                 ],
-                new Dictionary<string, string>
-                {
-                    ["AWS_ACCESS_KEY_ID"] = "AKIAEXAMPLE0000000000",
-                    ["AWS_SECRET_ACCESS_KEY"] = "x",
-                    ["AWS_SESSION_TOKEN"] = "",
-                    ["AWS_PROFILE"] = "",
-                    ["AWS_CONFIG_FILE"] = Path.Combine(home, "iam4kube-aws-config"),
-                    ["AWS_SHARED_CREDENTIALS_FILE"] = Path.Combine(home, "iam4kube-aws-credentials"),
-                    ["AWS_EC2_METADATA_DISABLED"] = "true",
-                    ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
-                    ["DOTNET_NOLOGO"] = "1",
-                });
+                Iam4KubeProgram.Environment(home));
             await ReadinessProbe.WaitUntilReadyAsync(iam4kube, new Uri($"http://127.0.0.1:{adminPort}/readyz"), Timeout);
 
             // The EndpointSlice: iam4kube's address as the node sees it (the root end of the node's veth).

@@ -293,18 +293,7 @@ public sealed class ZeroDowntimeRolloutTests
                 "--shutdown-delay", DurationArgument(ShutdownDelay),
                 "--drain-timeout", DurationArgument(DrainTimeout),
             ],
-            new Dictionary<string, string>
-            {
-                ["AWS_ACCESS_KEY_ID"] = "AKIAEXAMPLE0000000000",
-                ["AWS_SECRET_ACCESS_KEY"] = "x",
-                ["AWS_SESSION_TOKEN"] = "",
-                ["AWS_PROFILE"] = "",
-                ["AWS_CONFIG_FILE"] = Path.Combine(home, $"iam4kube-{name}-aws-config"),
-                ["AWS_SHARED_CREDENTIALS_FILE"] = Path.Combine(home, $"iam4kube-{name}-aws-credentials"),
-                ["AWS_EC2_METADATA_DISABLED"] = "true",
-                ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
-                ["DOTNET_NOLOGO"] = "1",
-            });
+            Iam4KubeProgram.Environment(home, $"iam4kube-{name}"));
         var replica = new Replica(name, address, metadataPort, adminPort, process, []);
         replicas.Add(replica);
         await WaitForReadyAsync(replica);
