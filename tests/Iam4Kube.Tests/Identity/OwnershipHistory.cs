@@ -81,7 +81,10 @@ internal sealed class OwnershipHistory
 
             if (roleArn is not null && !Get(_roles, (ns, serviceAccount)).Any(i => i.Value == roleArn && i.Overlaps(windowStart, to)))
             {
-                return $"{ip} got {roleArn} for {ns}/{serviceAccount}, which that ServiceAccount did not name during the request";
+                var lastNamed = Get(_roles, (ns, serviceAccount)).Where(i => i.Value == roleArn && i.End is not null && i.End < from)
+                    .Select(i => i.End!.Value).DefaultIfEmpty(long.MinValue).Max();
+                var ago = lastNamed == long.MinValue ? "never" : $"{Elapsed(lastNamed, from).TotalMilliseconds:F0} ms before the request";
+                return $"{ip} got {roleArn} for {ns}/{serviceAccount}, which that ServiceAccount last named {ago}";
             }
         }
 

@@ -107,6 +107,12 @@ public sealed class RuleSyncerTests : IAsyncLifetime
         var written = await _iptables.NextRestoreAsync();
 
         Assert.Contains("-j REJECT", written, StringComparison.Ordinal);
+        // The syncer counts a write after iptables-restore returns: give it that moment.
+        for (var i = 0; i < 200 && _metrics.Syncs.Value < 1; i++)
+        {
+            await Task.Delay(10);
+        }
+
         Assert.Equal(2, _metrics.SyncErrors.Value);
         Assert.Equal(1, _metrics.Syncs.Value);
     }
