@@ -71,9 +71,7 @@ public sealed class InterleavingTests(ITestOutputHelper output)
             foreach (var sa in ServiceAccounts)
             {
                 var role = PickRole(random);
-                var before = OwnershipHistory.Now;
-                api.Create(KubeObjects.ServiceAccount(ns, sa, role));
-                history.RoleSet(ns, sa, role, before, OwnershipHistory.Now);
+                history.RoleChange(ns, sa, role, () => api.Create(KubeObjects.ServiceAccount(ns, sa, role)));
             }
         }
 
@@ -185,9 +183,7 @@ public sealed class InterleavingTests(ITestOutputHelper output)
                         account.Metadata.Annotations[KubeObjects.RoleArnAnnotation] = role;
                     }
 
-                    var before = OwnershipHistory.Now;
-                    api.Update(account);
-                    history.RoleSet(ns, sa, role, before, OwnershipHistory.Now);
+                    history.RoleChange(ns, sa, role, () => api.Update(account));
                     run.AnnotationChanges++;
                     break;
                 }

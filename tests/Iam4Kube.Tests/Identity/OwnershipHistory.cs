@@ -34,18 +34,25 @@ internal sealed class OwnershipHistory
         }
     }
 
-    /// <summary>The annotation changed by an API call made between <paramref name="before"/> and <paramref name="after"/>.</summary>
-    public void RoleSet(string ns, string serviceAccount, string? roleArn, long before, long after)
+    /// <summary>
+    /// Records an annotation change around the API call that makes it: <paramref name="change"/> runs the call. The
+    /// new role counts from before the call (a client may see it as soon as the call lands, before this method
+    /// returns) and the old one until after it.
+    /// </summary>
+    public void RoleChange(string ns, string serviceAccount, string? roleArn, Action change)
     {
+        Interval<string?>? previous;
         lock (_gate)
         {
             var list = Get(_roles, (ns, serviceAccount));
-            if (list.Count > 0 && list[^1].End is null)
-            {
-                list[^1].End = after;
-            }
+            previous = list.Count > 0 && list[^1].End is null ? list[^1] : null;
+            list.Add(new Interval<string?>(roleArn, Now));
+        }
 
-            list.Add(new Interval<string?>(roleArn, before));
+        change();
+        lock (_gate)
+        {
+            previous?.End = Now;
         }
     }
 
