@@ -37,14 +37,8 @@ public sealed class Iam4KubeBehindIp2ServiceTests
             using var sts = FakeSts.Start();
             await using var api = new FakeKubernetesApiServer();
             await api.StartAsync();
-
-            await using var node = await NetworkNamespace.CreateAsync("node");
-            await node.EnableIpForwardingAsync();
-            await using var bridge = await LoopbackBridge.CreateAsync(node);
-            var podIp = LinkAddresses.AllocateAddress();
-            await using var pod = await PodNetwork.CreateAsync(podIp, host: node, purpose: "pod");
-            // Replies from iam4kube (root namespace) to the pod go back through the node; the route goes with the bridge's veth.
-            await NetworkNamespace.Root.AddRouteAsync($"{podIp}/32", via: bridge.NamespaceAddress.ToString(), device: bridge.Link.LeftDevice);
+            await using var topology = await PodBehindNode.CreateAsync();
+            var (node, bridge, pod, podIp) = (topology.Node, topology.Bridge, topology.Pod, topology.PodIp);
 
             // The cluster: the pod, its ServiceAccount with a role, its node, and iam4kube's Service endpoint.
             var roleArn = KubeObjects.RoleArn("checkout");

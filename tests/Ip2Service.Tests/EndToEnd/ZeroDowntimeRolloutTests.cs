@@ -89,13 +89,8 @@ public sealed class ZeroDowntimeRolloutTests
             using var sts = FakeSts.Start();
             await using var api = new FakeKubernetesApiServer();
             await api.StartAsync();
-
-            await using var node = await NetworkNamespace.CreateAsync("node");
-            await node.EnableIpForwardingAsync();
-            await using var bridge = await LoopbackBridge.CreateAsync(node);
-            var podIp = LinkAddresses.AllocateAddress();
-            await using var pod = await PodNetwork.CreateAsync(podIp, host: node, purpose: "pod");
-            await NetworkNamespace.Root.AddRouteAsync($"{podIp}/32", via: bridge.NamespaceAddress.ToString(), device: bridge.Link.LeftDevice);
+            await using var topology = await PodBehindNode.CreateAsync();
+            var (node, bridge, pod, podIp) = (topology.Node, topology.Bridge, topology.Pod, topology.PodIp);
             // Many short connections: give the client room (its own namespace's settings only).
             await pod.Namespace.SetSysctlAsync("net.ipv4.ip_local_port_range", "10000 65000");
             await pod.Namespace.SetSysctlAsync("net.ipv4.tcp_tw_reuse", "1");
