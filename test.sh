@@ -33,4 +33,11 @@ export PATH
 # -m:1: one test project at a time. The end-to-end tests (network namespaces, real iptables, child processes)
 # and the 100,000-request interleaving test measure timing-sensitive behaviour; running the two test assemblies
 # side by side on 2 cores only adds scheduling noise. The whole run stays a few minutes.
-dotnet test Iam4Kube.sln -m:1 --logger "console;verbosity=normal" "$@"
+# Each test project writes a TRX file into a fresh results folder; scripts/trx-summary.py prints the failures again
+# at the end and closes with one line, `N passed, N failed`, which CI reads. The exit code is non-zero when a test
+# failed, the build failed or a test host crashed.
+results=TestResults/test.sh
+rm -rf "$results"
+status=0
+dotnet test Iam4Kube.sln -m:1 --logger "console;verbosity=minimal" --logger "trx;LogFilePrefix=results" --results-directory "$results" "$@" || status=$?
+exec /usr/bin/python3 scripts/trx-summary.py "$results" "$status"

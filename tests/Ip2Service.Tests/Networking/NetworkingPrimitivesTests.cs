@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Iam4Kube.Testing;
 using Iam4Kube.Testing.Networking;
 using Ip2Service.Tests.TestSupport;
 
@@ -55,8 +56,13 @@ public sealed class NetworkingPrimitivesTests
 
         // SIGKILL: 128 + 9.
         Assert.Equal(137, await sleeper.WaitForExitAsync(TimeSpan.FromSeconds(10)));
-        var links = await ProcessRunner.RunCheckedAsync("ip", ["-o", "link", "show"]);
-        Assert.DoesNotContain(link.LeftDevice, links.StandardOutput, StringComparison.Ordinal);
+        // The kernel removes the namespace's interfaces (and so the root end of the veth) asynchronously, after
+        // `ip netns del` has returned: wait for it, bounded.
+        var links = await Eventually.ObserveAsync(
+            async () => (await ProcessRunner.RunCheckedAsync("ip", ["-o", "link", "show"])).StandardOutput,
+            output => !output.Contains(link.LeftDevice, StringComparison.Ordinal),
+            TimeSpan.FromSeconds(10));
+        Assert.DoesNotContain(link.LeftDevice, links, StringComparison.Ordinal);
         var namespaces = await ProcessRunner.RunCheckedAsync("ip", ["netns", "list"]);
         Assert.DoesNotContain(node.Name!, namespaces.StandardOutput, StringComparison.Ordinal);
         await link.DisposeAsync();
