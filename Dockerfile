@@ -22,8 +22,11 @@ RUN dotnet restore src/Iam4Kube/Iam4Kube.csproj -a "$TARGETARCH" \
  && dotnet restore src/Ip2Service/Ip2Service.csproj -a "$TARGETARCH"
 
 # The same script CI runs (build/publish.sh), so the image cannot build differently from CI.
+# The build context has no .git folder: the commit that `--version` prints comes from this argument
+# (docker build --build-arg SOURCE_REVISION=$(git rev-parse HEAD) .).
+ARG SOURCE_REVISION=
 COPY . .
-RUN ./build/publish.sh /out -a "$TARGETARCH"
+RUN ./build/publish.sh /out -a "$TARGETARCH" ${SOURCE_REVISION:+-p:SourceRevisionId=$SOURCE_REVISION}
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0-noble AS runtime
 # ip2service runs iptables-{nft,legacy}-{save,restore}; Ubuntu's iptables package ships both backends.

@@ -20,8 +20,9 @@ dest="$tools/$package_version"
 
 versions_match() {
   [ -x "$dest/kubectl/kubectl" ] && [ -x "$dest/helm/helm" ] || return 1
-  "$dest/kubectl/kubectl" version --client 2>/dev/null | grep -qx "Client Version: $kubectl_version" || return 1
-  "$dest/helm/helm" version --template '{{.Version}}' 2>/dev/null | grep -qx "$helm_version"
+  # Compared as whole strings, not piped into grep -q: under pipefail, grep closing the pipe early fails the check.
+  [ "$("$dest/kubectl/kubectl" version --client 2>/dev/null | head -1)" = "Client Version: $kubectl_version" ] || return 1
+  [ "$("$dest/helm/helm" version --template '{{.Version}}' 2>/dev/null)" = "$helm_version" ]
 }
 
 if ! versions_match; then

@@ -1,7 +1,6 @@
 using Iam4Kube.Hosting;
+using Iam4Kube.Shared;
 using Serilog;
-using Serilog.Events;
-using Serilog.Formatting.Compact;
 
 namespace Iam4Kube;
 
@@ -16,6 +15,12 @@ internal static class Program
             return 0;
         }
 
+        if (parsed.ShowVersion)
+        {
+            await Console.Out.WriteLineAsync(CommandLineConvention.VersionLine("iam4kube"));
+            return 0;
+        }
+
         if (parsed.Options is not { } options)
         {
             foreach (var error in parsed.Errors)
@@ -24,10 +29,21 @@ internal static class Program
             }
 
             await Console.Error.WriteLineAsync("Run 'iam4kube --help' for usage.");
-            return 2;
+            return CommandLineConvention.UsageExitCode;
         }
 
-        Log.Logger = CreateLogger(options);
+        var problems = Preflight.Problems(options, Environment.GetEnvironmentVariable, InClusterProbe.ForThisProcess(Environment.GetEnvironmentVariable));
+        if (problems.Count > 0)
+        {
+            foreach (var problem in problems)
+            {
+                await Console.Error.WriteLineAsync($"iam4kube: {problem}");
+            }
+
+            return CommandLineConvention.UsageExitCode;
+        }
+
+        Log.Logger = Logging.Create(options.LogFormat == LogFormat.Json, options.LogLevel);
         try
         {
             var app = Iam4KubeApplication.Build(options, Log.Logger);
@@ -44,27 +60,4 @@ internal static class Program
             await Log.CloseAndFlushAsync();
         }
     }
-
-    private static Serilog.Core.Logger CreateLogger(Iam4KubeOptions options)
-    {
-        var configuration = new LoggerConfiguration()
-            .MinimumLevel.Is(ToSerilog(options.LogLevel))
-            .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
-            .MinimumLevel.Override("Microsoft.Hosting.Lifetime", LogEventLevel.Information)
-            .MinimumLevel.Override("System.Net.Http", LogEventLevel.Warning)
-            .Enrich.FromLogContext();
-        return (options.LogFormat == LogFormat.Json
-                ? configuration.WriteTo.Console(new RenderedCompactJsonFormatter())
-                : configuration.WriteTo.Console(outputTemplate: "{Timestamp:HH:mm:ss.fff} {Level:u3} {SourceContext}: {Message:lj}{NewLine}{Exception}"))
-            .CreateLogger();
-    }
-
-    private static LogEventLevel ToSerilog(LogLevel level) => level switch
-    {
-        LogLevel.Trace => LogEventLevel.Verbose,
-        LogLevel.Debug => LogEventLevel.Debug,
-        LogLevel.Information => LogEventLevel.Information,
-        LogLevel.Warning => LogEventLevel.Warning,
-        _ => LogEventLevel.Error,
-    };
 }

@@ -1,3 +1,4 @@
+using Iam4Kube.Shared;
 using Ip2Service.Hosting;
 using Ip2Service.Iptables;
 
@@ -15,11 +16,12 @@ internal static class Program
         catch (CommandLineException e)
         {
             await Console.Error.WriteLineAsync($"ip2service: {e.Message}\nRun `ip2service --help` for usage.");
-            return 2;
+            return CommandLineConvention.UsageExitCode;
         }
         return request switch
         {
             HelpRequest => Usage.Print(Console.Out),
+            VersionRequest => Usage.PrintVersion(Console.Out),
             RunOptions run => await RunCommand.RunAsync(run),
             RulesOptions { Apply: false } render => RulesCommand.Render(render, Console.Out),
             RulesOptions apply => await RulesCommand.ApplyAsync(apply, ExternalCommand.Direct),

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using Iam4Kube.Shared;
 
 namespace Iam4Kube.Hosting;
 
@@ -38,8 +39,9 @@ internal static class CommandLine
           --drain-timeout D          then give in-flight requests this long to finish (default 20s)
           --token-key-file PATH      secret shared by all replicas to sign IMDSv2 tokens (default: random
                                      per process; tokens are then valid only on the replica that issued them)
-          --log-format json|text     log format (default json)
+          --log-format json|text     log format on stderr (default json: compact JSON, one event a line)
           --log-level LEVEL          trace, debug, info, warn or error (default info)
+          --version                  print the version and the commit it was built from
           -h, --help                 show this help
 
         Durations are written like 1h, 15m, 30s, 500ms or 1h30m.
@@ -56,6 +58,11 @@ internal static class CommandLine
             if (arg is "-h" or "--help")
             {
                 return new ParseResult(null, [], ShowHelp: true);
+            }
+
+            if (arg == "--version")
+            {
+                return new ParseResult(null, [], ShowHelp: false, ShowVersion: true);
             }
 
             if (!arg.StartsWith("--", StringComparison.Ordinal))
@@ -80,6 +87,8 @@ internal static class CommandLine
             }
 
             string value;
+            var separate = false;
+            var missing = false;
             if (equals >= 0)
             {
                 value = arg[(equals + 1)..];
@@ -87,11 +96,13 @@ internal static class CommandLine
             else if (i + 1 < args.Count)
             {
                 value = args[++i];
+                separate = true;
             }
             else
             {
-                errors.Add($"{name} needs a value");
-                break;
+                // Nothing follows: still ask the switch below, which tells an unknown flag from a known one.
+                value = "";
+                missing = true;
             }
 
             try
@@ -115,12 +126,29 @@ internal static class CommandLine
                     "--token-key-file" => options with { TokenKeyFile = ExistingFile(value) },
                     "--log-format" => options with { LogFormat = ParseLogFormat(value) },
                     "--log-level" => options with { LogLevel = ParseLogLevel(value) },
-                    _ => throw new FormatException("unknown flag"),
+                    _ => throw new UnknownFlagException(),
                 };
             }
-            catch (FormatException e)
+            catch (UnknownFlagException)
+            {
+                errors.Add(CommandLineConvention.UnknownFlag(name));
+                // What followed an unknown flag is not known to be its value: read it as the next argument.
+                i -= separate ? 1 : 0;
+                continue;
+            }
+            catch (FormatException e) when (!missing)
             {
                 errors.Add($"{name} {Quote(value)}: {e.Message}");
+            }
+            catch (FormatException)
+            {
+                // Reported below: the value is missing, not wrong.
+            }
+
+            if (missing)
+            {
+                errors.Add($"{name} needs a value");
+                break;
             }
         }
 
@@ -132,7 +160,8 @@ internal static class CommandLine
 
         if (errors.Count == 0)
         {
-            errors.AddRange(Iam4KubeOptionsValidator.Problems(options));
+            errors.AddRange(Iam4KubeOptionsValidator.Problems(options, region is not null ? "--region"
+                : NonEmpty(environment("AWS_REGION")) is not null ? "AWS_REGION" : "AWS_DEFAULT_REGION"));
         }
 
         if (errors.Count == 0 && options is { Credentials: CredentialSource.Offline, AllowOfflineInCluster: false }
@@ -185,23 +214,18 @@ internal static class CommandLine
         _ => throw new FormatException("expected sts or offline"),
     };
 
-    private static LogFormat ParseLogFormat(string value) => value switch
+    private static LogFormat ParseLogFormat(string value) => CommandLineConvention.ParseLogFormatIsJson(value) switch
     {
-        "json" => LogFormat.Json,
-        "text" => LogFormat.Text,
-        _ => throw new FormatException("expected json or text"),
+        true => LogFormat.Json,
+        false => LogFormat.Text,
+        null => throw new FormatException($"expected {CommandLineConvention.LogFormatNames}"),
     };
 
-    private static LogLevel ParseLogLevel(string value) => value.ToLowerInvariant() switch
-    {
-        "trace" => LogLevel.Trace,
-        "debug" => LogLevel.Debug,
-        "info" or "information" => LogLevel.Information,
-        "warn" or "warning" => LogLevel.Warning,
-        "error" => LogLevel.Error,
-        _ => throw new FormatException("expected trace, debug, info, warn or error"),
-    };
+    private static Serilog.Events.LogEventLevel ParseLogLevel(string value) =>
+        CommandLineConvention.ParseLogLevel(value) ?? throw new FormatException($"expected {CommandLineConvention.LogLevelNames}");
+
+    private sealed class UnknownFlagException : Exception;
 }
 
 /// <summary>The outcome of parsing the command line.</summary>
-internal sealed record ParseResult(Iam4KubeOptions? Options, IReadOnlyList<string> Errors, bool ShowHelp);
+internal sealed record ParseResult(Iam4KubeOptions? Options, IReadOnlyList<string> Errors, bool ShowHelp, bool ShowVersion = false);

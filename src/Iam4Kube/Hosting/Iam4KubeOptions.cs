@@ -52,7 +52,7 @@ internal sealed record Iam4KubeOptions
 
     public LogFormat LogFormat { get; init; } = LogFormat.Json;
 
-    public LogLevel LogLevel { get; init; } = LogLevel.Information;
+    public Serilog.Events.LogEventLevel LogLevel { get; init; } = Serilog.Events.LogEventLevel.Information;
 }
 
 internal enum LogFormat

@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Options;
 
 namespace Iam4Kube.Hosting;
@@ -5,14 +6,28 @@ namespace Iam4Kube.Hosting;
 [OptionsValidator]
 internal sealed partial class Iam4KubeOptionsValidator : IValidateOptions<Iam4KubeOptions>
 {
-    /// <summary>The attribute checks plus the rules that span several options.</summary>
-    public static IReadOnlyList<string> Problems(Iam4KubeOptions options)
+    /// <summary>
+    /// The flag of each option whose name is not its flag's in kebab case; the range messages name flags, since
+    /// that is what the user typed.
+    /// </summary>
+    private static readonly Dictionary<string, string> Flags = new(StringComparer.Ordinal)
+    {
+        [nameof(Iam4KubeOptions.MaxParkedRequests)] = "--max-parked",
+    };
+
+    /// <summary>
+    /// The attribute checks (named by flag) plus the rules that span several options. <c>regionSource</c> says where
+    /// the region came from (--region, AWS_REGION or AWS_DEFAULT_REGION), so that the message names it.
+    /// </summary>
+    public static IReadOnlyList<string> Problems(Iam4KubeOptions options, string regionSource = "--region")
     {
         var problems = new List<string>();
-        var result = new Iam4KubeOptionsValidator().Validate(null, options);
-        if (result.Failed)
+        foreach (var property in typeof(Iam4KubeOptions).GetProperties())
         {
-            problems.AddRange(result.Failures);
+            if (property.GetCustomAttributes(typeof(RangeAttribute), inherit: true) is [RangeAttribute range, ..] && !range.IsValid(property.GetValue(options)))
+            {
+                problems.Add($"{Flag(property.Name)} must be between {Show(range.Minimum)} and {Show(range.Maximum)}");
+            }
         }
 
         if (options.Listen.Port != 0 && options.Listen.Port == options.AdminListen.Port)
@@ -37,9 +52,29 @@ internal sealed partial class Iam4KubeOptionsValidator : IValidateOptions<Iam4Ku
 
         if (options.Region is not null && !System.Text.RegularExpressions.Regex.IsMatch(options.Region, "^[a-z]{2}(-[a-z0-9]+)+-[0-9]+$"))
         {
-            problems.Add($"--region '{options.Region}' is not an AWS region name (like eu-west-1)");
+            problems.Add(options.Region == RegionPlaceholder
+                ? $"{regionSource} is still {RegionPlaceholder}: set the cluster's AWS region (deploy/overlays/production: AWS_REGION in configMapGenerator)"
+                : $"{regionSource} '{options.Region}' is not an AWS region name (like eu-west-1)");
         }
 
         return problems;
     }
+
+    /// <summary>What the production overlay ships as AWS_REGION, so that nobody runs it in a region by accident.</summary>
+    public const string RegionPlaceholder = "REPLACE_WITH_AWS_REGION";
+
+    private static string Flag(string property) => Flags.TryGetValue(property, out var flag)
+        ? flag
+        : "--" + System.Text.RegularExpressions.Regex.Replace(property, "(?<!^)([A-Z])", "-$1").ToLowerInvariant();
+
+    /// <summary>Bounds as the flags are written: 15m, 12h, 0s rather than 00:15:00.</summary>
+    private static string Show(object bound) => bound switch
+    {
+        TimeSpan span when span == TimeSpan.Zero => "0s",
+        TimeSpan span when span.TotalHours >= 1 && span.TotalHours == Math.Floor(span.TotalHours) => $"{span.TotalHours:0}h",
+        TimeSpan span when span.TotalMinutes == Math.Floor(span.TotalMinutes) => $"{span.TotalMinutes:0}m",
+        TimeSpan span => $"{span.TotalSeconds:0.###}s",
+        IFormattable number => number.ToString(null, System.Globalization.CultureInfo.InvariantCulture),
+        _ => bound.ToString() ?? "",
+    };
 }

@@ -2,10 +2,10 @@ using System.Collections.Immutable;
 using System.Globalization;
 using System.Net;
 using System.Text.RegularExpressions;
+using Iam4Kube.Shared;
 using Ip2Service.Endpoints;
 using Ip2Service.Iptables;
 using Ip2Service.Rules;
-using Serilog.Events;
 
 namespace Ip2Service.Hosting;
 
@@ -43,6 +43,10 @@ internal static partial class CommandLineParser
         {
             return new HelpRequest(args.Count > 1 && command == "help" ? args[1] : null);
         }
+        if (command == "--version")
+        {
+            return new VersionRequest();
+        }
         if (!FlagsByCommand.TryGetValue(command, out var allowed))
         {
             throw new CommandLineException($"unknown command \"{command}\" (expected run, render, apply or clean)");
@@ -76,7 +80,9 @@ internal static partial class CommandLineParser
             var name = equals < 0 ? arg : arg[..equals];
             if (!allowed.Contains(name))
             {
-                throw new CommandLineException($"unknown option {name} for `ip2service {command}`");
+                throw new CommandLineException(FlagsByCommand.Values.Any(flags => flags.Contains(name))
+                    ? $"{name} does not apply to `ip2service {command}`"
+                    : CommandLineConvention.UnknownFlag(name));
             }
             string value;
             if (equals >= 0)
@@ -210,21 +216,12 @@ internal static partial class CommandLineParser
 
     private static LogOptions ParseLog(Dictionary<string, List<string>> flags)
     {
-        var json = (Optional(flags, "--log-format") ?? "json") switch
-        {
-            "json" => true,
-            "text" => false,
-            var other => throw new CommandLineException($"--log-format \"{other}\" is not one of json, text"),
-        };
-        var level = (Optional(flags, "--log-level") ?? "info") switch
-        {
-            "trace" => LogEventLevel.Verbose,
-            "debug" => LogEventLevel.Debug,
-            "info" => LogEventLevel.Information,
-            "warning" => LogEventLevel.Warning,
-            "error" => LogEventLevel.Error,
-            var other => throw new CommandLineException($"--log-level \"{other}\" is not one of trace, debug, info, warning, error"),
-        };
+        var format = Optional(flags, "--log-format") ?? "json";
+        var json = CommandLineConvention.ParseLogFormatIsJson(format)
+            ?? throw new CommandLineException($"--log-format '{format}': expected {CommandLineConvention.LogFormatNames}");
+        var levelName = Optional(flags, "--log-level") ?? "info";
+        var level = CommandLineConvention.ParseLogLevel(levelName)
+            ?? throw new CommandLineException($"--log-level '{levelName}': expected {CommandLineConvention.LogLevelNames}");
         return new LogOptions(json, level);
     }
 

@@ -1,4 +1,4 @@
-using Ip2Service.Endpoints;
+using Iam4Kube.Shared;
 using Ip2Service.Iptables;
 using Ip2Service.Telemetry;
 using Serilog;
@@ -12,6 +12,14 @@ internal static partial class RunCommand
 {
     public static async Task<int> RunAsync(RunOptions options)
     {
+        // Preflight: the cluster configuration is resolved before anything starts; a problem is one line, exit 2.
+        var (configuration, problem) = KubernetesPreflight.Load(options.Kubeconfig, Environment.GetEnvironmentVariable, "");
+        if (configuration is null)
+        {
+            await Console.Error.WriteLineAsync($"ip2service: {problem}");
+            return CommandLineConvention.UsageExitCode;
+        }
+
         using var serilog = LoggingSetup.Create(options.Log);
         using var loggerFactory = new SerilogLoggerFactory(serilog);
         var logger = loggerFactory.CreateLogger(typeof(RunCommand).FullName!);
@@ -21,7 +29,7 @@ internal static partial class RunCommand
         try
         {
             backend = await BackendSelector.SelectAsync(options.Backend, ExternalCommand.Direct, CancellationToken.None);
-            kubernetes = KubernetesClientFactory.Create(options.Kubeconfig);
+            kubernetes = new k8s.Kubernetes(configuration);
         }
         catch (Exception e) when (e is IptablesCommandException or k8s.Exceptions.KubeConfigException or IOException)
         {

@@ -17,7 +17,7 @@ internal static class Usage
           ip2service apply  --endpoints [IP:PORT[,IP:PORT...]] [--intercept-ip ...] [--intercept-port ...]
                             [--exclude-ip IP[,IP...]] [--iptables-backend nft|legacy|auto]
           ip2service clean  [--iptables-backend nft|legacy|auto]
-          ip2service --help | ip2service COMMAND --help
+          ip2service --help | ip2service COMMAND --help | ip2service --version
 
         Commands:
           run     Watch the Service's EndpointSlices (label kubernetes.io/service-name=NAME) and keep the rules in
@@ -36,15 +36,21 @@ internal static class Usage
           --iptables-backend B     nft, legacy, or auto (default): where ip2service's chains or the node's
                                    rules already are, else nft
           --kubeconfig PATH        default: in-cluster config, else KUBECONFIG / ~/.kube/config
-          --log-format F           json (default, compact JSON) or text; logs go to stderr
-          --log-level L            trace, debug, info (default), warning, error
+          --log-format F           json (default, compact JSON, one event a line) or text; logs go to stderr
+          --log-level L            trace, debug, info (default), warn or error
 
-        Exit codes: 0 done, 1 failed, 2 invalid command line.
+        Exit codes: 0 done, 1 failed, 2 invalid command line or start-up check failed (one line says which).
         """;
 
     public static int Print(TextWriter output)
     {
         output.WriteLine(Text);
+        return 0;
+    }
+
+    public static int PrintVersion(TextWriter output)
+    {
+        output.WriteLine(Iam4Kube.Shared.CommandLineConvention.VersionLine("ip2service"));
         return 0;
     }
 }

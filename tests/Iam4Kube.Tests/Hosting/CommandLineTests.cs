@@ -19,7 +19,7 @@ public sealed class CommandLineTests
         Assert.Equal(TimeSpan.FromHours(1), options.SessionDuration);
         Assert.Equal(TimeSpan.FromSeconds(15), options.WaitTimeout);
         Assert.Equal(LogFormat.Json, options.LogFormat);
-        Assert.Equal(LogLevel.Information, options.LogLevel);
+        Assert.Equal(Serilog.Events.LogEventLevel.Information, options.LogLevel);
     }
 
     [Fact]
@@ -39,7 +39,7 @@ public sealed class CommandLineTests
         Assert.Equal(TimeSpan.FromMinutes(150), options.SessionDuration);
         Assert.Equal(TimeSpan.FromMilliseconds(500), options.WaitTimeout);
         Assert.Equal(LogFormat.Text, options.LogFormat);
-        Assert.Equal(LogLevel.Debug, options.LogLevel);
+        Assert.Equal(Serilog.Events.LogEventLevel.Debug, options.LogLevel);
     }
 
     [Fact]
@@ -55,19 +55,21 @@ public sealed class CommandLineTests
 
     [Theory]
     [InlineData("--sts-rate", "fast", "--sts-rate 'fast': expected a number")]
-    [InlineData("--sts-rate", "0", "StsRate")]
+    [InlineData("--sts-rate", "0", "--sts-rate must be between 0.01 and 1000000")]
     [InlineData("--sts-burst", "-1", "--sts-burst '-1': expected a whole number")]
-    [InlineData("--session-duration", "5m", "SessionDuration")]
-    [InlineData("--session-duration", "13h", "SessionDuration")]
+    [InlineData("--session-duration", "5m", "--session-duration must be between 15m and 12h")]
+    [InlineData("--session-duration", "13h", "--session-duration must be between 15m and 12h")]
+    [InlineData("--max-parked", "0", "--max-parked must be between 1 and 1000000")]
+    [InlineData("--wait-timeout", "6m", "--wait-timeout must be between 0s and 5m")]
     [InlineData("--session-duration", "1 hour", "expected a duration")]
     [InlineData("--wait-timeout", "1d", "units are h, m, s and ms")]
     [InlineData("--listen", "8080", "expected ADDRESS:PORT")]
-    [InlineData("--log-format", "xml", "expected json or text")]
-    [InlineData("--log-level", "loud", "expected trace")]
+    [InlineData("--log-format", "xml", "--log-format 'xml': expected json or text")]
+    [InlineData("--log-level", "loud", "--log-level 'loud': expected trace, debug, info, warn or error")]
     [InlineData("--region", "Europe", "not an AWS region")]
     [InlineData("--sts-endpoint", "sts.amazonaws.com", "not an http(s) URL")]
     [InlineData("--kubeconfig", "/no/such/file", "no such file")]
-    [InlineData("--bogus", "1", "unknown flag")]
+    [InlineData("--bogus", "1", "unknown flag --bogus")]
     public void RefusesInvalidValuesWithAClearMessage(string flag, string value, string expected)
     {
         var result = Parse([flag, value]);
@@ -79,6 +81,47 @@ public sealed class CommandLineTests
     public void RefusesAFlagWithoutValue()
     {
         Assert.Contains("--region needs a value", Parse(["--region"]).Errors);
+    }
+
+    [Fact]
+    public void AnUnknownFlagDoesNotSwallowTheFlagAfterIt()
+    {
+        // Were --region taken as the value of --bogus, eu-west-1 would be an unexpected argument.
+        Assert.Equal(["unknown flag --bogus"], Parse(["--bogus", "--region", "eu-west-1"]).Errors);
+        Assert.Equal(["unknown flag --bogus"], Parse(["--bogus"]).Errors);
+    }
+
+    [Theory]
+    [InlineData("AWS_REGION")]
+    [InlineData("AWS_DEFAULT_REGION")]
+    public void ARegionFromTheEnvironmentIsRefusedNamingTheVariable(string variable)
+    {
+        var errors = Parse([], new Dictionary<string, string> { [variable] = "Europe" }).Errors;
+
+        Assert.Equal([$"{variable} 'Europe' is not an AWS region name (like eu-west-1)"], errors);
+    }
+
+    [Fact]
+    public void TheProductionOverlaysRegionPlaceholderIsRefusedUntilReplaced()
+    {
+        var errors = Parse([], new Dictionary<string, string> { ["AWS_REGION"] = Iam4KubeOptionsValidator.RegionPlaceholder }).Errors;
+
+        Assert.Equal(["AWS_REGION is still REPLACE_WITH_AWS_REGION: set the cluster's AWS region (deploy/overlays/production: AWS_REGION in configMapGenerator)"], errors);
+    }
+
+    [Theory]
+    [InlineData("warn")]
+    [InlineData("warning")]
+    [InlineData("WARN")]
+    public void AcceptsTheSharedLogLevelNames(string level)
+    {
+        Assert.Equal(Serilog.Events.LogEventLevel.Warning, Parse(["--log-level", level]).Options!.LogLevel);
+    }
+
+    [Fact]
+    public void VersionIsRecognised()
+    {
+        Assert.True(Parse(["--version"]).ShowVersion);
     }
 
     [Fact]

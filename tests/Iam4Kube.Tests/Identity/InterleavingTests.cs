@@ -58,7 +58,7 @@ public sealed class InterleavingTests(ITestOutputHelper output)
             WaitTimeout = TimeSpan.FromMilliseconds(300),
             StsRate = 100_000,
             StsBurst = 100_000,
-            LogLevel = LogLevel.Error,
+            LogLevel = Serilog.Events.LogEventLevel.Error,
         });
         var api = host.Api;
         var history = new OwnershipHistory();

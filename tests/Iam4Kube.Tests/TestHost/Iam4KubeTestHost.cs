@@ -72,18 +72,11 @@ internal sealed class Iam4KubeTestHost : IAsyncDisposable
             WaitTimeout = TimeSpan.FromSeconds(3),
             ShutdownDelay = TimeSpan.Zero,
             DrainTimeout = TimeSpan.FromSeconds(5),
-            LogLevel = LogLevel.Debug,
+            LogLevel = Serilog.Events.LogEventLevel.Debug,
         };
         Options = configure?.Invoke(options) ?? options;
         var logger = new LoggerConfiguration()
-            .MinimumLevel.Is(Options.LogLevel switch
-            {
-                LogLevel.Trace => Serilog.Events.LogEventLevel.Verbose,
-                LogLevel.Debug => Serilog.Events.LogEventLevel.Debug,
-                LogLevel.Information => Serilog.Events.LogEventLevel.Information,
-                LogLevel.Warning => Serilog.Events.LogEventLevel.Warning,
-                _ => Serilog.Events.LogEventLevel.Error,
-            })
+            .MinimumLevel.Is(Options.LogLevel)
             .WriteTo.Sink(_log)
             .CreateLogger();
         App = Iam4KubeApplication.Build(Options, logger, s =>

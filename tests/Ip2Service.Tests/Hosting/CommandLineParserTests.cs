@@ -89,8 +89,9 @@ public sealed class CommandLineParserTests
     [Theory]
     [InlineData("no command given", new string[0])]
     [InlineData("unknown command \"serve\"", new[] { "serve" })]
-    [InlineData("unknown option --endpoints for `ip2service run`", new[] { "run", "--endpoints", "10.0.0.1:80" })]
-    [InlineData("unknown option --service-name for `ip2service render`", new[] { "render", "--service-name", "x" })]
+    [InlineData("--endpoints does not apply to `ip2service run`", new[] { "run", "--endpoints", "10.0.0.1:80" })]
+    [InlineData("--service-name does not apply to `ip2service render`", new[] { "render", "--service-name", "x" })]
+    [InlineData("unknown flag --bogus", new[] { "run", "--bogus" })]
     [InlineData("--service-namespace is required", new[] { "run", "--service-name", "iam4kube" })]
     [InlineData("--service-name is required", new[] { "run", "--service-namespace", "iam4kube" })]
     [InlineData("--endpoints is required", new[] { "render" })]
@@ -108,12 +109,29 @@ public sealed class CommandLineParserTests
     [InlineData("--endpoints: \"10.0.0.1\" is not IPv4:PORT", new[] { "render", "--endpoints", "10.0.0.1" })]
     [InlineData("--exclude-ip \"10.0.0\" is not an IPv4 address", new[] { "render", "--endpoints", "", "--exclude-ip", "10.0.0" })]
     [InlineData("--iptables-backend \"iptables\" is not one of nft, legacy, auto", new[] { "clean", "--iptables-backend", "iptables" })]
-    [InlineData("--log-format \"xml\" is not one of json, text", new[] { "clean", "--log-format", "xml" })]
-    [InlineData("--log-level \"loud\" is not one of", new[] { "clean", "--log-level", "loud" })]
+    [InlineData("--log-format 'xml': expected json or text", new[] { "clean", "--log-format", "xml" })]
+    [InlineData("--log-level 'loud': expected trace, debug, info, warn or error", new[] { "clean", "--log-level", "loud" })]
     public void RejectsInvalidCommandLinesWithAClearMessage(string message, string[] args)
     {
         var error = Assert.Throws<CommandLineException>(() => CommandLineParser.Parse(args));
 
         Assert.StartsWith(message, error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("warn")]
+    [InlineData("warning")]
+    [InlineData("WARN")]
+    public void AcceptsTheLogLevelNamesIam4KubeAccepts(string level)
+    {
+        var clean = Assert.IsType<CleanOptions>(CommandLineParser.Parse(["clean", "--log-level", level]));
+
+        Assert.Equal(LogEventLevel.Warning, clean.Log.Level);
+    }
+
+    [Fact]
+    public void VersionIsACommandOfItsOwn()
+    {
+        Assert.IsType<VersionRequest>(CommandLineParser.Parse(["--version"]));
     }
 }

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Ip2Service.Hosting;
+using Iam4Kube.Shared;
 using Serilog.Events;
 using Serilog.Parsing;
 

@@ -14,6 +14,10 @@ internal static class Ip2ServiceBinary
     public static Task<ProcessResult> RunAsync(NetworkNamespace where, params string[] args) =>
         where.RunAsync(DotnetHost, [Dll, .. args], timeout: TimeSpan.FromSeconds(60));
 
+    /// <summary>As <see cref="RunAsync(NetworkNamespace, string[])"/>, with these environment variables set.</summary>
+    public static Task<ProcessResult> RunAsync(NetworkNamespace where, IDictionary<string, string> env, params string[] args) =>
+        where.RunAsync(DotnetHost, [Dll, .. args], env, timeout: TimeSpan.FromSeconds(60));
+
     public static async Task<ProcessResult> RunCheckedAsync(NetworkNamespace where, params string[] args) =>
         (await RunAsync(where, args)).EnsureSuccess();
 

@@ -5,7 +5,7 @@ using Serilog.Formatting.Compact;
 using Serilog.Formatting.Display;
 using Serilog.Formatting.Json;
 
-namespace Ip2Service.Hosting;
+namespace Iam4Kube.Shared;
 
 /// <summary>
 /// Compact JSON (CLEF: @t, @m, @i, @l, @x, then the properties), like Serilog's RenderedCompactJsonFormatter, except
