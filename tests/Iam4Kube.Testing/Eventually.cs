@@ -21,4 +21,16 @@ public static class Eventually
             await Task.Delay(TimeSpan.FromMilliseconds(50));
         }
     }
+
+    /// <summary>Waits until <paramref name="condition"/> holds; after <paramref name="timeout"/>, fails with <paramref name="failure"/>.</summary>
+    public static async Task TrueAsync(Func<Task<bool>> condition, TimeSpan timeout, string failure)
+    {
+        if (!await ObserveAsync(condition, held => held, timeout))
+        {
+            throw new TimeoutException(failure);
+        }
+    }
+
+    public static Task TrueAsync(Func<bool> condition, TimeSpan timeout, string failure) =>
+        TrueAsync(() => Task.FromResult(condition()), timeout, failure);
 }

@@ -35,7 +35,8 @@ internal static class CommandLine
           --wait-timeout D           how long a request waits for an unknown pod, ServiceAccount or
                                      credentials (default 15s)
           --max-parked N             requests allowed to wait at once; more get 503 (default 10000)
-          --shutdown-delay D         after SIGTERM, keep serving while unready this long (default 5s)
+          --shutdown-delay D         after SIGTERM, keep serving while unready this long (default 5s; 0 with
+                                     --cluster-file). A second SIGTERM or Ctrl-C cuts it short
           --drain-timeout D          then give in-flight requests this long to finish (default 20s)
           --token-key-file PATH      secret shared by all replicas to sign IMDSv2 tokens (default: random
                                      per process; tokens are then valid only on the replica that issued them)
@@ -52,6 +53,7 @@ internal static class CommandLine
         var options = new Iam4KubeOptions();
         var errors = new List<string>();
         string? region = null, stsEndpoint = null;
+        var shutdownDelayGiven = false;
         for (var i = 0; i < args.Count; i++)
         {
             var arg = args[i];
@@ -128,6 +130,7 @@ internal static class CommandLine
                     "--log-level" => options with { LogLevel = ParseLogLevel(value) },
                     _ => throw new UnknownFlagException(),
                 };
+                shutdownDelayGiven |= name == "--shutdown-delay";
             }
             catch (UnknownFlagException)
             {
@@ -154,6 +157,8 @@ internal static class CommandLine
 
         options = options with
         {
+            // Local mode: no endpoints to take this process out of rotation, so Ctrl-C should not wait for them.
+            ShutdownDelay = options.ClusterFile is not null && !shutdownDelayGiven ? TimeSpan.Zero : options.ShutdownDelay,
             Region = region ?? NonEmpty(environment("AWS_REGION")) ?? NonEmpty(environment("AWS_DEFAULT_REGION")),
             StsEndpoint = stsEndpoint ?? NonEmpty(environment("AWS_ENDPOINT_URL_STS")),
         };

@@ -12,9 +12,7 @@ internal sealed class ExactMethodMiddleware(RequestDelegate next)
         var method = context.Request.Method;
         if (method is not ("GET" or "PUT" or "HEAD") && (HttpMethods.IsGet(method) || HttpMethods.IsPut(method) || HttpMethods.IsHead(method)))
         {
-            context.Response.StatusCode = StatusCodes.Status404NotFound;
-            context.Response.ContentType = "text/plain";
-            return context.Response.WriteAsync("Not Found");
+            return MetadataApi.WriteText(context, StatusCodes.Status404NotFound, "Not Found");
         }
 
         return next(context);

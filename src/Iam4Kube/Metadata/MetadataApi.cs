@@ -178,19 +178,20 @@ internal static partial class MetadataApi
 
     internal static string Format(DateTimeOffset time) => time.UtcDateTime.ToString(TimeFormat, CultureInfo.InvariantCulture);
 
-    public static Task WriteText(HttpContext context, int status, string body)
+    public static Task WriteText(HttpContext context, int status, string body) =>
+        WriteBody(context, status, System.Text.Encoding.UTF8.GetBytes(body));
+
+    // EC2 labels these JSON bodies text/plain; SDKs do not care, but some tools compare.
+    private static Task WriteJson<T>(HttpContext context, T document, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type) =>
+        WriteBody(context, StatusCodes.Status200OK, JsonSerializer.SerializeToUtf8Bytes(document, type));
+
+    /// <summary>Every answer carries Content-Length, as EC2's do, rather than a chunked body: some clients count on it.</summary>
+    private static Task WriteBody(HttpContext context, int status, byte[] body)
     {
         context.Response.StatusCode = status;
         context.Response.ContentType = TextPlain;
-        return context.Response.WriteAsync(body);
-    }
-
-    private static Task WriteJson<T>(HttpContext context, T document, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type)
-    {
-        context.Response.StatusCode = StatusCodes.Status200OK;
-        // EC2 labels these JSON bodies text/plain; SDKs do not care, but some tools compare.
-        context.Response.ContentType = TextPlain;
-        return JsonSerializer.SerializeAsync(context.Response.Body, document, type, context.RequestAborted);
+        context.Response.ContentLength = body.Length;
+        return context.Response.Body.WriteAsync(body, context.RequestAborted).AsTask();
     }
 
     private static partial class Log

@@ -116,7 +116,7 @@ internal sealed partial class RequestPipeline(
 
     private static partial class Log
     {
-        [LoggerMessage(1, LogLevel.Warning, "Refused {Path} from {SourceIp} (pod {Pod}): {Outcome}, status {Status}: {Detail}")]
+        [LoggerMessage(1, LogLevel.Information, "Refused {Path} from {SourceIp} (pod {Pod}): {Outcome}, status {Status}: {Detail}")]
         public static partial void Refused(ILogger logger, IPAddress sourceIp, string path, string pod, string outcome, int status, string detail);
 
         [LoggerMessage(2, LogLevel.Warning, "Rejected an invalid, expired or foreign IMDSv2 token from {SourceIp} on {Path}")]

@@ -1,6 +1,7 @@
 using System.Net;
 using Iam4Kube.Testing.Builders;
 using Iam4Kube.Testing.Sts;
+using Iam4Kube.Testing;
 using Iam4Kube.Tests.TestHost;
 
 namespace Iam4Kube.Tests.Credentials;

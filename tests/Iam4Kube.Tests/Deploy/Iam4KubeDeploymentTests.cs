@@ -208,7 +208,19 @@ public sealed class Iam4KubeDeploymentTests
         if (manifests.Rendered)
         {
             var configMap = manifests.Single<V1ConfigMap>(reference.Name);
-            Assert.Matches(new Regex("^[a-z]{2}(-[a-z0-9]+)+-[0-9]+$"), configMap.Data["AWS_REGION"]);
+            var region = configMap.Data["AWS_REGION"];
+            if (variant == "deploy/overlays/production")
+            {
+                // Production ships a placeholder, so that nobody runs it in another team's region by accident;
+                // iam4kube refuses to start until it is replaced, with a line that says where.
+                Assert.Equal(Iam4KubeOptionsValidator.RegionPlaceholder, region);
+                var refused = CommandLine.Parse([], name => name == "AWS_REGION" ? region : null).Errors;
+                Assert.Contains(refused, e => e.StartsWith($"AWS_REGION is still {Iam4KubeOptionsValidator.RegionPlaceholder}", StringComparison.Ordinal));
+            }
+            else
+            {
+                Assert.Matches(new Regex("^[a-z]{2}(-[a-z0-9]+)+-[0-9]+$"), region);
+            }
         }
         else
         {

@@ -7,6 +7,7 @@ using Amazon.SecurityToken;
 using Iam4Kube.Hosting;
 using Iam4Kube.Testing.Builders;
 using Iam4Kube.Testing.Sts;
+using Iam4Kube.Testing;
 using Iam4Kube.Tests.TestHost;
 using k8s.Models;
 using Microsoft.Extensions.DependencyInjection.Extensions;

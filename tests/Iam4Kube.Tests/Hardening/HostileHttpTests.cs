@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
 using Iam4Kube.Metadata;
+using Iam4Kube.Testing;
 using static Iam4Kube.Tests.Hardening.HostileCluster;
 
 namespace Iam4Kube.Tests.Hardening;
@@ -48,6 +49,25 @@ public sealed class HostileHttpTests(HostileCluster cluster) : IClassFixture<Hos
         Assert.Equal(expected, response.Status);
         Assert.DoesNotContain("victim-role", response.Body, StringComparison.Ordinal);
         await cluster.AssertStillServingAsync();
+    }
+
+    [Theory]
+    [InlineData("GET", "/latest/meta-data/iam/security-credentials/", 200)]
+    [InlineData("GET", "/latest/meta-data/iam/security-credentials/attacker-role", 200)]
+    [InlineData("GET", "/latest/meta-data/iam/info", 200)]
+    [InlineData("GET", "/latest/meta-data/placement/availability-zone", 200)]
+    [InlineData("GET", "/latest/dynamic/instance-identity/document", 200)]
+    [InlineData("GET", "/latest/user-data", 404)]
+    [InlineData("GET", "/latest/meta-data/iam/security-credentials/victim-role", 404)]
+    [InlineData("PUT", "/latest/api/token", 200)]
+    [InlineData("get", "/latest/meta-data/iam/security-credentials/", 404)]
+    public async Task EveryAnswerCarriesContentLengthAsEc2sDoRatherThanAChunkedBody(string method, string target, int expected)
+    {
+        var response = await SendAsync(RawHttp.Request(method, target, $"{MetadataApi.TokenTtlHeader}: 60"));
+
+        Assert.Equal(expected, response.Status);
+        Assert.Null(response.Header("Transfer-Encoding"));
+        Assert.Equal(System.Text.Encoding.UTF8.GetByteCount(response.Body).ToString(System.Globalization.CultureInfo.InvariantCulture), response.Header("Content-Length"));
     }
 
     [Theory]
@@ -343,7 +363,7 @@ public sealed class HostileHttpTests(HostileCluster cluster) : IClassFixture<Hos
         using var json = System.Text.Json.JsonDocument.Parse(response.Body);
         var secret = json.RootElement.GetProperty("SecretAccessKey").GetString()!;
         var token = json.RootElement.GetProperty("Token").GetString()!;
-        await TestHost.Eventually.TrueAsync(() => cluster.Host.Api.Events.Any(e => e.Reason == "IamCredentialsServed" && e.InvolvedObject.Name == "vault-1"),
+        await Eventually.TrueAsync(() => cluster.Host.Api.Events.Any(e => e.Reason == "IamCredentialsServed" && e.InvolvedObject.Name == "vault-1"),
             TimeSpan.FromSeconds(10), "no IamCredentialsServed Event on the victim's pod");
         foreach (var e in cluster.Host.Api.Events)
         {

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text.RegularExpressions;
 using Iam4Kube.Testing.Builders;
+using Iam4Kube.Testing;
 using Iam4Kube.Tests.TestHost;
 
 namespace Iam4Kube.Tests.Hardening;

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using Iam4Kube.Metadata;
 using Iam4Kube.Testing.Builders;
-using Iam4Kube.Tests.TestHost;
+using Iam4Kube.Testing;
 using Iam4Kube.Waiting;
 using Xunit.Abstractions;
 using static Iam4Kube.Tests.Hardening.HostileCluster;

@@ -1,5 +1,6 @@
 using System.Net;
 using Iam4Kube.Testing.Builders;
+using Iam4Kube.Testing;
 using Iam4Kube.Tests.TestHost;
 using Iam4Kube.Waiting;
 

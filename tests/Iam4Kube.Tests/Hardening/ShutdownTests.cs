@@ -4,7 +4,7 @@ using System.Net.Sockets;
 using Iam4Kube.Testing.Builders;
 using Iam4Kube.Testing.Kubernetes;
 using Iam4Kube.Testing.Sts;
-using Iam4Kube.Tests.TestHost;
+using Iam4Kube.Testing;
 using Xunit.Abstractions;
 using Iam4Kube.Testing.Networking;
 
@@ -92,6 +92,27 @@ public sealed class ShutdownTests(ITestOutputHelper output) : IAsyncLifetime
         output.WriteLine($"exited {_process.ExitCode} after {terminated.Elapsed}");
         Assert.Equal(0, _process.ExitCode);
         Assert.True(terminated.Elapsed < ShutdownDelay + DrainTimeout + TimeSpan.FromSeconds(3), $"exited {terminated.Elapsed} after SIGTERM");
+    }
+
+    [Fact]
+    public async Task ASecondSigtermCutsTheShutdownDelayShort()
+    {
+        var (listen, admin) = (FreePort(), FreePort());
+        var longDelay = TimeSpan.FromSeconds(60);
+        _api.Create(KubeObjects.Node("node-1"));
+        StartIam4Kube(listen, admin, "--shutdown-delay", "60s");
+        using var adminClient = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{admin}"), Timeout = TimeSpan.FromSeconds(5) };
+        await Eventually.TrueAsync(async () => await ReadyAsync(adminClient) == HttpStatusCode.OK, TimeSpan.FromSeconds(30), "iam4kube never became ready");
+
+        var terminated = Stopwatch.StartNew();
+        Signal("TERM");
+        await Eventually.TrueAsync(async () => await ReadyAsync(adminClient) == HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(3), "/readyz did not turn 503 after SIGTERM");
+        Signal("TERM");
+
+        using var exit = new CancellationTokenSource(DrainTimeout + TimeSpan.FromSeconds(10));
+        await _process!.WaitForExitAsync(exit.Token);
+        Assert.Equal(0, _process.ExitCode);
+        Assert.True(terminated.Elapsed < longDelay / 2, $"exited {terminated.Elapsed} after the first SIGTERM");
     }
 
     private void StartIam4Kube(int listen, int admin, params string[] extra)

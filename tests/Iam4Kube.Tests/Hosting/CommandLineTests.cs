@@ -1,5 +1,6 @@
 using System.Net;
 using Iam4Kube.Hosting;
+using Iam4Kube.Testing;
 
 namespace Iam4Kube.Tests.Hosting;
 
@@ -116,6 +117,18 @@ public sealed class CommandLineTests
     public void AcceptsTheSharedLogLevelNames(string level)
     {
         Assert.Equal(Serilog.Events.LogEventLevel.Warning, Parse(["--log-level", level]).Options!.LogLevel);
+    }
+
+    [Fact]
+    public void LocalModeHasNoShutdownDelayUnlessOneIsGiven()
+    {
+        // Nothing takes a local process out of rotation: Ctrl-C should not wait 5 s for it.
+        var clusterFile = Checkout.Combine("deploy", "examples", "local-cluster.yaml");
+
+        Assert.Equal(TimeSpan.Zero, Parse(["--cluster-file", clusterFile]).Options!.ShutdownDelay);
+        Assert.Equal(TimeSpan.FromSeconds(3), Parse(["--cluster-file", clusterFile, "--shutdown-delay", "3s"]).Options!.ShutdownDelay);
+        Assert.Equal(TimeSpan.FromSeconds(3), Parse(["--shutdown-delay", "3s", "--cluster-file", clusterFile]).Options!.ShutdownDelay);
+        Assert.Equal(TimeSpan.FromSeconds(5), Parse([]).Options!.ShutdownDelay);
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Iam4Kube.Testing.Builders;
+using Iam4Kube.Testing;
 using Iam4Kube.Tests.TestHost;
 using k8s.Models;
 

@@ -4,6 +4,7 @@ using Amazon.SecurityToken;
 using Iam4Kube.Hosting;
 using Iam4Kube.Testing.Kubernetes;
 using Iam4Kube.Testing.Sts;
+using Iam4Kube.Testing;
 using Serilog;
 using Serilog.Formatting.Compact;
 using Iam4Kube.Testing.Networking;
