@@ -5,7 +5,14 @@ using System.Text.Json;
 using BenchmarkDotNet.Attributes;
 using Iam4Kube.Cluster;
 using Iam4Kube.Credentials;
+using Iam4Kube.Identity;
 using Iam4Kube.Metadata;
+using Iam4Kube.Observability;
+using Iam4Kube.Policy;
+using Iam4Kube.Roles;
+using Iam4Kube.Waiting;
+using k8s.Models;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Iam4Kube.Benchmarks;
 
@@ -23,6 +30,8 @@ public class HotPathBenchmarks : IDisposable
     private RoleCredentials _credentials = null!;
     private ImdsTokens _tokens = null!;
     private string _token = "";
+    private CallerResolver _resolver = null!;
+    private SourceIpIdentity _identity = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -39,6 +48,28 @@ public class HotPathBenchmarks : IDisposable
         _credentials = new RoleCredentials("ASIAIAM4KUBEBENCH000", new string('s', 40), new string('t', 800), now.AddHours(1), now);
         _tokens = new ImdsTokens(new byte[32], TimeProvider.System);
         _token = _tokens.Issue(_ip, "uid-5000", 21600);
+
+        // The stages as the host wires them: every pod's ServiceAccount has a role whose credentials are cached.
+        var metrics = new Iam4KubeMetrics();
+        var freshness = new FreshnessPolicy(TimeSpan.FromHours(1));
+        var store = new CredentialStore();
+        var refresher = new CredentialRefresher(store, new OfflineCredentialIssuer(TimeProvider.System, NullLogger<OfflineCredentialIssuer>.Instance), freshness,
+            new StsRateLimiter(10, 20), metrics, TimeProvider.System, NullLogger<CredentialRefresher>.Instance);
+        var serviceAccounts = new ServiceAccountStore(refresher);
+        serviceAccounts.Upsert(new V1ServiceAccount
+        {
+            Metadata = new V1ObjectMeta
+            {
+                NamespaceProperty = "ns",
+                Name = "sa",
+                Annotations = new Dictionary<string, string> { [RoleAnnotations.RoleArnKey] = "arn:aws:iam::123456789012:role/bench" },
+            },
+        });
+        serviceAccounts.TryGet(new NamespacedName("ns", "sa"), out var assignment);
+        store.Publish(((RoleAssignment.Assigned)assignment).Role, new CredentialState(_credentials, null));
+        _identity = new SourceIpIdentity(_index);
+        _resolver = new CallerResolver(new RolePolicy(serviceAccounts), new CredentialSupply(store, refresher, freshness, TimeProvider.System),
+            new NodeStore(), new ParkedRequestBudget(10), metrics, TimeProvider.System, TimeSpan.FromSeconds(15));
     }
 
     [Benchmark]
@@ -75,6 +106,17 @@ public class HotPathBenchmarks : IDisposable
         _buffer.ResetWrittenCount();
         _buffer.Write(body);
         return _buffer.WrittenCount + (pod is null ? 0 : 1);
+    }
+
+    /// <summary>What a warm credentials GET runs through: identity, policy, credentials, then the cached body.</summary>
+    [Benchmark]
+    public int ResolveThroughTheStages()
+    {
+        var resolution = _resolver.TryResolve(_identity.Claim(_ip, "uid-5000"), Need.Credentials, out _);
+        var body = CredentialsBody.For(resolution.Credentials!);
+        _buffer.ResetWrittenCount();
+        _buffer.Write(body);
+        return _buffer.WrittenCount;
     }
 
     public void Dispose()

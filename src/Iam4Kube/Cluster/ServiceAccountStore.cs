@@ -12,14 +12,21 @@ namespace Iam4Kube.Cluster;
 internal sealed class ServiceAccountStore(IRoleDemand demand)
 {
     private readonly Lock _writer = new();
-    private readonly ConcurrentDictionary<NamespacedName, RoleAssignment> _roles = new();
+    private readonly ConcurrentDictionary<NamespacedName, ServiceAccountRole> _roles = new();
 
     public KeyedSignal<NamespacedName> Changed { get; } = new();
 
     public int Count => _roles.Count;
 
-    public bool TryGet(NamespacedName serviceAccount, out RoleAssignment assignment) =>
-        _roles.TryGetValue(serviceAccount, out assignment!);
+    public bool TryGet(NamespacedName serviceAccount, out RoleAssignment assignment)
+    {
+        var found = _roles.TryGetValue(serviceAccount, out var entry);
+        assignment = entry?.Assignment!;
+        return found;
+    }
+
+    /// <summary>The ServiceAccount's role annotations as written, with what they assign.</summary>
+    public ServiceAccountRole? Get(NamespacedName serviceAccount) => _roles.TryGetValue(serviceAccount, out var entry) ? entry : null;
 
     public static NamespacedName? NameOf(V1ServiceAccount serviceAccount) =>
         serviceAccount.Metadata is { Name: { } name, NamespaceProperty: { } ns } ? new NamespacedName(ns, name) : null;
@@ -31,10 +38,10 @@ internal sealed class ServiceAccountStore(IRoleDemand demand)
             return;
         }
 
-        var assignment = RoleAnnotations.Parse(name, serviceAccount.Metadata.Annotations);
+        var entry = ServiceAccountRole.Read(name, serviceAccount.Metadata.Annotations);
         lock (_writer)
         {
-            Set(name, assignment);
+            Set(name, entry);
         }
     }
 
@@ -53,12 +60,12 @@ internal sealed class ServiceAccountStore(IRoleDemand demand)
 
     public void ReplaceAll(IEnumerable<V1ServiceAccount> serviceAccounts)
     {
-        var fresh = new Dictionary<NamespacedName, RoleAssignment>();
+        var fresh = new Dictionary<NamespacedName, ServiceAccountRole>();
         foreach (var serviceAccount in serviceAccounts)
         {
             if (NameOf(serviceAccount) is { } name)
             {
-                fresh[name] = RoleAnnotations.Parse(name, serviceAccount.Metadata.Annotations);
+                fresh[name] = ServiceAccountRole.Read(name, serviceAccount.Metadata.Annotations);
             }
         }
 
@@ -72,18 +79,27 @@ internal sealed class ServiceAccountStore(IRoleDemand demand)
                 }
             }
 
-            foreach (var (name, assignment) in fresh)
+            foreach (var (name, entry) in fresh)
             {
-                Set(name, assignment);
+                Set(name, entry);
             }
         }
     }
 
-    private void Set(NamespacedName name, RoleAssignment? assignment)
+    private void Set(NamespacedName name, ServiceAccountRole? entry)
     {
-        _roles.TryGetValue(name, out var previous);
-        if (Equals(previous, assignment))
+        _roles.TryGetValue(name, out var previousEntry);
+        if (Equals(previousEntry, entry))
         {
+            return;
+        }
+
+        var previous = previousEntry?.Assignment;
+        var assignment = entry?.Assignment;
+        if (entry is not null && Equals(previous, assignment))
+        {
+            // Written differently, deciding the same: keep the new text, nothing to fetch or wake.
+            _roles[name] = entry;
             return;
         }
 
@@ -93,13 +109,13 @@ internal sealed class ServiceAccountStore(IRoleDemand demand)
             demand.Want(added.Role);
         }
 
-        if (assignment is null)
+        if (entry is null)
         {
             _roles.TryRemove(name, out _);
         }
         else
         {
-            _roles[name] = assignment;
+            _roles[name] = entry;
         }
 
         if (previous is RoleAssignment.Assigned removed)

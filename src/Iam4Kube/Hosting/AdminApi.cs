@@ -8,19 +8,13 @@ internal static class AdminApi
 {
     public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder endpoints, Iam4KubeMetrics metrics)
     {
-        endpoints.MapGet("/healthz", () => TypedResults.Text("ok")).WithMetadata(AdminEndpoint.Instance);
+        endpoints.MapGet("/healthz", () => TypedResults.Text("ok")).WithMetadata(ServedOn.Admin);
         endpoints.MapGet("/readyz", (Readiness readiness) =>
         {
             var (ready, reason) = readiness.Check();
             return ready ? TypedResults.Text(reason) : Results.Text(reason, statusCode: StatusCodes.Status503ServiceUnavailable);
-        }).WithMetadata(AdminEndpoint.Instance);
-        endpoints.MapMetrics("/metrics", metrics.Registry).WithMetadata(AdminEndpoint.Instance);
+        }).WithMetadata(ServedOn.Admin);
+        endpoints.MapMetrics("/metrics", metrics.Registry).WithMetadata(ServedOn.Admin);
         return endpoints;
     }
-}
-
-/// <summary>Marks endpoints served only on the admin listener.</summary>
-internal sealed class AdminEndpoint
-{
-    public static readonly AdminEndpoint Instance = new();
 }

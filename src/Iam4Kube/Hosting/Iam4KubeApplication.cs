@@ -5,7 +5,7 @@ using Serilog;
 
 namespace Iam4Kube.Hosting;
 
-/// <summary>Builds the iam4kube web application: two Kestrel listeners, the metadata API and the admin API.</summary>
+/// <summary>Builds the iam4kube web application: a Kestrel listener per door, the metadata API and the admin API.</summary>
 internal static class Iam4KubeApplication
 {
     public static WebApplication Build(Iam4KubeOptions options, Serilog.ILogger? logger = null, Action<IServiceCollection>? configureServices = null)
@@ -29,12 +29,12 @@ internal static class Iam4KubeApplication
             kestrel.Listen(options.Listen, listen =>
             {
                 listen.Protocols = HttpProtocols.Http1;
-                listeners.Metadata = listen;
+                listeners.Add(Doors.Metadata, listen);
             });
             kestrel.Listen(options.AdminListen, listen =>
             {
                 listen.Protocols = HttpProtocols.Http1;
-                listeners.Admin = listen;
+                listeners.Add(Doors.Admin, listen);
             });
         });
 

@@ -3,8 +3,11 @@ using Amazon.Runtime;
 using Amazon.SecurityToken;
 using Iam4Kube.Cluster;
 using Iam4Kube.Credentials;
+using Iam4Kube.Identity;
 using Iam4Kube.Metadata;
 using Iam4Kube.Observability;
+using Iam4Kube.Outcomes;
+using Iam4Kube.Policy;
 using Iam4Kube.Waiting;
 using k8s;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -63,21 +66,25 @@ internal static class Iam4KubeServiceCollectionExtensions
         services.AddSingleton<IRoleDemand>(sp => sp.GetRequiredService<CredentialRefresher>());
         services.AddHostedService(sp => sp.GetRequiredService<CredentialRefresher>());
 
-        // Metadata API
+        // Identity → policy → credentials, and waiting over them
+        services.AddSingleton<SourceIpIdentity>();
+        services.AddSingleton<RolePolicy>();
+        services.AddSingleton<CredentialSupply>();
         services.AddSingleton(new ParkedRequestBudget(options.MaxParkedRequests));
-        services.AddSingleton(sp => new ImdsTokens(ImdsTokens.LoadKey(options.TokenKeyFile), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new CallerResolver(
-            sp.GetRequiredService<PodIndex>(),
-            sp.GetRequiredService<ServiceAccountStore>(),
+            sp.GetRequiredService<RolePolicy>(),
+            sp.GetRequiredService<CredentialSupply>(),
             sp.GetRequiredService<NodeStore>(),
-            sp.GetRequiredService<CredentialStore>(),
-            sp.GetRequiredService<CredentialRefresher>(),
-            sp.GetRequiredService<FreshnessPolicy>(),
             sp.GetRequiredService<ParkedRequestBudget>(),
             sp.GetRequiredService<Iam4KubeMetrics>(),
             sp.GetRequiredService<TimeProvider>(),
             options.WaitTimeout));
-        services.AddSingleton<RequestPipeline>();
+        services.AddSingleton<OutcomeReporter>();
+
+        // Doors
+        services.AddSingleton(sp => new ImdsTokens(ImdsTokens.LoadKey(options.TokenKeyFile), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<ImdsTokenFilter>();
+        services.AddSingleton<ImdsDoor>();
 
         // Lifecycle
         services.AddSingleton<Readiness>();

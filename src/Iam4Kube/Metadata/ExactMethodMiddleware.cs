@@ -12,7 +12,7 @@ internal sealed class ExactMethodMiddleware(RequestDelegate next)
         var method = context.Request.Method;
         if (method is not ("GET" or "PUT" or "HEAD") && (HttpMethods.IsGet(method) || HttpMethods.IsPut(method) || HttpMethods.IsHead(method)))
         {
-            return MetadataApi.WriteText(context, StatusCodes.Status404NotFound, "Not Found");
+            return ImdsResults.WriteText(context, StatusCodes.Status404NotFound, "Not Found");
         }
 
         return next(context);

@@ -2,50 +2,54 @@ using System.Globalization;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
 using Iam4Kube.Cluster;
-using Iam4Kube.Credentials;
 using Iam4Kube.Hosting;
+using Iam4Kube.Identity;
 using Iam4Kube.Observability;
+using Iam4Kube.Outcomes;
 using Iam4Kube.Roles;
+using Iam4Kube.Waiting;
 using Microsoft.Extensions.Options;
 
 namespace Iam4Kube.Metadata;
 
 /// <summary>
 /// The emulated EC2 instance metadata API: only these paths, everything else is 404 and nothing is ever proxied to
-/// the node's real metadata service. Answers come from the pod that owns the request's source IP.
+/// the node's real metadata service. Answers come from the pod that owns the request's source IP. Handlers only
+/// translate: the stages (<see cref="ImdsDoor"/>) say who is calling and what they get, handlers write EC2's bodies.
 /// </summary>
 internal static partial class MetadataApi
 {
     public const string TokenHeader = "X-aws-ec2-metadata-token";
     public const string TokenTtlHeader = "X-aws-ec2-metadata-token-ttl-seconds";
-    private const string TextPlain = "text/plain";
     private const string TimeFormat = "yyyy-MM-ddTHH:mm:ssZ";
 
     public static IEndpointRouteBuilder MapMetadataApi(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapPut("/latest/api/token", IssueToken).WithMetadata(new MetricsRoute("token"));
-        endpoints.MapGet("/latest/meta-data/iam/security-credentials", ListRole).WithMetadata(new MetricsRoute("security-credentials"));
-        endpoints.MapGet("/latest/meta-data/iam/security-credentials/{role}", GetCredentials).WithMetadata(new MetricsRoute("credentials"));
-        endpoints.MapGet("/latest/meta-data/iam/info", GetIamInfo).WithMetadata(new MetricsRoute("iam-info"));
-        endpoints.MapGet("/latest/meta-data/placement/availability-zone", GetAvailabilityZone).WithMetadata(new MetricsRoute("availability-zone"));
-        endpoints.MapGet("/latest/meta-data/placement/region", GetRegion).WithMetadata(new MetricsRoute("region"));
-        endpoints.MapGet("/latest/dynamic/instance-identity/document", GetIdentityDocument).WithMetadata(new MetricsRoute("identity-document"));
+
+        // Everything that depends on who is calling passes the IMDSv2 token check first.
+        var identified = endpoints.MapGroup("").AddEndpointFilter<ImdsTokenFilter>();
+        identified.MapGet("/latest/meta-data/iam/security-credentials", ListRole).WithMetadata(new MetricsRoute("security-credentials"));
+        identified.MapGet("/latest/meta-data/iam/security-credentials/{role}", GetCredentials).WithMetadata(new MetricsRoute("credentials"));
+        identified.MapGet("/latest/meta-data/iam/info", GetIamInfo).WithMetadata(new MetricsRoute("iam-info"));
+        identified.MapGet("/latest/meta-data/placement/availability-zone", GetAvailabilityZone).WithMetadata(new MetricsRoute("availability-zone"));
+        identified.MapGet("/latest/meta-data/placement/region", GetRegion).WithMetadata(new MetricsRoute("region"));
+        identified.MapGet("/latest/dynamic/instance-identity/document", GetIdentityDocument).WithMetadata(new MetricsRoute("identity-document"));
         endpoints.MapFallback(NotFound).WithMetadata(new MetricsRoute("other"));
         return endpoints;
     }
 
-    private static Task NotFound(HttpContext context) => WriteText(context, StatusCodes.Status404NotFound, "Not Found");
+    private static Task NotFound(HttpContext context) => ImdsResults.WriteText(context, StatusCodes.Status404NotFound, "Not Found");
 
     /// <summary>IMDSv2: a session token bound to the caller's IP (and pod). Never waits on the cluster.</summary>
-    private static Task IssueToken(HttpContext context, ImdsTokens tokens, PodIndex pods, ILoggerFactory loggers)
+    private static IResult IssueToken(HttpContext context, ImdsTokens tokens, SourceIpIdentity identity, ILoggerFactory loggers)
     {
         var request = context.Request;
         // EC2 refuses token requests that went through a proxy: they could hand the token to someone else.
         if (request.Headers.ContainsKey("X-Forwarded-For") || request.Headers.ContainsKey("Forwarded"))
         {
-            return WriteText(context, StatusCodes.Status403Forbidden, "Forbidden");
+            return ImdsResults.Text(StatusCodes.Status403Forbidden, "Forbidden");
         }
 
         var ttlValues = request.Headers[TokenTtlHeader];
@@ -53,110 +57,104 @@ internal static partial class MetadataApi
             || !int.TryParse(ttlValues[0], NumberStyles.None, CultureInfo.InvariantCulture, out var ttl)
             || ttl is < ImdsTokens.MinTtlSeconds or > ImdsTokens.MaxTtlSeconds)
         {
-            return WriteText(context, StatusCodes.Status400BadRequest, $"Bad Request: {TokenTtlHeader} must be an integer from {ImdsTokens.MinTtlSeconds} to {ImdsTokens.MaxTtlSeconds}");
+            return ImdsResults.Text(StatusCodes.Status400BadRequest, $"Bad Request: {TokenTtlHeader} must be an integer from {ImdsTokens.MinTtlSeconds} to {ImdsTokens.MaxTtlSeconds}");
         }
 
         var ip = SourceIp(context);
-        var lookup = pods.Lookup(ip);
-        var uid = lookup.Result == PodLookupResult.Found ? lookup.Pod!.Uid : null;
+        var uid = identity.OwnerUid(ip);
         context.Response.Headers[TokenTtlHeader] = ttlValues[0];
         Log.TokenIssued(loggers.CreateLogger(typeof(MetadataApi)), ip, uid ?? "(no pod yet)", ttl);
-        return WriteText(context, StatusCodes.Status200OK, tokens.Issue(ip, uid, ttl));
+        return ImdsResults.Text(StatusCodes.Status200OK, tokens.Issue(ip, uid, ttl));
     }
 
-    private static async Task ListRole(HttpContext context, RequestPipeline pipeline)
+    private static async Task<IResult> ListRole(HttpContext context, ImdsDoor door)
     {
-        var resolution = await pipeline.ResolveAsync(context, Need.Role);
-        if (resolution is { Outcome: ResolutionOutcome.Resolved, Role: { } role })
+        var resolution = await door.ResolveAsync(context, Need.Role);
+        if (resolution is not { IsResolved: true, Role: { } role })
         {
-            pipeline.RoleFound(resolution);
-            await WriteText(context, StatusCodes.Status200OK, role.Arn.RoleName);
+            return door.Refuse(context, resolution);
         }
+
+        door.RoleFound(resolution);
+        return ImdsResults.Text(StatusCodes.Status200OK, role.Arn.RoleName);
     }
 
-    private static async Task GetCredentials(HttpContext context, string role, RequestPipeline pipeline)
+    private static async Task<IResult> GetCredentials(HttpContext context, string role, ImdsDoor door)
     {
-        var resolution = await pipeline.ResolveAsync(context, Need.Credentials);
-        if (resolution is not { Outcome: ResolutionOutcome.Resolved, Role: { } assigned, Credentials: { } credentials })
+        var resolution = await door.ResolveAsync(context, Need.Credentials);
+        if (resolution is not { IsResolved: true, Role: { } assigned, Credentials: { } credentials })
         {
-            return;
+            return door.Refuse(context, resolution);
         }
 
         if (!string.Equals(role, assigned.Arn.RoleName, StringComparison.Ordinal))
         {
-            await WriteText(context, StatusCodes.Status404NotFound, "Not Found");
-            pipeline.Outcome("wrong_role_name");
-            return;
+            return door.Refuse(context, resolution with { Outcome = Outcome.WrongRoleName, Detail = null });
         }
 
-        pipeline.CredentialsServed(context, resolution);
-        var body = CredentialsBody.For(credentials);
-        context.Response.StatusCode = StatusCodes.Status200OK;
-        context.Response.ContentType = TextPlain;
-        context.Response.ContentLength = body.Length;
-        await context.Response.Body.WriteAsync(body, context.RequestAborted);
+        door.CredentialsServed(context, resolution);
+        return ImdsResults.Rendered(CredentialsBody.For(credentials));
     }
 
-    private static async Task GetIamInfo(HttpContext context, RequestPipeline pipeline, CredentialStore cache, TimeProvider time)
+    private static async Task<IResult> GetIamInfo(HttpContext context, ImdsDoor door, TimeProvider time)
     {
-        var resolution = await pipeline.ResolveAsync(context, Need.Role);
-        if (resolution is not { Outcome: ResolutionOutcome.Resolved, Role: { } role })
+        var resolution = await door.ResolveAsync(context, Need.Role);
+        if (resolution is not { IsResolved: true, Role: { } role })
         {
-            return;
+            return door.Refuse(context, resolution);
         }
 
-        var lastUpdated = cache.Get(role)?.Current?.LastUpdated ?? time.GetUtcNow();
+        var lastUpdated = resolution.Credentials?.LastUpdated ?? time.GetUtcNow();
         var document = new IamInfoDocument(
             "Success",
             Format(lastUpdated),
             $"arn:{role.Arn.Partition}:iam::{role.Arn.AccountId}:instance-profile{role.Arn.Path}{role.Arn.RoleName}",
             InstanceProfileId(role));
-        await WriteJson(context, document, ImdsJsonContext.Ec2.IamInfoDocument);
+        return ImdsResults.Json(document, ImdsJsonContext.Ec2.IamInfoDocument);
     }
 
-    private static async Task GetAvailabilityZone(HttpContext context, RequestPipeline pipeline)
+    private static async Task<IResult> GetAvailabilityZone(HttpContext context, ImdsDoor door)
     {
-        var resolution = await pipeline.ResolveAsync(context, Need.Node);
-        if (resolution.Outcome == ResolutionOutcome.Resolved)
+        var resolution = await door.ResolveAsync(context, Need.Node);
+        if (!resolution.IsResolved)
         {
-            await (resolution.Node!.Zone is { } zone
-                ? WriteText(context, StatusCodes.Status200OK, zone)
-                : WriteText(context, StatusCodes.Status404NotFound, "Not Found"));
+            return door.Refuse(context, resolution);
         }
+
+        return resolution.Node!.Zone is { } zone ? ImdsResults.Text(StatusCodes.Status200OK, zone) : ImdsResults.NotFound;
     }
 
-    private static async Task GetRegion(HttpContext context, RequestPipeline pipeline, IOptions<Iam4KubeOptions> options)
+    private static async Task<IResult> GetRegion(HttpContext context, ImdsDoor door, IOptions<Iam4KubeOptions> options)
     {
-        var resolution = await pipeline.ResolveAsync(context, Need.Node);
-        if (resolution.Outcome == ResolutionOutcome.Resolved)
+        var resolution = await door.ResolveAsync(context, Need.Node);
+        if (!resolution.IsResolved)
         {
-            await ((resolution.Node!.Region ?? options.Value.Region) is { } region
-                ? WriteText(context, StatusCodes.Status200OK, region)
-                : WriteText(context, StatusCodes.Status404NotFound, "Not Found"));
+            return door.Refuse(context, resolution);
         }
+
+        return (resolution.Node!.Region ?? options.Value.Region) is { } region ? ImdsResults.Text(StatusCodes.Status200OK, region) : ImdsResults.NotFound;
     }
 
-    private static async Task GetIdentityDocument(HttpContext context, RequestPipeline pipeline, IOptions<Iam4KubeOptions> options, ServiceAccountStore serviceAccounts)
+    private static async Task<IResult> GetIdentityDocument(HttpContext context, ImdsDoor door, IOptions<Iam4KubeOptions> options)
     {
-        var resolution = await pipeline.ResolveAsync(context, Need.Node);
-        if (resolution is not { Outcome: ResolutionOutcome.Resolved, Node: { } node, Pod: { } pod })
+        var resolution = await door.ResolveAsync(context, Need.Node);
+        if (resolution is not { IsResolved: true, Node: { } node })
         {
-            return;
+            return door.Refuse(context, resolution);
         }
 
         if ((node.Region ?? options.Value.Region) is not { } region)
         {
-            await WriteText(context, StatusCodes.Status404NotFound, "Not Found");
-            return;
+            return ImdsResults.NotFound;
         }
 
         var document = new InstanceIdentityDocument(
-            serviceAccounts.TryGet(pod.ServiceAccountName, out var assignment) && assignment is RoleAssignment.Assigned assigned ? assigned.Role.Arn.AccountId : null,
+            resolution.Role?.Arn.AccountId,
             node.Zone,
             SourceIp(context).ToString(),
             region,
             "2017-09-30");
-        await WriteJson(context, document, ImdsJsonContext.Ec2.InstanceIdentityDocument);
+        return ImdsResults.Json(document, ImdsJsonContext.Ec2.InstanceIdentityDocument);
     }
 
     /// <summary>A stable, plausible instance profile id for the role (EC2's start with AIPA).</summary>
@@ -177,22 +175,6 @@ internal static partial class MetadataApi
         PodInfo.Normalize(context.Connection.RemoteIpAddress ?? IPAddress.None);
 
     internal static string Format(DateTimeOffset time) => time.UtcDateTime.ToString(TimeFormat, CultureInfo.InvariantCulture);
-
-    public static Task WriteText(HttpContext context, int status, string body) =>
-        WriteBody(context, status, System.Text.Encoding.UTF8.GetBytes(body));
-
-    // EC2 labels these JSON bodies text/plain; SDKs do not care, but some tools compare.
-    private static Task WriteJson<T>(HttpContext context, T document, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type) =>
-        WriteBody(context, StatusCodes.Status200OK, JsonSerializer.SerializeToUtf8Bytes(document, type));
-
-    /// <summary>Every answer carries Content-Length, as EC2's do, rather than a chunked body: some clients count on it.</summary>
-    private static Task WriteBody(HttpContext context, int status, byte[] body)
-    {
-        context.Response.StatusCode = status;
-        context.Response.ContentType = TextPlain;
-        context.Response.ContentLength = body.Length;
-        return context.Response.Body.WriteAsync(body, context.RequestAborted).AsTask();
-    }
 
     private static partial class Log
     {

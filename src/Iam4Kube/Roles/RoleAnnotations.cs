@@ -3,6 +3,7 @@ using Iam4Kube.Cluster;
 namespace Iam4Kube.Roles;
 
 /// <summary>Reads a ServiceAccount's role annotations into a <see cref="RoleAssignment"/>.</summary>
+/// <remarks>The raw values are kept (<see cref="RoleAnnotationValues"/>) so that policy can re-decide from them.</remarks>
 internal static class RoleAnnotations
 {
     public const string RoleArnKey = "iam.amazonaws.com/roleArn";
@@ -12,11 +13,22 @@ internal static class RoleAnnotations
     private const int MinExternalIdLength = 2;
     private const int MaxExternalIdLength = 1224;
 
-    public static RoleAssignment Parse(NamespacedName serviceAccount, IDictionary<string, string>? annotations)
+    public static RoleAssignment Parse(NamespacedName serviceAccount, IDictionary<string, string>? annotations) =>
+        Assign(serviceAccount, Read(annotations));
+
+    /// <summary>The role annotations as written, before any check.</summary>
+    public static RoleAnnotationValues Read(IDictionary<string, string>? annotations) =>
+        annotations is null
+            ? RoleAnnotationValues.Absent
+            : new RoleAnnotationValues(
+                annotations.TryGetValue(RoleArnKey, out var arn) ? arn : null,
+                annotations.TryGetValue(ExternalIdKey, out var externalId) ? externalId : null);
+
+    public static RoleAssignment Assign(NamespacedName serviceAccount, RoleAnnotationValues annotations)
     {
-        if (annotations is null || !annotations.TryGetValue(RoleArnKey, out var arnText))
+        if (annotations.RoleArn is not { } arnText)
         {
-            return annotations is not null && annotations.ContainsKey(ExternalIdKey)
+            return annotations.ExternalId is not null
                 ? new RoleAssignment.Invalid($"annotation {ExternalIdKey} is set but {RoleArnKey} is not")
                 : RoleAssignment.None.Instance;
         }
@@ -27,7 +39,7 @@ internal static class RoleAnnotations
         }
 
         string? externalId = null;
-        if (annotations.TryGetValue(ExternalIdKey, out var externalIdText))
+        if (annotations.ExternalId is { } externalIdText)
         {
             if (!IsValidExternalId(externalIdText, out error))
             {

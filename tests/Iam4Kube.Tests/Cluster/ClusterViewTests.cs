@@ -1,10 +1,10 @@
-using System.Collections.Concurrent;
 using System.Net;
 using Iam4Kube.Cluster;
 using Iam4Kube.Observability;
 using Iam4Kube.Roles;
 using Iam4Kube.Testing.Builders;
 using Iam4Kube.Testing.Kubernetes;
+using Iam4Kube.Tests.TestSupport;
 using k8s.Models;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -189,16 +189,5 @@ public sealed class ClusterViewTests : IAsyncLifetime
         }
 
         Assert.True(condition());
-    }
-
-    private sealed class RecordingDemand : IRoleDemand
-    {
-        public ConcurrentQueue<IamRole> Wanted { get; } = new();
-
-        public ConcurrentQueue<IamRole> Forgotten { get; } = new();
-
-        public void Want(IamRole role) => Wanted.Enqueue(role);
-
-        public void Forget(IamRole role) => Forgotten.Enqueue(role);
     }
 }

@@ -1,0 +1,63 @@
+using System.Net;
+using Iam4Kube.Cluster;
+using Iam4Kube.Credentials;
+using Iam4Kube.Observability;
+using Iam4Kube.Roles;
+
+namespace Iam4Kube.Outcomes;
+
+/// <summary>
+/// Tells people how a request ended, the same way for every door: the outcome metric, the pod's Event (deduplicated
+/// by <see cref="IPodEvents"/>) and one log line, all taken from the <see cref="Outcome"/> table. Never a secret:
+/// access key ids at most.
+/// </summary>
+internal sealed partial class OutcomeReporter(Iam4KubeMetrics metrics, IPodEvents events, ILogger<OutcomeReporter> logger)
+{
+    /// <summary>A request refused with <paramref name="outcome"/>; <paramref name="status"/> is what the door answered (doors differ).</summary>
+    public void Refused(Outcome outcome, int status, IPAddress sourceIp, string path, PodInfo? pod, string? detail)
+    {
+        metrics.Outcomes.WithLabels(outcome.Label).Inc();
+        if (outcome.EventReason is { } reason && pod is not null)
+        {
+            events.Record(pod, reason, detail ?? reason.ToString());
+        }
+
+        if (outcome.LogLevel != LogLevel.None && logger.IsEnabled(outcome.LogLevel))
+        {
+            var podName = pod?.Name.ToString() ?? "";
+            Log.Refused(logger, outcome.LogLevel, sourceIp, path, podName, outcome.Label, status, detail ?? "");
+        }
+    }
+
+    /// <summary>A credential (an IMDSv2 token) that is invalid, expired or foreign: refused before identity.</summary>
+    public void TokenRejected(IPAddress sourceIp, string path)
+    {
+        metrics.Outcomes.WithLabels(Outcome.TokenRejected.Label).Inc();
+        Log.TokenRejected(logger, sourceIp, path);
+    }
+
+    public void RoleFound(PodInfo pod, IamRole role) =>
+        events.Record(pod, PodEventReason.IamRoleFound, $"ServiceAccount {pod.ServiceAccount} has role {role.Arn} (session {role.SessionName})");
+
+    public void CredentialsServed(IPAddress sourceIp, PodInfo pod, IamRole role, RoleCredentials credentials)
+    {
+        metrics.Outcomes.WithLabels(Outcome.CredentialsServed.Label).Inc();
+        events.Record(pod, PodEventReason.IamCredentialsServed, $"Served credentials {credentials.AccessKeyId} for {role.Arn} as {role.SessionName}");
+        if (logger.IsEnabled(LogLevel.Debug))
+        {
+            Log.CredentialsServed(logger, sourceIp, pod.Name.ToString(), role.Arn.Value, role.SessionName, credentials.AccessKeyId);
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1, Message = "Refused {Path} from {SourceIp} (pod {Pod}): {Outcome}, status {Status}: {Detail}")]
+        public static partial void Refused(ILogger logger, LogLevel level, IPAddress sourceIp, string path, string pod, string outcome, int status, string detail);
+
+        [LoggerMessage(2, LogLevel.Warning, "Rejected an invalid, expired or foreign IMDSv2 token from {SourceIp} on {Path}")]
+        public static partial void TokenRejected(ILogger logger, IPAddress sourceIp, string path);
+
+        [LoggerMessage(3, LogLevel.Debug, "Served credentials {AccessKeyId} of {RoleArn} as {SessionName} to pod {Pod} at {SourceIp}")]
+        public static partial void CredentialsServed(ILogger logger, IPAddress sourceIp, string pod, string roleArn, string sessionName, string accessKeyId);
+    }
+}

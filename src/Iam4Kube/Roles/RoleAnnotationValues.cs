@@ -1,0 +1,7 @@
+namespace Iam4Kube.Roles;
+
+/// <summary>A ServiceAccount's role annotations exactly as written (null when absent).</summary>
+internal sealed record RoleAnnotationValues(string? RoleArn, string? ExternalId)
+{
+    public static readonly RoleAnnotationValues Absent = new(null, null);
+}
