@@ -13,8 +13,35 @@ namespace Iam4Kube.Metadata;
 internal static class CredentialsBody
 {
     private static readonly ConditionalWeakTable<RoleCredentials, byte[]> Rendered = new();
+    private static readonly ConditionalWeakTable<RoleCredentials, byte[]> RenderedExtended = new();
 
     public static byte[] For(RoleCredentials credentials) => Rendered.GetValue(credentials, Render);
+
+    /// <summary>
+    /// The extended path's body. Credentials belong to exactly one role, so the account id is the same every time a
+    /// given <paramref name="credentials"/> is rendered; TryGetValue first keeps the warm path free of closures.
+    /// </summary>
+    public static byte[] ExtendedFor(RoleCredentials credentials, string accountId)
+    {
+        if (RenderedExtended.TryGetValue(credentials, out var body))
+        {
+            return body;
+        }
+
+        body = JsonSerializer.SerializeToUtf8Bytes(
+            new ExtendedCredentialsDocument(
+                "Success",
+                MetadataApi.Format(credentials.LastUpdated),
+                "AWS-HMAC",
+                credentials.AccessKeyId,
+                credentials.SecretAccessKey,
+                credentials.SessionToken,
+                MetadataApi.Format(credentials.Expiration),
+                accountId),
+            ImdsJsonContext.Ec2.ExtendedCredentialsDocument);
+        RenderedExtended.AddOrUpdate(credentials, body);
+        return body;
+    }
 
     private static byte[] Render(RoleCredentials credentials) => JsonSerializer.SerializeToUtf8Bytes(
         new CredentialsDocument(

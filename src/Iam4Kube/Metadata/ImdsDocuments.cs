@@ -15,6 +15,20 @@ internal sealed record CredentialsDocument(
     string Token,
     string Expiration);
 
+/// <summary>
+/// The body of <c>/latest/meta-data/iam/security-credentials-extended/{role}</c>: the classic fields, then
+/// <c>AccountId</c> (the order of the cross-SDK IMDS credentials test cases, which mirror EC2's answer).
+/// </summary>
+internal sealed record ExtendedCredentialsDocument(
+    string Code,
+    string LastUpdated,
+    string Type,
+    string AccessKeyId,
+    string SecretAccessKey,
+    string Token,
+    string Expiration,
+    string AccountId);
+
 /// <summary>The body of <c>/latest/meta-data/iam/info</c>.</summary>
 internal sealed record IamInfoDocument(string Code, string LastUpdated, string InstanceProfileArn, string InstanceProfileId);
 
@@ -31,6 +45,7 @@ internal sealed record InstanceIdentityDocument(
 
 [JsonSourceGenerationOptions(WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(CredentialsDocument))]
+[JsonSerializable(typeof(ExtendedCredentialsDocument))]
 [JsonSerializable(typeof(IamInfoDocument))]
 [JsonSerializable(typeof(InstanceIdentityDocument))]
 internal sealed partial class ImdsJsonContext : JsonSerializerContext

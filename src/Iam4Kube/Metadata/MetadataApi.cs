@@ -28,6 +28,9 @@ internal static partial class MetadataApi
         endpoints.MapPut("/latest/api/token", IssueToken).WithMetadata(new MetricsRoute("token"));
         endpoints.MapGet("/latest/meta-data/iam/security-credentials", ListRole).WithMetadata(new MetricsRoute("security-credentials"));
         endpoints.MapGet("/latest/meta-data/iam/security-credentials/{role}", GetCredentials).WithMetadata(new MetricsRoute("credentials"));
+        // The extended path (AccountId added) that current SDKs ask first, falling back to the classic one on 404.
+        endpoints.MapGet("/latest/meta-data/iam/security-credentials-extended", ListRole).WithMetadata(new MetricsRoute("security-credentials-extended"));
+        endpoints.MapGet("/latest/meta-data/iam/security-credentials-extended/{role}", GetExtendedCredentials).WithMetadata(new MetricsRoute("credentials-extended"));
         endpoints.MapGet("/latest/meta-data/iam/info", GetIamInfo).WithMetadata(new MetricsRoute("iam-info"));
         endpoints.MapGet("/latest/meta-data/placement/availability-zone", GetAvailabilityZone).WithMetadata(new MetricsRoute("availability-zone"));
         endpoints.MapGet("/latest/meta-data/placement/region", GetRegion).WithMetadata(new MetricsRoute("region"));
@@ -74,7 +77,13 @@ internal static partial class MetadataApi
         }
     }
 
-    private static async Task GetCredentials(HttpContext context, string role, RequestPipeline pipeline)
+    private static Task GetCredentials(HttpContext context, string role, RequestPipeline pipeline) =>
+        ServeCredentials(context, role, pipeline, extended: false);
+
+    private static Task GetExtendedCredentials(HttpContext context, string role, RequestPipeline pipeline) =>
+        ServeCredentials(context, role, pipeline, extended: true);
+
+    private static async Task ServeCredentials(HttpContext context, string role, RequestPipeline pipeline, bool extended)
     {
         var resolution = await pipeline.ResolveAsync(context, Need.Credentials);
         if (resolution is not { Outcome: ResolutionOutcome.Resolved, Role: { } assigned, Credentials: { } credentials })
@@ -90,7 +99,7 @@ internal static partial class MetadataApi
         }
 
         pipeline.CredentialsServed(context, resolution);
-        var body = CredentialsBody.For(credentials);
+        var body = extended ? CredentialsBody.ExtendedFor(credentials, assigned.Arn.AccountId) : CredentialsBody.For(credentials);
         context.Response.StatusCode = StatusCodes.Status200OK;
         context.Response.ContentType = TextPlain;
         context.Response.ContentLength = body.Length;
