@@ -11,6 +11,7 @@ need=()
 /usr/bin/python3 -c 'import botocore' 2>/dev/null || need+=(python3-boto3)
 [ -x /usr/bin/aws ] || need+=(awscli)
 command -v kubectl >/dev/null 2>&1 || need+=(kubernetes-client)
+command -v npm >/dev/null 2>&1 || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test.sh: installing ${need[*]}" >&2
   if [ "$(id -u)" -ne 0 ]; then
@@ -21,6 +22,9 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
+
+# The AWS SDK for JavaScript v3 of the end-to-end tests, exactly as package-lock.json pins it (git ignores node_modules).
+npm ci --prefix tests/SdkClients/JsImdsClient --no-audit --no-fund --loglevel=error
 
 # -m:1: one test project at a time. The end-to-end tests (network namespaces, real iptables, child processes)
 # and the 100,000-request interleaving test measure timing-sensitive behaviour; running the two test assemblies
