@@ -38,6 +38,10 @@ internal static class CommandLine
           --drain-timeout D          then give in-flight requests this long to finish (default 20s)
           --token-key-file PATH      secret shared by all replicas to sign IMDSv2 tokens (default: random
                                      per process; tokens are then valid only on the replica that issued them)
+          --session-tags             tag each session as EKS Pod Identity does: kubernetes-namespace,
+                                     kubernetes-service-account (and eks-cluster-name), all transitive; each
+                                     role's trust policy must then allow sts:TagSession (docs/iam.md)
+          --cluster-name NAME        the eks-cluster-name session tag (with --session-tags)
           --log-format json|text     log format (default json)
           --log-level LEVEL          trace, debug, info, warn or error (default info)
           -h, --help                 show this help
@@ -66,16 +70,20 @@ internal static class CommandLine
 
             var equals = arg.IndexOf('=', StringComparison.Ordinal);
             var name = equals < 0 ? arg : arg[..equals];
-            if (name == "--allow-offline-in-cluster")
+            if (name is "--allow-offline-in-cluster" or "--session-tags")
             {
-                // A switch: present means true; --allow-offline-in-cluster=true|false works too.
-                var allow = true;
-                if (equals >= 0 && !bool.TryParse(arg[(equals + 1)..], out allow))
+                // A switch: present means true; --switch=true|false works too.
+                var on = true;
+                if (equals >= 0 && !bool.TryParse(arg[(equals + 1)..], out on))
                 {
                     errors.Add($"{name} takes no value, or =true or =false");
                 }
 
-                options = options with { AllowOfflineInCluster = allow };
+                options = name switch
+                {
+                    "--session-tags" => options with { SessionTags = on },
+                    _ => options with { AllowOfflineInCluster = on },
+                };
                 continue;
             }
 
@@ -115,6 +123,7 @@ internal static class CommandLine
                     "--token-key-file" => options with { TokenKeyFile = ExistingFile(value) },
                     "--log-format" => options with { LogFormat = ParseLogFormat(value) },
                     "--log-level" => options with { LogLevel = ParseLogLevel(value) },
+                    "--cluster-name" => options with { ClusterName = value },
                     _ => throw new FormatException("unknown flag"),
                 };
             }

@@ -53,6 +53,12 @@ internal sealed record Iam4KubeOptions
     public LogFormat LogFormat { get; init; } = LogFormat.Json;
 
     public LogLevel LogLevel { get; init; } = LogLevel.Information;
+
+    /// <summary>Tag every session as EKS Pod Identity does, so that ABAC policies written for EKS work unchanged.</summary>
+    public bool SessionTags { get; init; }
+
+    /// <summary>The value of the eks-cluster-name session tag (with <see cref="SessionTags"/>).</summary>
+    public string? ClusterName { get; init; }
 }
 
 internal enum LogFormat

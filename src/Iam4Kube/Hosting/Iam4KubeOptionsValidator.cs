@@ -40,6 +40,17 @@ internal sealed partial class Iam4KubeOptionsValidator : IValidateOptions<Iam4Ku
             problems.Add($"--region '{options.Region}' is not an AWS region name (like eu-west-1)");
         }
 
+        if (options.ClusterName is { } cluster && !options.SessionTags)
+        {
+            problems.Add($"--cluster-name '{cluster}' applies only with --session-tags (it is the eks-cluster-name session tag)");
+        }
+
+        // An STS tag value: at most 256 characters of letters, digits, spaces and _.:/=+-@; EKS cluster names fit.
+        if (options.ClusterName is { } name && !System.Text.RegularExpressions.Regex.IsMatch(name, @"^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,256}$"))
+        {
+            problems.Add($"--cluster-name '{name}' is not a valid session tag value (1-256 letters, digits, spaces and _.:/=+-@)");
+        }
+
         return problems;
     }
 }

@@ -165,7 +165,7 @@ internal sealed class CallerResolver(
 
         if (state?.Failure is { Permanent: true } failure)
         {
-            return new Resolution(ResolutionOutcome.CredentialsDenied, pod, role, Detail: $"STS refused AssumeRole of {role.Arn}: {failure.Code}");
+            return new Resolution(ResolutionOutcome.CredentialsDenied, pod, role, Detail: $"STS refused AssumeRole of {role.Arn}: {failure.Summary}");
         }
 
         if (state is { Current: not null, Healthy: true })

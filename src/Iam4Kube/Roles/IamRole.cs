@@ -1,3 +1,5 @@
+using Iam4Kube.Cluster;
+
 namespace Iam4Kube.Roles;
 
 /// <summary>
@@ -6,6 +8,9 @@ namespace Iam4Kube.Roles;
 /// </summary>
 internal sealed record IamRole(RoleArn Arn, string? ExternalId, string SessionName)
 {
+    /// <summary>The ServiceAccount the role is assumed for: the subject of its session tags.</summary>
+    public NamespacedName? ServiceAccount { get; init; }
+
     public override string ToString() => ExternalId is null
         ? $"{Arn} as {SessionName}"
         : $"{Arn} as {SessionName} (external id set)";

@@ -37,7 +37,10 @@ internal static class RoleAnnotations
             externalId = externalIdText;
         }
 
-        return new RoleAssignment.Assigned(new IamRole(arn, externalId, SessionName.For(serviceAccount.Namespace, serviceAccount.Name)));
+        return new RoleAssignment.Assigned(new IamRole(arn, externalId, SessionName.For(serviceAccount.Namespace, serviceAccount.Name))
+        {
+            ServiceAccount = serviceAccount,
+        });
     }
 
     private static bool IsValidExternalId(string value, out string? error)
