@@ -13,6 +13,9 @@ internal sealed class StsCredentialIssuer(IAmazonSecurityTokenService sts, TimeP
     /// <summary>AccessDenied for sts:TagSession: the role trusts iam4kube but not with session tags.</summary>
     public const string TagSessionDenied = "TagSessionDenied";
 
+    /// <summary>ValidationError: DurationSeconds above the role's MaxSessionDuration, or above the role-chaining hour.</summary>
+    public const string SessionDurationTooLong = "SessionDurationTooLong";
+
     // EKS Pod Identity's keys, so that policies conditioned on aws:PrincipalTag/... work unchanged (docs/iam.md).
     public const string NamespaceTag = "kubernetes-namespace";
     public const string ServiceAccountTag = "kubernetes-service-account";
@@ -60,6 +63,11 @@ internal sealed class StsCredentialIssuer(IAmazonSecurityTokenService sts, TimeP
                                                && e.Message.Contains("sts:TagSession", StringComparison.Ordinal))
         {
             throw new CredentialIssueException(TagSessionDenied, e.Message, permanent: true, e);
+        }
+        catch (AmazonServiceException e) when (e.ErrorCode == "ValidationError" && e.Message.Contains("DurationSeconds exceeds", StringComparison.Ordinal))
+        {
+            // "... exceeds the MaxSessionDuration set for this role." / "... the 1 hour session limit for roles assumed by role chaining."
+            throw new CredentialIssueException(SessionDurationTooLong, e.Message, permanent: true, e);
         }
         catch (AmazonServiceException e) when (e.ErrorCode is { Length: > 0 } code)
         {

@@ -158,7 +158,7 @@ internal sealed class CallerResolver(
         waitFor = WaitFor.Credentials;
         var state = credentials.Get(role);
         var now = time.GetUtcNow();
-        if (state is not null && freshness.IsServable(state, now))
+        if (state is not null && freshness.IsServable(state, now, role.SessionDuration))
         {
             return new Resolution(ResolutionOutcome.Resolved, pod, role, state.Current);
         }

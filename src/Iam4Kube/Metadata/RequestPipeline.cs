@@ -51,6 +51,11 @@ internal sealed partial class RequestPipeline(
         metrics.Outcomes.WithLabels("credentials").Inc();
         events.Record(resolution.Pod!, PodEventReason.IamCredentialsServed,
             $"Served credentials {resolution.Credentials!.AccessKeyId} for {resolution.Role!.Arn} as {resolution.Role.SessionName}");
+        if (resolution.Credentials.Notice is { } notice)
+        {
+            events.Record(resolution.Pod!, PodEventReason.IamSessionDurationClamped, notice);
+        }
+
         if (logger.IsEnabled(LogLevel.Debug))
         {
             Log.CredentialsServed(logger, MetadataApi.SourceIp(context), resolution.Pod!.Name.ToString(), resolution.Role!.Arn.Value,
