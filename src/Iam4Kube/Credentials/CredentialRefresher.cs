@@ -103,6 +103,14 @@ internal sealed partial class CredentialRefresher(
         {
             case Command.Want(var role) when !_entries.ContainsKey(role):
                 var entry = new Entry(role) { Duration = role.SessionDuration ?? policy.SessionDuration };
+                if (policy.MaxSessionDuration is { } max && entry.Duration > max)
+                {
+                    // Known before asking: chained sessions last at most an hour, so do not spend a refused call on it.
+                    entry.Notice = $"{RoleRequestedDuration(role)} asks for {entry.Duration.TotalSeconds:0} s, but role chaining (--assume-role-arn) "
+                        + $"limits sessions to {max.TotalSeconds:0} s: sessions last {max.TotalSeconds:0} s";
+                    entry.Duration = max;
+                }
+
                 _entries.Add(role, entry);
                 cache.Publish(role, CredentialState.Pending);
                 Schedule(entry, time.GetUtcNow());

@@ -17,6 +17,9 @@ internal sealed class FreshnessPolicy(TimeSpan sessionDuration)
 
     public TimeSpan SessionDuration => sessionDuration;
 
+    /// <summary>The longest session STS grants here (role chaining: 1 h); longer requests are clamped to it.</summary>
+    public TimeSpan? MaxSessionDuration { get; init; }
+
     /// <summary>15 minutes, or a quarter of a shorter session (STS allows 15-minute sessions).</summary>
     public TimeSpan MinRemaining { get; } = sessionDuration / 4 < SdkRefreshWindow ? sessionDuration / 4 : SdkRefreshWindow;
 

@@ -16,6 +16,9 @@ internal sealed class StsCredentialIssuer(IAmazonSecurityTokenService sts, TimeP
     /// <summary>ValidationError: DurationSeconds above the role's MaxSessionDuration, or above the role-chaining hour.</summary>
     public const string SessionDurationTooLong = "SessionDurationTooLong";
 
+    /// <summary>--assume-role-arn: the controller role could not be assumed, so no application role can be.</summary>
+    public const string ControllerRoleUnavailable = "ControllerRoleUnavailable";
+
     // EKS Pod Identity's keys, so that policies conditioned on aws:PrincipalTag/... work unchanged (docs/iam.md).
     public const string NamespaceTag = "kubernetes-namespace";
     public const string ServiceAccountTag = "kubernetes-service-account";
@@ -63,6 +66,10 @@ internal sealed class StsCredentialIssuer(IAmazonSecurityTokenService sts, TimeP
                                                && e.Message.Contains("sts:TagSession", StringComparison.Ordinal))
         {
             throw new CredentialIssueException(TagSessionDenied, e.Message, permanent: true, e);
+        }
+        catch (ControllerRoleException e)
+        {
+            throw new CredentialIssueException(ControllerRoleUnavailable, e.Message, permanent: false, e);
         }
         catch (AmazonServiceException e) when (e.ErrorCode == "ValidationError" && e.Message.Contains("DurationSeconds exceeds", StringComparison.Ordinal))
         {

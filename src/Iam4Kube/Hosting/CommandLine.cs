@@ -42,6 +42,10 @@ internal static class CommandLine
                                      kubernetes-service-account (and eks-cluster-name), all transitive; each
                                      role's trust policy must then allow sts:TagSession (docs/iam.md)
           --cluster-name NAME        the eks-cluster-name session tag (with --session-tags)
+          --assume-role-arn ARN      role chaining: assume this controller role with iam4kube's own credentials,
+                                     then every application role with its session, so application roles trust
+                                     one stable principal. Sessions are then at most 1h (--session-duration
+                                     above it is refused); not ready until the controller role is assumed
           --log-format json|text     log format (default json)
           --log-level LEVEL          trace, debug, info, warn or error (default info)
           -h, --help                 show this help
@@ -124,6 +128,7 @@ internal static class CommandLine
                     "--log-format" => options with { LogFormat = ParseLogFormat(value) },
                     "--log-level" => options with { LogLevel = ParseLogLevel(value) },
                     "--cluster-name" => options with { ClusterName = value },
+                    "--assume-role-arn" => options with { AssumeRoleArn = value },
                     _ => throw new FormatException("unknown flag"),
                 };
             }

@@ -59,6 +59,9 @@ internal sealed record Iam4KubeOptions
 
     /// <summary>The value of the eks-cluster-name session tag (with <see cref="SessionTags"/>).</summary>
     public string? ClusterName { get; init; }
+
+    /// <summary>Role chaining: assume this controller role first, then every application role with its session.</summary>
+    public string? AssumeRoleArn { get; init; }
 }
 
 internal enum LogFormat

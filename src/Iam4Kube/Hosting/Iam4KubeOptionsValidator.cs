@@ -51,6 +51,24 @@ internal sealed partial class Iam4KubeOptionsValidator : IValidateOptions<Iam4Ku
             problems.Add($"--cluster-name '{name}' is not a valid session tag value (1-256 letters, digits, spaces and _.:/=+-@)");
         }
 
+        if (options.AssumeRoleArn is { } controller)
+        {
+            if (!Roles.RoleArn.TryParse(controller, out _, out var error))
+            {
+                problems.Add($"--assume-role-arn: {error}");
+            }
+
+            if (options.Credentials != CredentialSource.Sts)
+            {
+                problems.Add("--assume-role-arn applies only with --credentials sts");
+            }
+
+            if (options.SessionDuration > Credentials.ControllerRole.ChainedSessionLimit)
+            {
+                problems.Add($"--session-duration {options.SessionDuration.TotalHours:0.##}h is refused with --assume-role-arn: STS limits sessions assumed through another role (role chaining) to 1h");
+            }
+        }
+
         return problems;
     }
 }

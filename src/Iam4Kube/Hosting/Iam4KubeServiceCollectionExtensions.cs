@@ -46,7 +46,11 @@ internal static class Iam4KubeServiceCollectionExtensions
         }
 
         // Credentials
-        services.AddSingleton(new FreshnessPolicy(options.SessionDuration));
+        services.AddSingleton(new FreshnessPolicy(options.SessionDuration)
+        {
+            // Role chaining: STS refuses application sessions longer than an hour.
+            MaxSessionDuration = options.AssumeRoleArn is null ? null : ControllerRole.ChainedSessionLimit,
+        });
         services.AddSingleton(new StsRateLimiter(options.StsRate, options.StsBurst));
         services.AddSingleton<CredentialStore>();
         if (options.Credentials == CredentialSource.Offline)
@@ -55,7 +59,24 @@ internal static class Iam4KubeServiceCollectionExtensions
         }
         else
         {
-            services.TryAddSingleton<IAmazonSecurityTokenService>(_ => CreateStsClient(options));
+            // iam4kube's own AWS credentials: the SDK's default chain unless registered (tests).
+            if (options.AssumeRoleArn is { } controllerArn)
+            {
+                services.AddSingleton(sp => new ControllerRole(
+                    CreateStsClient(options, sp.GetService<AWSCredentials>()),
+                    controllerArn,
+                    sp.GetRequiredService<StsRateLimiter>(),
+                    sp.GetRequiredService<Iam4KubeMetrics>(),
+                    sp.GetRequiredService<TimeProvider>(),
+                    sp.GetRequiredService<ILogger<ControllerRole>>()));
+                services.AddHostedService<ControllerRoleKeeper>();
+                services.TryAddSingleton<IAmazonSecurityTokenService>(sp => CreateStsClient(options, sp.GetRequiredService<ControllerRole>()));
+            }
+            else
+            {
+                services.TryAddSingleton<IAmazonSecurityTokenService>(sp => CreateStsClient(options, sp.GetService<AWSCredentials>()));
+            }
+
             services.TryAddSingleton<ICredentialIssuer, StsCredentialIssuer>();
         }
 

@@ -44,6 +44,8 @@ internal sealed class Iam4KubeMetrics
         EventsDropped = factory.CreateCounter("iam4kube_pod_events_dropped_total", "Pod Events not written (queue full or API error).");
         SessionDurationFallbacks = factory.CreateCounter("iam4kube_session_duration_fallbacks_total",
             "Sessions asked for again with a shorter duration after STS refused the one asked for (above the role's MaxSessionDuration or the role-chaining hour).");
+        ControllerRoleRefreshes = factory.CreateCounter("iam4kube_controller_role_refreshes_total",
+            "AssumeRole calls for the controller role (--assume-role-arn) by outcome (success or the error code).", "outcome");
     }
 
     public CollectorRegistry Registry { get; }
@@ -85,4 +87,6 @@ internal sealed class Iam4KubeMetrics
     public Counter EventsDropped { get; }
 
     public Counter SessionDurationFallbacks { get; }
+
+    public Counter ControllerRoleRefreshes { get; }
 }

@@ -35,9 +35,35 @@ public sealed class StsCommandLineTests
     }
 
     [Fact]
+    public void TakesTheControllerRoleForRoleChaining()
+    {
+        var options = Parse(["--assume-role-arn", "arn:aws:iam::999988887777:role/iam4kube-controller"]).Options!;
+        Assert.Equal("arn:aws:iam::999988887777:role/iam4kube-controller", options.AssumeRoleArn);
+    }
+
+    [Fact]
+    public void RefusesASessionLongerThanTheChainingHourWithOneClearLine()
+    {
+        var result = Parse(["--assume-role-arn", "arn:aws:iam::999988887777:role/c", "--session-duration", "2h"]);
+        Assert.Null(result.Options);
+        Assert.Equal(["--session-duration 2h is refused with --assume-role-arn: STS limits sessions assumed through another role (role chaining) to 1h"], result.Errors);
+        Assert.NotNull(Parse(["--assume-role-arn", "arn:aws:iam::999988887777:role/c", "--session-duration", "1h"]).Options);
+    }
+
+    [Theory]
+    [InlineData(new[] { "--assume-role-arn", "arn:aws:iam::999988887777:user/c" }, "--assume-role-arn: the ARN names 'user', not a role")]
+    [InlineData(new[] { "--assume-role-arn", "arn:aws:iam::999988887777:role/c", "--credentials", "offline", "--allow-offline-in-cluster" }, "--assume-role-arn applies only with --credentials sts")]
+    public void RefusesAControllerRoleThatCannotBeUsed(string[] args, string expected)
+    {
+        var result = Parse(args);
+        Assert.Null(result.Options);
+        Assert.Contains(expected, result.Errors);
+    }
+
+    [Fact]
     public void HelpListsTheNewFlags()
     {
-        foreach (var flag in new[] { "--session-tags", "--cluster-name" })
+        foreach (var flag in new[] { "--session-tags", "--cluster-name", "--assume-role-arn" })
         {
             Assert.Contains(flag, CommandLine.Usage, StringComparison.Ordinal);
         }
