@@ -26,7 +26,8 @@ internal static class CommandLine
                                      fake credentials minted locally for any role (access keys ASIAOFFLINE…),
                                      for local mode with no AWS account; refused inside a cluster
           --allow-offline-in-cluster allow --credentials offline inside a Kubernetes cluster (tests and demos)
-          --sts-endpoint URL         STS endpoint (default: AWS_ENDPOINT_URL_STS, else the regional endpoint)
+          --sts-endpoint URL         STS endpoint (default: AWS_ENDPOINT_URL_STS, else the regional endpoint
+                                     of --region in its partition: aws, aws-cn, aws-us-gov…)
           --region REGION            AWS region (default: AWS_REGION, AWS_DEFAULT_REGION)
           --sts-rate N               AssumeRole calls per second (default 10)
           --sts-burst N              AssumeRole calls allowed at once before the rate applies (default 20)
@@ -42,6 +43,7 @@ internal static class CommandLine
                                      kubernetes-service-account (and eks-cluster-name), all transitive; each
                                      role's trust policy must then allow sts:TagSession (docs/iam.md)
           --cluster-name NAME        the eks-cluster-name session tag (with --session-tags)
+          --sts-fips                 use the region's FIPS STS endpoint (default: AWS_USE_FIPS_ENDPOINT=true)
           --assume-role-arn ARN      role chaining: assume this controller role with iam4kube's own credentials,
                                      then every application role with its session, so application roles trust
                                      one stable principal. Sessions are then at most 1h (--session-duration
@@ -74,7 +76,7 @@ internal static class CommandLine
 
             var equals = arg.IndexOf('=', StringComparison.Ordinal);
             var name = equals < 0 ? arg : arg[..equals];
-            if (name is "--allow-offline-in-cluster" or "--session-tags")
+            if (name is "--allow-offline-in-cluster" or "--session-tags" or "--sts-fips")
             {
                 // A switch: present means true; --switch=true|false works too.
                 var on = true;
@@ -86,6 +88,7 @@ internal static class CommandLine
                 options = name switch
                 {
                     "--session-tags" => options with { SessionTags = on },
+                    "--sts-fips" => options with { StsFips = on },
                     _ => options with { AllowOfflineInCluster = on },
                 };
                 continue;
@@ -142,6 +145,7 @@ internal static class CommandLine
         {
             Region = region ?? NonEmpty(environment("AWS_REGION")) ?? NonEmpty(environment("AWS_DEFAULT_REGION")),
             StsEndpoint = stsEndpoint ?? NonEmpty(environment("AWS_ENDPOINT_URL_STS")),
+            StsFips = options.StsFips || string.Equals(NonEmpty(environment("AWS_USE_FIPS_ENDPOINT")), "true", StringComparison.OrdinalIgnoreCase),
         };
 
         if (errors.Count == 0)

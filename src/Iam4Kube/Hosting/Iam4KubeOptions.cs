@@ -62,6 +62,9 @@ internal sealed record Iam4KubeOptions
 
     /// <summary>Role chaining: assume this controller role first, then every application role with its session.</summary>
     public string? AssumeRoleArn { get; init; }
+
+    /// <summary>Use STS's FIPS endpoint for the region (--sts-fips or AWS_USE_FIPS_ENDPOINT=true).</summary>
+    public bool StsFips { get; init; }
 }
 
 internal enum LogFormat

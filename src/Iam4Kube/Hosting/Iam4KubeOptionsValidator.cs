@@ -40,6 +40,11 @@ internal sealed partial class Iam4KubeOptionsValidator : IValidateOptions<Iam4Ku
             problems.Add($"--region '{options.Region}' is not an AWS region name (like eu-west-1)");
         }
 
+        if (options.StsFips && options.StsEndpoint is not null)
+        {
+            problems.Add("--sts-fips and --sts-endpoint (or AWS_ENDPOINT_URL_STS) exclude each other: an explicit endpoint is used as it is");
+        }
+
         if (options.ClusterName is { } cluster && !options.SessionTags)
         {
             problems.Add($"--cluster-name '{cluster}' applies only with --session-tags (it is the eks-cluster-name session tag)");

@@ -80,6 +80,11 @@ internal static class Iam4KubeServiceCollectionExtensions
             services.TryAddSingleton<ICredentialIssuer, StsCredentialIssuer>();
         }
 
+        if (options.Credentials == CredentialSource.Sts)
+        {
+            services.AddHostedService<StsEndpointLog>();
+        }
+
         services.AddSingleton<CredentialRefresher>();
         services.AddSingleton<IRoleDemand>(sp => sp.GetRequiredService<CredentialRefresher>());
         services.AddHostedService(sp => sp.GetRequiredService<CredentialRefresher>());
@@ -126,7 +131,14 @@ internal static class Iam4KubeServiceCollectionExtensions
         }
         else if (options.Region is not null)
         {
+            // The SDK's endpoint rules pick the regional endpoint in the region's partition (sts.REGION.amazonaws.com,
+            // sts.cn-north-1.amazonaws.com.cn, sts.us-gov-west-1.amazonaws.com), and the FIPS one when asked.
             config.RegionEndpoint = RegionEndpoint.GetBySystemName(options.Region);
+        }
+
+        if (options.StsFips)
+        {
+            config.UseFIPSEndpoint = true;
         }
 
         // Otherwise the SDK resolves the region itself (profile, then the node's real metadata service).

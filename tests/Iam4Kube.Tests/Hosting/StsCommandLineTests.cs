@@ -63,7 +63,7 @@ public sealed class StsCommandLineTests
     [Fact]
     public void HelpListsTheNewFlags()
     {
-        foreach (var flag in new[] { "--session-tags", "--cluster-name", "--assume-role-arn" })
+        foreach (var flag in new[] { "--session-tags", "--cluster-name", "--assume-role-arn", "--sts-fips" })
         {
             Assert.Contains(flag, CommandLine.Usage, StringComparison.Ordinal);
         }
