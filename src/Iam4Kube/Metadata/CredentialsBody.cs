@@ -15,7 +15,7 @@ internal static class CredentialsBody
     private static readonly ConditionalWeakTable<RoleCredentials, byte[]> Rendered = new();
     private static readonly ConditionalWeakTable<RoleCredentials, byte[]> RenderedExtended = new();
 
-    public static byte[] For(RoleCredentials credentials) => Rendered.GetValue(credentials, Render);
+    public static byte[] For(RoleCredentials credentials) => Rendered.GetValue(credentials, static c => Render(c, accountId: null));
 
     /// <summary>
     /// The extended path's body. Credentials belong to exactly one role, so the account id is the same every time a
@@ -23,27 +23,16 @@ internal static class CredentialsBody
     /// </summary>
     public static byte[] ExtendedFor(RoleCredentials credentials, string accountId)
     {
-        if (RenderedExtended.TryGetValue(credentials, out var body))
+        if (!RenderedExtended.TryGetValue(credentials, out var body))
         {
-            return body;
+            body = Render(credentials, accountId);
+            RenderedExtended.AddOrUpdate(credentials, body);
         }
 
-        body = JsonSerializer.SerializeToUtf8Bytes(
-            new ExtendedCredentialsDocument(
-                "Success",
-                MetadataApi.Format(credentials.LastUpdated),
-                "AWS-HMAC",
-                credentials.AccessKeyId,
-                credentials.SecretAccessKey,
-                credentials.SessionToken,
-                MetadataApi.Format(credentials.Expiration),
-                accountId),
-            ImdsJsonContext.Ec2.ExtendedCredentialsDocument);
-        RenderedExtended.AddOrUpdate(credentials, body);
         return body;
     }
 
-    private static byte[] Render(RoleCredentials credentials) => JsonSerializer.SerializeToUtf8Bytes(
+    private static byte[] Render(RoleCredentials credentials, string? accountId) => JsonSerializer.SerializeToUtf8Bytes(
         new CredentialsDocument(
             "Success",
             MetadataApi.Format(credentials.LastUpdated),
@@ -51,6 +40,7 @@ internal static class CredentialsBody
             credentials.AccessKeyId,
             credentials.SecretAccessKey,
             credentials.SessionToken,
-            MetadataApi.Format(credentials.Expiration)),
+            MetadataApi.Format(credentials.Expiration),
+            accountId),
         ImdsJsonContext.Ec2.CredentialsDocument);
 }
