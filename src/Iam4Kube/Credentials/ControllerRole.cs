@@ -51,8 +51,11 @@ internal sealed partial class ControllerRole(
             return session.Credentials;
         }
 
+        // A failed refresh keeps a session that is still valid; an expired one is never handed out.
         await RefreshAsync(CancellationToken.None);
-        return _current?.Credentials ?? throw new ControllerRoleException(_problem ?? "no controller role credentials");
+        return _current is { } current && current.Expiration > time.GetUtcNow()
+            ? current.Credentials
+            : throw new ControllerRoleException(Problem ?? $"no valid session of the controller role {roleArn}");
     }
 
     /// <summary>
