@@ -29,6 +29,8 @@ fi
 tools=$(./scripts/fetch-tools.sh)
 PATH="$(echo "$tools" | paste -sd:):$PATH"
 export PATH
+# The AWS SDK for JavaScript v3 of the end-to-end tests, exactly as package-lock.json pins it (git ignores node_modules).
+npm ci --prefix tests/SdkClients/JsImdsClient --no-audit --no-fund --loglevel=error
 
 # -m:1: one test project at a time. The end-to-end tests (network namespaces, real iptables, child processes)
 # and the 100,000-request interleaving test measure timing-sensitive behaviour; running the two test assemblies

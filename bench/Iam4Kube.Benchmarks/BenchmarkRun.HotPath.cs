@@ -30,7 +30,7 @@ internal sealed partial class BenchmarkRun
             var target = name switch
             {
                 "Lookup" => "0 B",
-                "LookupAndCachedBody" or "ResolveThroughTheStages" => "0 B beyond the response buffer",
+                "LookupAndCachedBody" or "LookupAndCachedExtendedBody" or "ResolveThroughTheStages" => "0 B beyond the response buffer",
                 _ => "",
             };
             var label = name == "LookupAndSerialize" ? $"{name} (the code before CredentialsBody, for reference)" : name;

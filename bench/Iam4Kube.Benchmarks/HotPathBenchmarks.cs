@@ -119,6 +119,17 @@ public class HotPathBenchmarks : IDisposable
         return _buffer.WrittenCount;
     }
 
+    /// <summary>What MetadataApi serves on the extended path: the same rendered-once bytes, with AccountId.</summary>
+    [Benchmark]
+    public int LookupAndCachedExtendedBody()
+    {
+        var pod = _index.Lookup(_ip).Pod;
+        var body = CredentialsBody.ExtendedFor(_credentials, "123456789012");
+        _buffer.ResetWrittenCount();
+        _buffer.Write(body);
+        return _buffer.WrittenCount + (pod is null ? 0 : 1);
+    }
+
     public void Dispose()
     {
         Dispose(true);

@@ -22,6 +22,15 @@ public static class Checkout
     /// <summary>The AWSSDK for .NET client program of the end-to-end tests.</summary>
     public static string DotnetImdsClientDll() => Built(Combine("tests", "SdkClients", "DotnetImdsClient"), "DotnetImdsClient.dll");
 
+    /// <summary>The AWS SDK for JavaScript v3 client script of the end-to-end tests (its node_modules/ installed by test.sh).</summary>
+    public static string JsImdsClientScript()
+    {
+        var folder = Combine("tests", "SdkClients", "JsImdsClient");
+        return Directory.Exists(Path.Combine(folder, "node_modules", "@aws-sdk", "credential-providers"))
+            ? Path.Combine(folder, "client.mjs")
+            : throw new DirectoryNotFoundException($"the JavaScript SDK is not installed in {folder}/node_modules; run ./test.sh (npm ci there)");
+    }
+
     private static string Built(string projectFolder, string assembly)
     {
         var path = Path.Combine(projectFolder, "bin", Configuration, "net10.0", assembly);

@@ -19,6 +19,7 @@ internal sealed partial class CredentialRefresher(
     TimeProvider time,
     ILogger<CredentialRefresher> logger) : BackgroundService, IRoleDemand
 {
+    private static readonly TimeSpan StsDefaultDuration = TimeSpan.FromHours(1);
     private readonly Channel<Command> _commands = Channel.CreateUnbounded<Command>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Dictionary<IamRole, Entry> _entries = [];
     private readonly PriorityQueue<Entry, DateTimeOffset> _schedule = new();
@@ -101,7 +102,15 @@ internal sealed partial class CredentialRefresher(
         switch (command)
         {
             case Command.Want(var role) when !_entries.ContainsKey(role):
-                var entry = new Entry(role);
+                var entry = new Entry(role) { Duration = role.SessionDuration ?? policy.SessionDuration };
+                if (policy.MaxSessionDuration is { } max && entry.Duration > max)
+                {
+                    // Known before asking: chained sessions last at most an hour, so do not spend a refused call on it.
+                    entry.Notice = $"{RoleRequestedDuration(role)} asks for {entry.Duration.TotalSeconds:0} s, but role chaining (--assume-role-arn) "
+                        + $"limits sessions to {max.TotalSeconds:0} s: sessions last {max.TotalSeconds:0} s";
+                    entry.Duration = max;
+                }
+
                 _entries.Add(role, entry);
                 cache.Publish(role, CredentialState.Pending);
                 Schedule(entry, time.GetUtcNow());
@@ -114,7 +123,7 @@ internal sealed partial class CredentialRefresher(
                 break;
             case Command.RefreshNow(var role) when _entries.TryGetValue(role, out var stale) && !stale.InFlight:
                 // Only when the cached credentials really are too old: several requests may ask at once.
-                if (!policy.IsServable(stale.State, time.GetUtcNow()) && stale.State.Healthy)
+                if (!policy.IsServable(stale.State, time.GetUtcNow(), role.SessionDuration) && stale.State.Healthy)
                 {
                     Schedule(stale, time.GetUtcNow());
                 }
@@ -133,10 +142,27 @@ internal sealed partial class CredentialRefresher(
         entry.InFlight = false;
         if (completed.Credentials is { } credentials)
         {
+            if (entry.Notice is { } notice)
+            {
+                credentials = credentials with { Notice = notice };
+            }
+
             entry.Failures = 0;
             entry.State = new CredentialState(credentials, null);
-            Schedule(entry, policy.RefreshAt(credentials, now, Random.Shared.NextDouble()));
+            Schedule(entry, policy.RefreshAt(credentials, now, Random.Shared.NextDouble(), entry.Role.SessionDuration));
             Log.CredentialsIssued(logger, entry.Role.Arn.Value, entry.Role.SessionName, credentials.AccessKeyId, credentials.Expiration);
+        }
+        else if (completed.Failure is { Code: StsCredentialIssuer.SessionDurationTooLong } tooLong && Shorter(entry.Duration) is { } shorter)
+        {
+            // Not a failure of the role: ask again at once (through the rate limiter) for less. Each step is shorter
+            // and ends at STS's own default of 1 h, which every role allows, so this cannot loop.
+            entry.Notice = $"STS refused a {entry.Duration.TotalSeconds:0} s session for {entry.Role.Arn} ({tooLong.Message}); "
+                + $"sessions last {shorter.TotalSeconds:0} s instead. Raise the role's MaxSessionDuration, or lower {RoleRequestedDuration(entry.Role)}";
+            Log.SessionDurationFallback(logger, entry.Role.Arn.Value, entry.Role.SessionName, entry.Duration, shorter, tooLong.Message);
+            metrics.SessionDurationFallbacks.Inc();
+            entry.Duration = shorter;
+            Schedule(entry, now);
+            return;
         }
         else
         {
@@ -150,6 +176,15 @@ internal sealed partial class CredentialRefresher(
 
         cache.Publish(entry.Role, entry.State);
     }
+
+    /// <summary>The next duration to try after STS refused <paramref name="refused"/>: --session-duration, then STS's default hour.</summary>
+    private TimeSpan? Shorter(TimeSpan refused) =>
+        refused > policy.SessionDuration ? policy.SessionDuration
+        : refused > StsDefaultDuration ? StsDefaultDuration
+        : null;
+
+    private static string RoleRequestedDuration(IamRole role) =>
+        role.SessionDuration is null ? "--session-duration" : $"the ServiceAccount's {RoleAnnotations.SessionDurationKey} annotation";
 
     private void Schedule(Entry entry, DateTimeOffset due)
     {
@@ -165,11 +200,11 @@ internal sealed partial class CredentialRefresher(
             var entry = _schedule.Dequeue();
             entry.InFlight = true;
             entry.DueAt = null;
-            _ = FetchAsync(entry, stoppingToken);
+            _ = FetchAsync(entry, entry.Duration, stoppingToken);
         }
     }
 
-    private async Task FetchAsync(Entry entry, CancellationToken stoppingToken)
+    private async Task FetchAsync(Entry entry, TimeSpan duration, CancellationToken stoppingToken)
     {
         RoleCredentials? credentials = null;
         CredentialFailure? failure = null;
@@ -182,7 +217,7 @@ internal sealed partial class CredentialRefresher(
             var started = time.GetTimestamp();
             try
             {
-                credentials = await issuer.IssueAsync(entry.Role, policy.SessionDuration, stoppingToken);
+                credentials = await issuer.IssueAsync(entry.Role, duration, stoppingToken);
                 metrics.StsCalls.WithLabels("success").Inc();
             }
             finally
@@ -226,7 +261,7 @@ internal sealed partial class CredentialRefresher(
                     failing++;
                 }
             }
-            else if (policy.IsServable(state, now))
+            else if (policy.IsServable(state, now, entry.Role.SessionDuration))
             {
                 fresh++;
             }
@@ -256,6 +291,12 @@ internal sealed partial class CredentialRefresher(
         public bool Removed { get; set; }
 
         public int Failures { get; set; }
+
+        /// <summary>The session duration asked for: the ServiceAccount's, else --session-duration, shortened when STS refused it.</summary>
+        public TimeSpan Duration { get; set; }
+
+        /// <summary>Why <see cref="Duration"/> is shorter than asked; carried by the credentials to an Event.</summary>
+        public string? Notice { get; set; }
     }
 
     private abstract record Command
@@ -282,5 +323,8 @@ internal sealed partial class CredentialRefresher(
 
         [LoggerMessage(4, LogLevel.Warning, "AssumeRole {RoleArn} as {SessionName} failed with {Code}: {Reason} (permanent: {Permanent}); retrying in {RetryIn}; still-valid credentials kept: {KeptCredentials}")]
         public static partial void IssueFailed(ILogger logger, string roleArn, string sessionName, string code, string reason, bool permanent, TimeSpan retryIn, bool keptCredentials);
+
+        [LoggerMessage(5, LogLevel.Warning, "STS refused a {Refused} session for {RoleArn} as {SessionName} ({Reason}); asking again for {Duration}")]
+        public static partial void SessionDurationFallback(ILogger logger, string roleArn, string sessionName, TimeSpan refused, TimeSpan duration, string reason);
     }
 }

@@ -13,14 +13,14 @@ internal sealed class CredentialSupply(CredentialStore store, CredentialRefreshe
     public CredentialsDecision Get(IamRole role)
     {
         var state = store.Get(role);
-        if (state is not null && freshness.IsServable(state, time.GetUtcNow()))
+        if (state is not null && freshness.IsServable(state, time.GetUtcNow(), role.SessionDuration))
         {
             return new CredentialsDecision(Outcome.Resolved, state.Current);
         }
 
         if (state?.Failure is { Permanent: true } failure)
         {
-            return new CredentialsDecision(Outcome.StsDenied, Detail: $"STS refused AssumeRole of {role.Arn}: {failure.Code}");
+            return new CredentialsDecision(Outcome.StsDenied, Detail: $"STS refused AssumeRole of {role.Arn}: {failure.Summary}");
         }
 
         if (state is { Current: not null, Healthy: true })

@@ -17,11 +17,23 @@ internal sealed class FreshnessPolicy(TimeSpan sessionDuration)
 
     public TimeSpan SessionDuration => sessionDuration;
 
+    /// <summary>The longest session STS grants here (role chaining: 1 h); longer requests are clamped to it.</summary>
+    public TimeSpan? MaxSessionDuration { get; init; }
+
     /// <summary>15 minutes, or a quarter of a shorter session (STS allows 15-minute sessions).</summary>
     public TimeSpan MinRemaining { get; } = sessionDuration / 4 < SdkRefreshWindow ? sessionDuration / 4 : SdkRefreshWindow;
 
-    /// <summary>Credentials a request may be given now.</summary>
-    public bool IsServable(CredentialState state, DateTimeOffset now)
+    /// <summary>
+    /// <see cref="MinRemaining"/> for a role's own session duration (iam.amazonaws.com/sessionDuration) when it has
+    /// one: 15-minute sessions must not be "too old" the moment they arrive, which would refresh them in a loop.
+    /// </summary>
+    public TimeSpan MinRemainingFor(TimeSpan? roleSessionDuration) =>
+        roleSessionDuration is { } own && own / 4 < SdkRefreshWindow ? own / 4
+        : roleSessionDuration is null ? MinRemaining
+        : SdkRefreshWindow;
+
+    /// <summary>Credentials a request may be given now (for a role with its own session duration, if given).</summary>
+    public bool IsServable(CredentialState state, DateTimeOffset now, TimeSpan? roleSessionDuration = null)
     {
         if (state.Current is not { } current)
         {
@@ -29,7 +41,7 @@ internal sealed class FreshnessPolicy(TimeSpan sessionDuration)
         }
 
         var remaining = current.RemainingAt(now);
-        return remaining >= MinRemaining || (!state.Healthy && remaining > ExpirySafety);
+        return remaining >= MinRemainingFor(roleSessionDuration) || (!state.Healthy && remaining > ExpirySafety);
     }
 
     /// <summary>
@@ -37,9 +49,9 @@ internal sealed class FreshnessPolicy(TimeSpan sessionDuration)
     /// the point where they stop being servable. For a 1 h session that is 22-34 minutes in, leaving 11-22 minutes
     /// for retries before any request has to wait.
     /// </summary>
-    public DateTimeOffset RefreshAt(RoleCredentials credentials, DateTimeOffset now, double random)
+    public DateTimeOffset RefreshAt(RoleCredentials credentials, DateTimeOffset now, double random, TimeSpan? roleSessionDuration = null)
     {
-        var usable = credentials.Expiration - MinRemaining - now;
+        var usable = credentials.Expiration - MinRemainingFor(roleSessionDuration) - now;
         if (usable <= TimeSpan.Zero)
         {
             return now;

@@ -8,6 +8,9 @@ internal sealed record RoleCredentials(
     DateTimeOffset Expiration,
     DateTimeOffset LastUpdated)
 {
+    /// <summary>Why the session is shorter than asked, for the pods that receive it (an Event); null normally.</summary>
+    public string? Notice { get; init; }
+
     public TimeSpan RemainingAt(DateTimeOffset now) => Expiration - now;
 
     public override string ToString() => $"{AccessKeyId} (expires {Expiration:O})";

@@ -2,13 +2,28 @@ using System.Net;
 using Amazon.Runtime;
 using Amazon.SecurityToken;
 using Amazon.SecurityToken.Model;
+using Iam4Kube.Hosting;
 using Iam4Kube.Roles;
 
 namespace Iam4Kube.Credentials;
 
 /// <summary>Issues credentials with STS AssumeRole, using iam4kube's own AWS credentials (the default chain).</summary>
-internal sealed class StsCredentialIssuer(IAmazonSecurityTokenService sts, TimeProvider time) : ICredentialIssuer
+internal sealed class StsCredentialIssuer(IAmazonSecurityTokenService sts, TimeProvider time, Iam4KubeOptions options) : ICredentialIssuer
 {
+    /// <summary>AccessDenied for sts:TagSession: the role trusts iam4kube but not with session tags.</summary>
+    public const string TagSessionDenied = "TagSessionDenied";
+
+    /// <summary>ValidationError: DurationSeconds above the role's MaxSessionDuration, or above the role-chaining hour.</summary>
+    public const string SessionDurationTooLong = "SessionDurationTooLong";
+
+    /// <summary>--assume-role-arn: the controller role could not be assumed, so no application role can be.</summary>
+    public const string ControllerRoleUnavailable = "ControllerRoleUnavailable";
+
+    // EKS Pod Identity's keys, so that policies conditioned on aws:PrincipalTag/... work unchanged (docs/iam.md).
+    public const string NamespaceTag = "kubernetes-namespace";
+    public const string ServiceAccountTag = "kubernetes-service-account";
+    public const string ClusterNameTag = "eks-cluster-name";
+
     // Errors that retrying cannot fix until someone changes IAM or the ServiceAccount's annotations.
     private static readonly HashSet<string> PermanentErrors = new(StringComparer.Ordinal)
     {
@@ -30,11 +45,36 @@ internal sealed class StsCredentialIssuer(IAmazonSecurityTokenService sts, TimeP
             ExternalId = role.ExternalId,
             DurationSeconds = (int)duration.TotalSeconds,
         };
+        if (options.SessionTags && role.ServiceAccount is { } serviceAccount)
+        {
+            request.Tags = [new Tag { Key = NamespaceTag, Value = serviceAccount.Namespace }, new Tag { Key = ServiceAccountTag, Value = serviceAccount.Name }];
+            if (options.ClusterName is { } cluster)
+            {
+                request.Tags.Add(new Tag { Key = ClusterNameTag, Value = cluster });
+            }
+
+            // Transitive: a session this role chains into keeps the tags, as with EKS Pod Identity.
+            request.TransitiveTagKeys = [.. request.Tags.Select(t => t.Key)];
+        }
 
         AssumeRoleResponse response;
         try
         {
             response = await sts.AssumeRoleAsync(request, cancellationToken);
+        }
+        catch (AmazonServiceException e) when (e.ErrorCode == "AccessDenied" && request.Tags is { Count: > 0 }
+                                               && e.Message.Contains("sts:TagSession", StringComparison.Ordinal))
+        {
+            throw new CredentialIssueException(TagSessionDenied, e.Message, permanent: true, e);
+        }
+        catch (ControllerRoleException e)
+        {
+            throw new CredentialIssueException(ControllerRoleUnavailable, e.Message, permanent: false, e);
+        }
+        catch (AmazonServiceException e) when (e.ErrorCode == "ValidationError" && e.Message.Contains("DurationSeconds exceeds", StringComparison.Ordinal))
+        {
+            // "... exceeds the MaxSessionDuration set for this role." / "... the 1 hour session limit for roles assumed by role chaining."
+            throw new CredentialIssueException(SessionDurationTooLong, e.Message, permanent: true, e);
         }
         catch (AmazonServiceException e) when (e.ErrorCode is { Length: > 0 } code)
         {

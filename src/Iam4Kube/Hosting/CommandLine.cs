@@ -27,7 +27,8 @@ internal static class CommandLine
                                      fake credentials minted locally for any role (access keys ASIAOFFLINE…),
                                      for local mode with no AWS account; refused inside a cluster
           --allow-offline-in-cluster allow --credentials offline inside a Kubernetes cluster (tests and demos)
-          --sts-endpoint URL         STS endpoint (default: AWS_ENDPOINT_URL_STS, else the regional endpoint)
+          --sts-endpoint URL         STS endpoint (default: AWS_ENDPOINT_URL_STS, else the regional endpoint
+                                     of --region in its partition: aws, aws-cn, aws-us-gov…)
           --region REGION            AWS region (default: AWS_REGION, AWS_DEFAULT_REGION)
           --sts-rate N               AssumeRole calls per second (default 10)
           --sts-burst N              AssumeRole calls allowed at once before the rate applies (default 20)
@@ -40,6 +41,15 @@ internal static class CommandLine
           --drain-timeout D          then give in-flight requests this long to finish (default 20s)
           --token-key-file PATH      secret shared by all replicas to sign IMDSv2 tokens (default: random
                                      per process; tokens are then valid only on the replica that issued them)
+          --session-tags             tag each session as EKS Pod Identity does: kubernetes-namespace,
+                                     kubernetes-service-account (and eks-cluster-name), all transitive; each
+                                     role's trust policy must then allow sts:TagSession (docs/iam.md)
+          --cluster-name NAME        the eks-cluster-name session tag (with --session-tags)
+          --sts-fips                 use the region's FIPS STS endpoint (default: AWS_USE_FIPS_ENDPOINT=true)
+          --assume-role-arn ARN      role chaining: assume this controller role with iam4kube's own credentials,
+                                     then every application role with its session, so application roles trust
+                                     one stable principal. Sessions are then at most 1h (--session-duration
+                                     above it is refused); not ready until the controller role is assumed
           --log-format json|text     log format on stderr (default json: compact JSON, one event a line)
           --log-level LEVEL          trace, debug, info, warn or error (default info)
           --version                  print the version and the commit it was built from
@@ -75,16 +85,21 @@ internal static class CommandLine
 
             var equals = arg.IndexOf('=', StringComparison.Ordinal);
             var name = equals < 0 ? arg : arg[..equals];
-            if (name == "--allow-offline-in-cluster")
+            if (name is "--allow-offline-in-cluster" or "--session-tags" or "--sts-fips")
             {
-                // A switch: present means true; --allow-offline-in-cluster=true|false works too.
-                var allow = true;
-                if (equals >= 0 && !bool.TryParse(arg[(equals + 1)..], out allow))
+                // A switch: present means true; --switch=true|false works too.
+                var on = true;
+                if (equals >= 0 && !bool.TryParse(arg[(equals + 1)..], out on))
                 {
                     errors.Add($"{name} takes no value, or =true or =false");
                 }
 
-                options = options with { AllowOfflineInCluster = allow };
+                options = name switch
+                {
+                    "--session-tags" => options with { SessionTags = on },
+                    "--sts-fips" => options with { StsFips = on },
+                    _ => options with { AllowOfflineInCluster = on },
+                };
                 continue;
             }
 
@@ -128,6 +143,8 @@ internal static class CommandLine
                     "--token-key-file" => options with { TokenKeyFile = ExistingFile(value) },
                     "--log-format" => options with { LogFormat = ParseLogFormat(value) },
                     "--log-level" => options with { LogLevel = ParseLogLevel(value) },
+                    "--cluster-name" => options with { ClusterName = value },
+                    "--assume-role-arn" => options with { AssumeRoleArn = value },
                     _ => throw new UnknownFlagException(),
                 };
                 shutdownDelayGiven |= name == "--shutdown-delay";
@@ -161,6 +178,7 @@ internal static class CommandLine
             ShutdownDelay = options.ClusterFile is not null && !shutdownDelayGiven ? TimeSpan.Zero : options.ShutdownDelay,
             Region = region ?? NonEmpty(environment("AWS_REGION")) ?? NonEmpty(environment("AWS_DEFAULT_REGION")),
             StsEndpoint = stsEndpoint ?? NonEmpty(environment("AWS_ENDPOINT_URL_STS")),
+            StsFips = options.StsFips || string.Equals(NonEmpty(environment("AWS_USE_FIPS_ENDPOINT")), "true", StringComparison.OrdinalIgnoreCase),
         };
 
         if (errors.Count == 0)

@@ -53,6 +53,18 @@ internal sealed record Iam4KubeOptions
     public LogFormat LogFormat { get; init; } = LogFormat.Json;
 
     public Serilog.Events.LogEventLevel LogLevel { get; init; } = Serilog.Events.LogEventLevel.Information;
+
+    /// <summary>Tag every session as EKS Pod Identity does, so that ABAC policies written for EKS work unchanged.</summary>
+    public bool SessionTags { get; init; }
+
+    /// <summary>The value of the eks-cluster-name session tag (with <see cref="SessionTags"/>).</summary>
+    public string? ClusterName { get; init; }
+
+    /// <summary>Role chaining: assume this controller role first, then every application role with its session.</summary>
+    public string? AssumeRoleArn { get; init; }
+
+    /// <summary>Use STS's FIPS endpoint for the region (--sts-fips or AWS_USE_FIPS_ENDPOINT=true).</summary>
+    public bool StsFips { get; init; }
 }
 
 internal enum LogFormat

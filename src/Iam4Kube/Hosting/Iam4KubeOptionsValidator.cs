@@ -57,6 +57,40 @@ internal sealed partial class Iam4KubeOptionsValidator : IValidateOptions<Iam4Ku
                 : $"{regionSource} '{options.Region}' is not an AWS region name (like eu-west-1)");
         }
 
+        if (options.StsFips && options.StsEndpoint is not null)
+        {
+            problems.Add("--sts-fips and --sts-endpoint (or AWS_ENDPOINT_URL_STS) exclude each other: an explicit endpoint is used as it is");
+        }
+
+        if (options.ClusterName is { } cluster && !options.SessionTags)
+        {
+            problems.Add($"--cluster-name '{cluster}' applies only with --session-tags (it is the eks-cluster-name session tag)");
+        }
+
+        // An STS tag value: at most 256 characters of letters, digits, spaces and _.:/=+-@; EKS cluster names fit.
+        if (options.ClusterName is { } name && !System.Text.RegularExpressions.Regex.IsMatch(name, @"^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,256}$"))
+        {
+            problems.Add($"--cluster-name '{name}' is not a valid session tag value (1-256 letters, digits, spaces and _.:/=+-@)");
+        }
+
+        if (options.AssumeRoleArn is { } controller)
+        {
+            if (!Roles.RoleArn.TryParse(controller, out _, out var error))
+            {
+                problems.Add($"--assume-role-arn: {error}");
+            }
+
+            if (options.Credentials != CredentialSource.Sts)
+            {
+                problems.Add("--assume-role-arn applies only with --credentials sts");
+            }
+
+            if (options.SessionDuration > Credentials.ControllerRole.ChainedSessionLimit)
+            {
+                problems.Add($"--session-duration {options.SessionDuration.TotalHours:0.##}h is refused with --assume-role-arn: STS limits sessions assumed through another role (role chaining) to 1h");
+            }
+        }
+
         return problems;
     }
 

@@ -49,7 +49,11 @@ internal static class Iam4KubeServiceCollectionExtensions
         }
 
         // Credentials
-        services.AddSingleton(new FreshnessPolicy(options.SessionDuration));
+        services.AddSingleton(new FreshnessPolicy(options.SessionDuration)
+        {
+            // Role chaining: STS refuses application sessions longer than an hour.
+            MaxSessionDuration = options.AssumeRoleArn is null ? null : ControllerRole.ChainedSessionLimit,
+        });
         services.AddSingleton(new StsRateLimiter(options.StsRate, options.StsBurst));
         services.AddSingleton<CredentialStore>();
         if (options.Credentials == CredentialSource.Offline)
@@ -58,8 +62,30 @@ internal static class Iam4KubeServiceCollectionExtensions
         }
         else
         {
-            services.TryAddSingleton<IAmazonSecurityTokenService>(_ => CreateStsClient(options));
+            // iam4kube's own AWS credentials: the SDK's default chain unless registered (tests).
+            if (options.AssumeRoleArn is { } controllerArn)
+            {
+                services.AddSingleton(sp => new ControllerRole(
+                    CreateStsClient(options, sp.GetService<AWSCredentials>()),
+                    controllerArn,
+                    sp.GetRequiredService<StsRateLimiter>(),
+                    sp.GetRequiredService<Iam4KubeMetrics>(),
+                    sp.GetRequiredService<TimeProvider>(),
+                    sp.GetRequiredService<ILogger<ControllerRole>>()));
+                services.AddHostedService<ControllerRoleKeeper>();
+                services.TryAddSingleton<IAmazonSecurityTokenService>(sp => CreateStsClient(options, sp.GetRequiredService<ControllerRole>()));
+            }
+            else
+            {
+                services.TryAddSingleton<IAmazonSecurityTokenService>(sp => CreateStsClient(options, sp.GetService<AWSCredentials>()));
+            }
+
             services.TryAddSingleton<ICredentialIssuer, StsCredentialIssuer>();
+        }
+
+        if (options.Credentials == CredentialSource.Sts)
+        {
+            services.AddHostedService<StsEndpointLog>();
         }
 
         services.AddSingleton<CredentialRefresher>();
@@ -112,7 +138,14 @@ internal static class Iam4KubeServiceCollectionExtensions
         }
         else if (options.Region is not null)
         {
+            // The SDK's endpoint rules pick the regional endpoint in the region's partition (sts.REGION.amazonaws.com,
+            // sts.cn-north-1.amazonaws.com.cn, sts.us-gov-west-1.amazonaws.com), and the FIPS one when asked.
             config.RegionEndpoint = RegionEndpoint.GetBySystemName(options.Region);
+        }
+
+        if (options.StsFips)
+        {
+            config.UseFIPSEndpoint = true;
         }
 
         // Otherwise the SDK resolves the region itself (profile, then the node's real metadata service).

@@ -8,7 +8,7 @@ namespace Iam4Kube.Hosting;
 /// <summary>
 /// Decides /readyz. Ready once the cluster has been listed and every role in use by a pod has credentials, or has
 /// failed for a reason retrying will not fix: a new replica that joins the Service answers at once, so a rollout
-/// loses nothing. Readiness then stays latched (an STS outage must not take every replica out of the Service at
+/// loses nothing. With --assume-role-arn, the controller role must have been assumed first. Readiness then stays latched (an STS outage must not take every replica out of the Service at
 /// once while they still hold valid credentials) until shutdown begins.
 /// </summary>
 internal sealed class Readiness(
@@ -16,7 +16,8 @@ internal sealed class Readiness(
     PodIndex pods,
     ServiceAccountStore serviceAccounts,
     CredentialStore credentials,
-    Iam4KubeMetrics metrics)
+    Iam4KubeMetrics metrics,
+    ControllerRole? controller = null)
 {
     private volatile bool _latched;
     private volatile bool _shuttingDown;
@@ -45,6 +46,12 @@ internal sealed class Readiness(
         if (!cluster.Synced.IsCompletedSuccessfully)
         {
             return (false, "waiting for the first list of pods, serviceaccounts and nodes");
+        }
+
+        // --assume-role-arn: without the controller role no application role can be assumed, so nothing could be served.
+        if (controller?.Problem is { } problem)
+        {
+            return (false, problem);
         }
 
         var waiting = 0;

@@ -13,10 +13,26 @@ namespace Iam4Kube.Metadata;
 internal static class CredentialsBody
 {
     private static readonly ConditionalWeakTable<RoleCredentials, byte[]> Rendered = new();
+    private static readonly ConditionalWeakTable<RoleCredentials, byte[]> RenderedExtended = new();
 
-    public static byte[] For(RoleCredentials credentials) => Rendered.GetValue(credentials, Render);
+    public static byte[] For(RoleCredentials credentials) => Rendered.GetValue(credentials, static c => Render(c, accountId: null));
 
-    private static byte[] Render(RoleCredentials credentials) => JsonSerializer.SerializeToUtf8Bytes(
+    /// <summary>
+    /// The extended path's body. Credentials belong to exactly one role, so the account id is the same every time a
+    /// given <paramref name="credentials"/> is rendered; TryGetValue first keeps the warm path free of closures.
+    /// </summary>
+    public static byte[] ExtendedFor(RoleCredentials credentials, string accountId)
+    {
+        if (!RenderedExtended.TryGetValue(credentials, out var body))
+        {
+            body = Render(credentials, accountId);
+            RenderedExtended.AddOrUpdate(credentials, body);
+        }
+
+        return body;
+    }
+
+    private static byte[] Render(RoleCredentials credentials, string? accountId) => JsonSerializer.SerializeToUtf8Bytes(
         new CredentialsDocument(
             "Success",
             MetadataApi.Format(credentials.LastUpdated),
@@ -24,6 +40,7 @@ internal static class CredentialsBody
             credentials.AccessKeyId,
             credentials.SecretAccessKey,
             credentials.SessionToken,
-            MetadataApi.Format(credentials.Expiration)),
+            MetadataApi.Format(credentials.Expiration),
+            accountId),
         ImdsJsonContext.Ec2.CredentialsDocument);
 }

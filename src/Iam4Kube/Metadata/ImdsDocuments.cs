@@ -4,7 +4,9 @@ using System.Text.Json.Serialization;
 namespace Iam4Kube.Metadata;
 
 /// <summary>
-/// The body of <c>/latest/meta-data/iam/security-credentials/{role}</c>, with EC2's field names and order.
+/// The body of <c>/latest/meta-data/iam/security-credentials/{role}</c>, with EC2's field names and order, and of
+/// <c>…/security-credentials-extended/{role}</c>, which adds <c>AccountId</c> last (the order of the cross-SDK IMDS
+/// credentials test cases, which mirror EC2's answer). A null <c>AccountId</c> is left out.
 /// </summary>
 internal sealed record CredentialsDocument(
     string Code,
@@ -13,7 +15,8 @@ internal sealed record CredentialsDocument(
     string AccessKeyId,
     string SecretAccessKey,
     string Token,
-    string Expiration);
+    string Expiration,
+    string? AccountId = null);
 
 /// <summary>The body of <c>/latest/meta-data/iam/info</c>.</summary>
 internal sealed record IamInfoDocument(string Code, string LastUpdated, string InstanceProfileArn, string InstanceProfileId);

@@ -32,6 +32,9 @@ internal static partial class MetadataApi
         var identified = endpoints.MapGroup("").AddEndpointFilter<ImdsTokenFilter>();
         identified.MapGet("/latest/meta-data/iam/security-credentials", ListRole).WithMetadata(new MetricsRoute("security-credentials"));
         identified.MapGet("/latest/meta-data/iam/security-credentials/{role}", GetCredentials).WithMetadata(new MetricsRoute("credentials"));
+        // The extended path (AccountId added) that current SDKs ask first, falling back to the classic one on 404.
+        identified.MapGet("/latest/meta-data/iam/security-credentials-extended", ListRole).WithMetadata(new MetricsRoute("security-credentials-extended"));
+        identified.MapGet("/latest/meta-data/iam/security-credentials-extended/{role}", GetExtendedCredentials).WithMetadata(new MetricsRoute("credentials-extended"));
         identified.MapGet("/latest/meta-data/iam/info", GetIamInfo).WithMetadata(new MetricsRoute("iam-info"));
         identified.MapGet("/latest/meta-data/placement/availability-zone", GetAvailabilityZone).WithMetadata(new MetricsRoute("availability-zone"));
         identified.MapGet("/latest/meta-data/placement/region", GetRegion).WithMetadata(new MetricsRoute("region"));
@@ -79,7 +82,13 @@ internal static partial class MetadataApi
         return ImdsResults.Text(StatusCodes.Status200OK, role.Arn.RoleName);
     }
 
-    private static async Task<IResult> GetCredentials(HttpContext context, string role, ImdsDoor door)
+    private static Task<IResult> GetCredentials(HttpContext context, string role, ImdsDoor door) =>
+        ServeCredentials(context, role, door, extended: false);
+
+    private static Task<IResult> GetExtendedCredentials(HttpContext context, string role, ImdsDoor door) =>
+        ServeCredentials(context, role, door, extended: true);
+
+    private static async Task<IResult> ServeCredentials(HttpContext context, string role, ImdsDoor door, bool extended)
     {
         var resolution = await door.ResolveAsync(context, Need.Credentials);
         if (resolution is not { IsResolved: true, Role: { } assigned, Credentials: { } credentials })
@@ -93,7 +102,7 @@ internal static partial class MetadataApi
         }
 
         door.CredentialsServed(context, resolution);
-        return ImdsResults.Rendered(CredentialsBody.For(credentials));
+        return ImdsResults.Rendered(extended ? CredentialsBody.ExtendedFor(credentials, assigned.Arn.AccountId) : CredentialsBody.For(credentials));
     }
 
     private static async Task<IResult> GetIamInfo(HttpContext context, ImdsDoor door, TimeProvider time)

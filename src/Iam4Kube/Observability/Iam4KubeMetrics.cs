@@ -42,6 +42,10 @@ internal sealed class Iam4KubeMetrics
         Ready = factory.CreateGauge("iam4kube_ready", "1 when /readyz answers ready.");
         EventsWritten = factory.CreateCounter("iam4kube_pod_events_written_total", "Kubernetes Events created or updated on pods, by reason.", "reason");
         EventsDropped = factory.CreateCounter("iam4kube_pod_events_dropped_total", "Pod Events not written (queue full or API error).");
+        SessionDurationFallbacks = factory.CreateCounter("iam4kube_session_duration_fallbacks_total",
+            "Sessions asked for again with a shorter duration after STS refused the one asked for (above the role's MaxSessionDuration or the role-chaining hour).");
+        ControllerRoleRefreshes = factory.CreateCounter("iam4kube_controller_role_refreshes_total",
+            "AssumeRole calls for the controller role (--assume-role-arn) by outcome (success or the error code).", "outcome");
     }
 
     public CollectorRegistry Registry { get; }
@@ -81,4 +85,8 @@ internal sealed class Iam4KubeMetrics
     public Counter EventsWritten { get; }
 
     public Counter EventsDropped { get; }
+
+    public Counter SessionDurationFallbacks { get; }
+
+    public Counter ControllerRoleRefreshes { get; }
 }

@@ -139,7 +139,8 @@ internal sealed partial class KubernetesPodEvents(IKubernetes client, Iam4KubeMe
     }
 
     private static bool IsWarning(PodEventReason reason) =>
-        reason is PodEventReason.IamRoleMissing or PodEventReason.IamRoleInvalid or PodEventReason.IamAssumeRoleDenied;
+        reason is PodEventReason.IamRoleMissing or PodEventReason.IamRoleInvalid or PodEventReason.IamAssumeRoleDenied
+            or PodEventReason.IamSessionDurationClamped;
 
     private sealed record Occurrence(PodInfo Pod, PodEventReason Reason, string Message, DateTimeOffset At);
 

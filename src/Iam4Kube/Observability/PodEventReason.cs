@@ -17,4 +17,7 @@ internal enum PodEventReason
 
     /// <summary>STS refused AssumeRole, e.g. the role does not trust iam4kube (Warning).</summary>
     IamAssumeRoleDenied,
+
+    /// <summary>The session is shorter than the ServiceAccount or --session-duration asked for, and why (Warning).</summary>
+    IamSessionDurationClamped,
 }

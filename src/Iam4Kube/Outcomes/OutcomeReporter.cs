@@ -43,6 +43,10 @@ internal sealed partial class OutcomeReporter(Iam4KubeMetrics metrics, IPodEvent
     {
         metrics.Outcomes.WithLabels(Outcome.CredentialsServed.Label).Inc();
         events.Record(pod, PodEventReason.IamCredentialsServed, $"Served credentials {credentials.AccessKeyId} for {role.Arn} as {role.SessionName}");
+        if (credentials.Notice is { } notice)
+        {
+            events.Record(pod, PodEventReason.IamSessionDurationClamped, notice);
+        }
         if (logger.IsEnabled(LogLevel.Debug))
         {
             Log.CredentialsServed(logger, sourceIp, pod.Name.ToString(), role.Arn.Value, role.SessionName, credentials.AccessKeyId);

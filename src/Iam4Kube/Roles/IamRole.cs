@@ -1,3 +1,5 @@
+using Iam4Kube.Cluster;
+
 namespace Iam4Kube.Roles;
 
 /// <summary>
@@ -6,6 +8,12 @@ namespace Iam4Kube.Roles;
 /// </summary>
 internal sealed record IamRole(RoleArn Arn, string? ExternalId, string SessionName)
 {
+    /// <summary>The ServiceAccount the role is assumed for: the subject of its session tags.</summary>
+    public NamespacedName? ServiceAccount { get; init; }
+
+    /// <summary>The session duration the ServiceAccount asks for (iam.amazonaws.com/sessionDuration); null: --session-duration.</summary>
+    public TimeSpan? SessionDuration { get; init; }
+
     public override string ToString() => ExternalId is null
         ? $"{Arn} as {SessionName}"
         : $"{Arn} as {SessionName} (external id set)";

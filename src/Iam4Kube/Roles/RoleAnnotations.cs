@@ -8,6 +8,11 @@ internal static class RoleAnnotations
 {
     public const string RoleArnKey = "iam.amazonaws.com/roleArn";
     public const string ExternalIdKey = "iam.amazonaws.com/roleExternalId";
+    public const string SessionDurationKey = "iam.amazonaws.com/sessionDuration";
+
+    // STS: DurationSeconds 900-43200 (a role's MaxSessionDuration may be lower: then the refresher falls back).
+    private const int MinSessionSeconds = 900;
+    private const int MaxSessionSeconds = 43200;
 
     // STS: ExternalId is 2-1224 characters of [\w+=,.@:\/-].
     private const int MinExternalIdLength = 2;
@@ -22,14 +27,16 @@ internal static class RoleAnnotations
             ? RoleAnnotationValues.Absent
             : new RoleAnnotationValues(
                 annotations.TryGetValue(RoleArnKey, out var arn) ? arn : null,
-                annotations.TryGetValue(ExternalIdKey, out var externalId) ? externalId : null);
+                annotations.TryGetValue(ExternalIdKey, out var externalId) ? externalId : null,
+                annotations.TryGetValue(SessionDurationKey, out var duration) ? duration : null);
 
     public static RoleAssignment Assign(NamespacedName serviceAccount, RoleAnnotationValues annotations)
     {
         if (annotations.RoleArn is not { } arnText)
         {
-            return annotations.ExternalId is not null
-                ? new RoleAssignment.Invalid($"annotation {ExternalIdKey} is set but {RoleArnKey} is not")
+            var orphan = annotations.ExternalId is not null ? ExternalIdKey : annotations.SessionDuration is not null ? SessionDurationKey : null;
+            return orphan is not null
+                ? new RoleAssignment.Invalid($"annotation {orphan} is set but {RoleArnKey} is not")
                 : RoleAssignment.None.Instance;
         }
 
@@ -49,7 +56,48 @@ internal static class RoleAnnotations
             externalId = externalIdText;
         }
 
-        return new RoleAssignment.Assigned(new IamRole(arn, externalId, SessionName.For(serviceAccount.Namespace, serviceAccount.Name)));
+        TimeSpan? duration = null;
+        if (annotations.SessionDuration is { } durationText)
+        {
+            if (!TryParseSessionDuration(durationText, out var parsed, out error))
+            {
+                return new RoleAssignment.Invalid($"annotation {SessionDurationKey}: {error}");
+            }
+
+            duration = parsed;
+        }
+
+        return new RoleAssignment.Assigned(new IamRole(arn, externalId, SessionName.For(serviceAccount.Namespace, serviceAccount.Name))
+        {
+            ServiceAccount = serviceAccount,
+            SessionDuration = duration,
+        });
+    }
+
+    /// <summary>Seconds ("7200", as STS's DurationSeconds) or a Go-style duration ("2h", "90m"), whole seconds, 900-43200.</summary>
+    private static bool TryParseSessionDuration(string text, out TimeSpan duration, out string? error)
+    {
+        duration = default;
+        try
+        {
+            duration = int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seconds)
+                ? TimeSpan.FromSeconds(seconds)
+                : Hosting.Durations.Parse(text);
+        }
+        catch (FormatException)
+        {
+            error = $"'{(text.Length > 32 ? text[..32] + "…" : text)}' is neither seconds (3600) nor a duration (1h, 90m)";
+            return false;
+        }
+
+        if (duration.Ticks % TimeSpan.TicksPerSecond != 0 || duration.TotalSeconds is < MinSessionSeconds or > MaxSessionSeconds)
+        {
+            error = $"must be whole seconds from {MinSessionSeconds} (15m) to {MaxSessionSeconds} (12h), is {duration.TotalSeconds:0.###} s";
+            return false;
+        }
+
+        error = null;
+        return true;
     }
 
     private static bool IsValidExternalId(string value, out string? error)

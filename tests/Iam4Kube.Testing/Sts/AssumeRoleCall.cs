@@ -13,4 +13,14 @@ public sealed record AssumeRoleCall(
     string? ExternalId,
     int DurationSeconds,
     DateTimeOffset At,
-    string? AccessKeyIdIssued);
+    string? AccessKeyIdIssued)
+{
+    /// <summary>The session tags (<c>Tags.member.N.Key/Value</c>), in N order, as "key=value".</summary>
+    public IReadOnlyList<string> Tags { get; init; } = [];
+
+    /// <summary>The <c>TransitiveTagKeys.member.N</c> values, in N order.</summary>
+    public IReadOnlyList<string> TransitiveTagKeys { get; init; } = [];
+
+    /// <summary>The access key id the request was signed with (from its SigV4 Authorization header), when signed.</summary>
+    public string? CallerAccessKeyId { get; init; }
+}

@@ -6,18 +6,39 @@ namespace Iam4Kube.Testing.Sts;
 /// <summary>The parameters of an AssumeRole request, checked as STS checks them.</summary>
 internal sealed partial record AssumeRoleParameters(string RoleArn, string RoleSessionName, string? ExternalId, int DurationSeconds)
 {
+    /// <summary>Session tags as "key=value", from <c>Tags.member.1</c> on, as the Query protocol numbers them.</summary>
+    public IReadOnlyList<string> Tags { get; init; } = [];
+
+    public IReadOnlyList<string> TransitiveTagKeys { get; init; } = [];
+
     public const int DefaultDurationSeconds = 3600;
 
     public static AssumeRoleParameters From(IReadOnlyDictionary<string, string> parameters)
     {
         var duration = parameters.GetValueOrDefault("DurationSeconds");
+        var tags = new List<string>();
+        for (var n = 1; parameters.TryGetValue($"Tags.member.{n}.Key", out var key); n++)
+        {
+            tags.Add($"{key}={parameters.GetValueOrDefault($"Tags.member.{n}.Value")}");
+        }
+
+        var transitive = new List<string>();
+        for (var n = 1; parameters.TryGetValue($"TransitiveTagKeys.member.{n}", out var key); n++)
+        {
+            transitive.Add(key);
+        }
+
         return new AssumeRoleParameters(
             parameters.GetValueOrDefault("RoleArn") ?? string.Empty,
             parameters.GetValueOrDefault("RoleSessionName") ?? string.Empty,
             parameters.GetValueOrDefault("ExternalId"),
             int.TryParse(duration, NumberStyles.Integer, CultureInfo.InvariantCulture, out var seconds)
                 ? seconds
-                : duration is null ? DefaultDurationSeconds : -1);
+                : duration is null ? DefaultDurationSeconds : -1)
+        {
+            Tags = tags,
+            TransitiveTagKeys = transitive,
+        };
     }
 
     /// <summary>The role's name: the last segment of the ARN's resource, after any path.</summary>

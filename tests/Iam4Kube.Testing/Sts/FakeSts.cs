@@ -29,6 +29,7 @@ public sealed class FakeSts : IDisposable
     private readonly List<AssumeRoleCall> _calls = [];
     private readonly List<(int Count, TaskCompletionSource Done)> _callWaiters = [];
     private readonly Dictionary<string, StsFault> _roleFaults = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, int> _maxSessionDurations = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, StsIssuedCredentials> _issued = new(StringComparer.Ordinal);
     private readonly WireMockServer _server;
     private StsFault? _fault;
@@ -103,6 +104,9 @@ public sealed class FakeSts : IDisposable
                 || _roleFaults.Values.Any(f => f.Kind == StsFaultKind.ConnectionReset);
         }
     }
+
+    /// <summary>The role's MaxSessionDuration (IAM's default is 3600 s; the fake allows STS's 43200 unless told).</summary>
+    public void SetMaxSessionDuration(string roleArn, TimeSpan maximum) => _maxSessionDurations[roleArn] = (int)maximum.TotalSeconds;
 
     /// <summary>Removes every fault.</summary>
     public void Heal()
@@ -211,29 +215,47 @@ public sealed class FakeSts : IDisposable
 
         var call = AssumeRoleParameters.From(parameters);
         var at = _time.GetUtcNow();
+        var caller = CallerAccessKeyId(request);
         if (call.Validate() is { } invalid)
         {
-            Record(call, at, null);
+            Record(call, at, null, caller);
             return Error(invalid, requestId);
+        }
+
+        // STS's own limits after the form is valid: chained sessions (the caller holds credentials STS issued) last
+        // at most an hour, and no session outlasts the role's MaxSessionDuration.
+        if (call.DurationSeconds > 3600 && caller is not null && _issued.ContainsKey(caller))
+        {
+            Record(call, at, null, caller);
+            return Error(StsError.DurationAboveChainingLimit(), requestId);
+        }
+
+        if (_maxSessionDurations.TryGetValue(call.RoleArn, out var maximum) && call.DurationSeconds > maximum)
+        {
+            Record(call, at, null, caller);
+            return Error(StsError.DurationAboveRoleMaximum(), requestId);
         }
 
         var fault = FaultFor(call.RoleArn);
         switch (fault?.Kind)
         {
+            case StsFaultKind.TagSessionDenied when call.Tags.Count > 0:
+                Record(call, at, null, caller);
+                return Error(StsError.TagSessionDenied(CallerArn, call.RoleArn), requestId);
             case StsFaultKind.Throttling:
-                Record(call, at, null);
+                Record(call, at, null, caller);
                 return Error(StsError.Throttling(), requestId);
             case StsFaultKind.AccessDenied:
-                Record(call, at, null);
+                Record(call, at, null, caller);
                 return Error(StsError.AccessDenied(CallerArn, call.RoleArn), requestId);
             case StsFaultKind.ServerError or StsFaultKind.ConnectionReset:
                 // A reset fault set after the middleware let this request through: fail it the nearest way.
-                Record(call, at, null);
+                Record(call, at, null, caller);
                 return Error(StsError.ServerError(), requestId);
         }
 
         var issued = Mint(call, at);
-        Record(call, at, issued.AccessKeyId);
+        Record(call, at, issued.AccessKeyId, caller);
         if (fault?.Kind == StsFaultKind.Latency)
         {
             await Task.Delay(fault.Delay, _time);
@@ -276,11 +298,32 @@ public sealed class FakeSts : IDisposable
         }
     }
 
-    private void Record(AssumeRoleParameters call, DateTimeOffset at, string? accessKeyId)
+    /// <summary>The access key id of a SigV4 <c>Authorization: AWS4-HMAC-SHA256 Credential=AKID/date/region/sts/aws4_request, …</c>.</summary>
+    private static string? CallerAccessKeyId(IRequestMessage request)
+    {
+        var authorization = request.Headers?.FirstOrDefault(h => string.Equals(h.Key, "Authorization", StringComparison.OrdinalIgnoreCase)).Value?.FirstOrDefault();
+        const string marker = "Credential=";
+        var start = authorization?.IndexOf(marker, StringComparison.Ordinal) ?? -1;
+        if (start < 0)
+        {
+            return null;
+        }
+
+        start += marker.Length;
+        var end = authorization!.IndexOf('/', start);
+        return end > start ? authorization[start..end] : null;
+    }
+
+    private void Record(AssumeRoleParameters call, DateTimeOffset at, string? accessKeyId, string? callerAccessKeyId = null)
     {
         lock (_gate)
         {
-            _calls.Add(new AssumeRoleCall(call.RoleArn, call.RoleSessionName, call.ExternalId, call.DurationSeconds, at, accessKeyId));
+            _calls.Add(new AssumeRoleCall(call.RoleArn, call.RoleSessionName, call.ExternalId, call.DurationSeconds, at, accessKeyId)
+            {
+                Tags = call.Tags,
+                TransitiveTagKeys = call.TransitiveTagKeys,
+                CallerAccessKeyId = callerAccessKeyId,
+            });
             for (var i = _callWaiters.Count - 1; i >= 0; i--)
             {
                 if (_callWaiters[i].Count <= _calls.Count)

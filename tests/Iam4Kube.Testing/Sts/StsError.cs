@@ -14,6 +14,20 @@ internal sealed record StsError(HttpStatusCode Status, string Type, string Code,
             "AccessDenied",
             $"User: {callerArn} is not authorized to perform: sts:AssumeRole on resource: {roleArn}");
 
+    /// <summary>What STS answers when the role's trust policy allows sts:AssumeRole but not sts:TagSession.</summary>
+    public static StsError TagSessionDenied(string callerArn, string roleArn) =>
+        new(
+            HttpStatusCode.Forbidden,
+            "Sender",
+            "AccessDenied",
+            $"User: {callerArn} is not authorized to perform: sts:TagSession on resource: {roleArn}");
+
+    public static StsError DurationAboveRoleMaximum() =>
+        Validation("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.");
+
+    public static StsError DurationAboveChainingLimit() =>
+        Validation("The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.");
+
     public static StsError ServerError() =>
         new(HttpStatusCode.InternalServerError, "Receiver", "InternalFailure", "An internal error occurred. Try again.");
 

@@ -20,6 +20,12 @@ public sealed record StsFault
     /// <summary>403 <c>AccessDenied</c>: "User: ... is not authorized to perform: sts:AssumeRole on resource: ...".</summary>
     public static StsFault AccessDenied { get; } = new(StsFaultKind.AccessDenied, TimeSpan.Zero);
 
+    /// <summary>
+    /// A trust policy without sts:TagSession: calls with session tags get 403 <c>AccessDenied</c> "… is not authorized to
+    /// perform: sts:TagSession …"; calls without tags succeed.
+    /// </summary>
+    public static StsFault TagSessionDenied { get; } = new(StsFaultKind.TagSessionDenied, TimeSpan.Zero);
+
     /// <summary>500 <c>InternalFailure</c>.</summary>
     public static StsFault ServerError { get; } = new(StsFaultKind.ServerError, TimeSpan.Zero);
 

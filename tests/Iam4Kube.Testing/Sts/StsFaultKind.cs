@@ -9,6 +9,9 @@ public enum StsFaultKind
     /// <summary>403, <c>Sender</c>/<c>AccessDenied</c>: the caller may not assume the role.</summary>
     AccessDenied,
 
+    /// <summary>403 <c>AccessDenied</c> for sts:TagSession, only on calls that carry session tags (the trust policy lacks it).</summary>
+    TagSessionDenied,
+
     /// <summary>500, <c>Receiver</c>/<c>InternalFailure</c>.</summary>
     ServerError,
 

@@ -18,6 +18,19 @@ public sealed class FreshnessPolicyTests
     }
 
     [Fact]
+    public void AShortSessionAServiceAccountAskedForIsServableWhenFreshAndRefreshedLater()
+    {
+        var fifteen = TimeSpan.FromMinutes(15);
+        Assert.Equal(TimeSpan.FromMinutes(3.75), _policy.MinRemainingFor(fifteen));
+        Assert.True(_policy.IsServable(new CredentialState(ExpiringIn(fifteen), null), Now, fifteen));
+        Assert.False(_policy.IsServable(new CredentialState(ExpiringIn(TimeSpan.FromMinutes(3)), null), Now, fifteen));
+        Assert.InRange(_policy.RefreshAt(ExpiringIn(fifteen), Now, 0, fifteen), Now + TimeSpan.FromMinutes(5), Now + TimeSpan.FromMinutes(9));
+
+        // Longer sessions keep the SDKs' 15-minute window.
+        Assert.Equal(TimeSpan.FromMinutes(15), _policy.MinRemainingFor(TimeSpan.FromHours(4)));
+    }
+
+    [Fact]
     public void KeepsServingStillValidCredentialsWhileStsFails()
     {
         var failing = new CredentialState(ExpiringIn(TimeSpan.FromMinutes(5)), new CredentialFailure("Throttling", "slow down", false, Now));

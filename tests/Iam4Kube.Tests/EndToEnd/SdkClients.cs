@@ -1,3 +1,4 @@
+using Iam4Kube.Testing;
 using Iam4Kube.Testing.Networking;
 using Iam4Kube.Testing.Sdk;
 
@@ -7,6 +8,7 @@ namespace Iam4Kube.Tests.EndToEnd;
 internal static class SdkClients
 {
     public const string AwsCli = "/usr/bin/aws";
+    public const string Node = "/usr/bin/node";
 
     public static void EnsureInstalled()
     {
@@ -28,6 +30,9 @@ internal static class SdkClients
         ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
         ["DOTNET_NOLOGO"] = "1",
     };
+
+    public static Task<ProcessResult> RunJavaScriptSdkAsync(PodNetwork pod, string endpoint, string home) =>
+        pod.RunAsync(Node, [Checkout.JsImdsClientScript()], Environment(endpoint, home), TimeSpan.FromSeconds(60));
 
     public static Task<ProcessResult> RunBotocoreAsync(PodNetwork pod, string endpoint, string home) =>
         pod.RunAsync(Botocore.Python, ["-c", Botocore.CredentialsScript], Environment(endpoint, home), TimeSpan.FromSeconds(30));

@@ -27,7 +27,7 @@ public sealed class MetadataFuzzTests(MetadataFuzzTests.FuzzCluster cluster, ITe
 
     private static readonly string[] Segments =
     [
-        "latest", "meta-data", "iam", "security-credentials", "info", "placement", "region", "availability-zone",
+        "latest", "meta-data", "iam", "security-credentials", "security-credentials-extended", "info", "placement", "region", "availability-zone",
         "dynamic", "instance-identity", "document", "api", "token", "user-data", "instance-id", "2009-04-04",
         "..", ".", "%2e%2e", "%2E%2e", "..;", "%2f", "%2F..%2F", "", "%00", "%ff%fe", "%c3%a9", "\xc3\xa9", "%",
         "role-alpha", "role-bravo", "role-charlie", "role-delta", "ROLE-ALPHA", "*", "~", "%20", "+", ";x=1",
@@ -41,6 +41,7 @@ public sealed class MetadataFuzzTests(MetadataFuzzTests.FuzzCluster cluster, ITe
         "/latest/meta-data/iam/security-credentials/role-alpha",
         "/latest/meta-data/iam/security-credentials/role-bravo",
         "/latest/meta-data/iam/security-credentials/role-charlie",
+        "/latest/meta-data/iam/security-credentials-extended/role-alpha",
         "/latest/meta-data/iam/info",
         "/latest/meta-data/placement/region",
         "/latest/meta-data/placement/availability-zone",

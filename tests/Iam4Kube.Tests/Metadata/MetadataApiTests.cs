@@ -77,11 +77,81 @@ public sealed class MetadataApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(get)).StatusCode);
 
         // The same token presented from another IP is refused.
-        _host.Api.Create(KubeObjects.Pod("team", "app-2", "127.0.10.2", "app"));
-        using var thief = Pod("127.0.10.2");
-        using var stolen = new HttpRequestMessage(HttpMethod.Get, "/latest/meta-data/iam/security-credentials/app-role");
+        await AssertRefusedFromAnotherPodAsync(token, "127.0.10.2", "/latest/meta-data/iam/security-credentials/app-role");
+    }
+
+    private async Task AssertRefusedFromAnotherPodAsync(string token, string thiefIp, string path)
+    {
+        _host.Api.Create(KubeObjects.Pod("team", "thief-" + thiefIp.Replace('.', '-'), thiefIp, "app"));
+        using var thief = Pod(thiefIp);
+        using var stolen = new HttpRequestMessage(HttpMethod.Get, path);
         stolen.Headers.Add("X-aws-ec2-metadata-token", token);
         Assert.Equal(HttpStatusCode.Unauthorized, (await thief.SendAsync(stolen)).StatusCode);
+    }
+
+    [Fact]
+    public async Task ServesTheExtendedPathAsTheClassicOnePlusTheRolesAccountIdOverImdsV1()
+    {
+        using var client = Pod();
+        var listing = await client.GetAsync("/latest/meta-data/iam/security-credentials-extended/");
+        Assert.Equal(HttpStatusCode.OK, listing.StatusCode);
+        Assert.Equal("app-role", await listing.Content.ReadAsStringAsync());
+
+        var classic = await client.GetStringAsync("/latest/meta-data/iam/security-credentials/app-role");
+        var response = await client.GetAsync("/latest/meta-data/iam/security-credentials-extended/app-role");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/plain", response.Content.Headers.ContentType?.MediaType);
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var root = json.RootElement;
+        Assert.Equal(["Code", "LastUpdated", "Type", "AccessKeyId", "SecretAccessKey", "Token", "Expiration", "AccountId"], root.EnumerateObject().Select(p => p.Name));
+        Assert.Equal("123456789012", root.GetProperty("AccountId").GetString());
+
+        // The same credentials as the classic path: one cache entry, two renderings.
+        using var classicJson = JsonDocument.Parse(classic);
+        foreach (var field in classicJson.RootElement.EnumerateObject())
+        {
+            Assert.Equal(field.Value.GetString(), root.GetProperty(field.Name).GetString());
+        }
+    }
+
+    [Fact]
+    public async Task ServesTheExtendedPathOverImdsV2AndRefusesAStolenToken()
+    {
+        using var client = Pod();
+        var token = await PutTokenAsync(client, "21600");
+        foreach (var path in new[] { "/latest/meta-data/iam/security-credentials-extended", "/latest/meta-data/iam/security-credentials-extended/app-role/" })
+        {
+            using var get = new HttpRequestMessage(HttpMethod.Get, path);
+            get.Headers.Add("X-aws-ec2-metadata-token", token);
+            Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(get)).StatusCode);
+        }
+
+        await AssertRefusedFromAnotherPodAsync(token, "127.0.10.9", "/latest/meta-data/iam/security-credentials-extended/app-role");
+    }
+
+    [Fact]
+    public async Task TheExtendedPathsAccountIdIsTheAccountOfEachPodsOwnRole()
+    {
+        _host.Api.Create(KubeObjects.ServiceAccount("other", "app", KubeObjects.RoleArn("other-role", "444455556666")));
+        _host.Api.Create(KubeObjects.Pod("other", "app-1", "127.0.10.8", "app"));
+        using var client = Pod("127.0.10.8");
+        using var json = JsonDocument.Parse(await client.GetStringAsync("/latest/meta-data/iam/security-credentials-extended/other-role"));
+        Assert.Equal("444455556666", json.RootElement.GetProperty("AccountId").GetString());
+    }
+
+    [Fact]
+    public async Task RefusesAnotherRolesNameOnTheExtendedPathAsOnTheClassicOne()
+    {
+        using var client = Pod();
+        foreach (var path in new[] { "/latest/meta-data/iam/security-credentials-extended/someone-elses-role", "/latest/meta-data/iam/security-credentials-extended/APP-ROLE" })
+        {
+            var response = await client.GetAsync(path);
+            Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+            Assert.DoesNotContain("SecretAccessKey", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        using var metrics = _host.AdminClient();
+        Assert.Contains("iam4kube_request_outcomes_total{outcome=\"wrong_role_name\"} 2", await metrics.GetStringAsync("/metrics"), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -148,6 +218,10 @@ public sealed class MetadataApiTests : IAsyncLifetime
     [InlineData("/latest/meta-data/iam/security-credentials/app-role/")]
     [InlineData("/latest/meta-data/iam/security-credentials")]
     [InlineData("/latest/meta-data/iam/security-credentials/")]
+    [InlineData("/latest/meta-data/iam/security-credentials-extended/app-role")]
+    [InlineData("/latest/meta-data/iam/security-credentials-extended/app-role/")]
+    [InlineData("/latest/meta-data/iam/security-credentials-extended")]
+    [InlineData("/latest/meta-data/iam/security-credentials-extended/")]
     [InlineData("/latest/meta-data/iam/info")]
     [InlineData("/latest/meta-data/iam/info/")]
     [InlineData("/latest/meta-data/placement/region")]
@@ -176,6 +250,8 @@ public sealed class MetadataApiTests : IAsyncLifetime
     [InlineData("/latest/meta-data/local-ipv4")]
     [InlineData("/latest/meta-data/identity-credentials/ec2/security-credentials/ec2-instance")]
     [InlineData("/latest/meta-data/iam/security-credentials/someone-elses-role")]
+    [InlineData("/latest/meta-data/iam/security-credentials-extended/someone-elses-role")]
+    [InlineData("/latest/meta-data/iam/security-credentials-extendedx/app-role")]
     [InlineData("/latest/meta-data/iam/security-credentials/APP-ROLE")]
     [InlineData("/latest/meta-data/iam/security-credentials/app-role%2F..%2F..")]
     [InlineData("/latest/meta-data/iam/security-credentials/%2e%2e/%2e%2e/user-data")]

@@ -26,6 +26,53 @@ public sealed class RoleAnnotationsTests
         Assert.Null(assigned.Role.ExternalId);
     }
 
+    [Theory]
+    [InlineData("7200", 7200)]
+    [InlineData("900", 900)]
+    [InlineData("43200", 43200)]
+    [InlineData("2h", 7200)]
+    [InlineData("1h30m", 5400)]
+    [InlineData("15m", 900)]
+    public void SessionDurationIsSecondsOrAGoDuration(string value, int seconds)
+    {
+        var assigned = Assert.IsType<RoleAssignment.Assigned>(Parse(
+            (RoleAnnotations.RoleArnKey, "arn:aws:iam::123456789012:role/app"),
+            (RoleAnnotations.SessionDurationKey, value)));
+        Assert.Equal(TimeSpan.FromSeconds(seconds), assigned.Role.SessionDuration);
+    }
+
+    [Theory]
+    [InlineData("899", "must be whole seconds from 900 (15m) to 43200 (12h), is 899 s")]
+    [InlineData("43201", "must be whole seconds from 900 (15m) to 43200 (12h), is 43201 s")]
+    [InlineData("13h", "must be whole seconds from 900 (15m) to 43200 (12h), is 46800 s")]
+    [InlineData("1000.5s", "must be whole seconds")]
+    [InlineData("soon", "'soon' is neither seconds (3600) nor a duration (1h, 90m)")]
+    [InlineData("-3600", "is neither seconds")]
+    public void RefusesASessionDurationStsWouldRefuse(string value, string expected)
+    {
+        var invalid = Assert.IsType<RoleAssignment.Invalid>(Parse(
+            (RoleAnnotations.RoleArnKey, "arn:aws:iam::123456789012:role/app"),
+            (RoleAnnotations.SessionDurationKey, value)));
+        Assert.StartsWith("annotation iam.amazonaws.com/sessionDuration: ", invalid.Reason, StringComparison.Ordinal);
+        Assert.Contains(expected, invalid.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ASessionDurationWithoutARoleIsInvalid()
+    {
+        var invalid = Assert.IsType<RoleAssignment.Invalid>(Parse((RoleAnnotations.SessionDurationKey, "2h")));
+        Assert.Equal("annotation iam.amazonaws.com/sessionDuration is set but iam.amazonaws.com/roleArn is not", invalid.Reason);
+    }
+
+    [Fact]
+    public void ADifferentSessionDurationIsADifferentCacheEntry()
+    {
+        var plain = Assert.IsType<RoleAssignment.Assigned>(Parse((RoleAnnotations.RoleArnKey, "arn:aws:iam::123456789012:role/app")));
+        var longer = Assert.IsType<RoleAssignment.Assigned>(Parse((RoleAnnotations.RoleArnKey, "arn:aws:iam::123456789012:role/app"), (RoleAnnotations.SessionDurationKey, "2h")));
+        Assert.Null(plain.Role.SessionDuration);
+        Assert.NotEqual(plain.Role, longer.Role);
+    }
+
     [Fact]
     public void ExternalIdIsCarried()
     {

@@ -1,6 +1,5 @@
 using System.Net;
 using Amazon.Runtime;
-using Amazon.SecurityToken;
 using Iam4Kube.Hosting;
 using Iam4Kube.Testing.Kubernetes;
 using Iam4Kube.Testing.Sts;
@@ -17,6 +16,9 @@ namespace Iam4Kube.Tests.TestHost;
 /// </summary>
 internal sealed class Iam4KubeTestHost : IAsyncDisposable
 {
+    /// <summary>The access key id of iam4kube's own AWS credentials in tests.</summary>
+    public const string OwnAccessKeyId = "AKIAIAM4KUBETESTING0";
+
     private readonly CapturedLog _log = new();
 
     private Iam4KubeTestHost(FakeKubernetesApiServer api, FakeSts sts)
@@ -82,8 +84,8 @@ internal sealed class Iam4KubeTestHost : IAsyncDisposable
             .CreateLogger();
         App = Iam4KubeApplication.Build(Options, logger, s =>
         {
-            s.AddSingleton<IAmazonSecurityTokenService>(Iam4KubeServiceCollectionExtensions.CreateStsClient(
-                Options, new BasicAWSCredentials("AKIAIAM4KUBETESTING0", "iam4kube-own-secret-key-for-tests-only")));
+            // iam4kube's own credentials (what the default chain would find on an STS node).
+            s.AddSingleton<AWSCredentials>(new BasicAWSCredentials(OwnAccessKeyId, "iam4kube-own-secret-key-for-tests-only"));
             services?.Invoke(s);
         });
         await App.StartAsync();

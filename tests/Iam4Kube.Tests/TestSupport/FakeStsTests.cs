@@ -63,7 +63,9 @@ public sealed class FakeStsTests : IDisposable
         Assert.Equal(credentials.SecretAccessKey, issued.SecretAccessKey);
         Assert.Equal(credentials.SessionToken, issued.SessionToken);
         var call = Assert.Single(_sts.Calls);
-        Assert.Equal(new AssumeRoleCall(RoleArn, "default@app", "ext-123", 1800, call.At, credentials.AccessKeyId), call);
+        Assert.Equal(new AssumeRoleCall(RoleArn, "default@app", "ext-123", 1800, call.At, credentials.AccessKeyId), call with { Tags = [], TransitiveTagKeys = [], CallerAccessKeyId = null });
+        Assert.Empty(call.Tags);
+        Assert.NotNull(call.CallerAccessKeyId);
     }
 
     [Fact]
