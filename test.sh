@@ -11,6 +11,8 @@ need=()
 /usr/bin/python3 -c 'import botocore' 2>/dev/null || need+=(python3-boto3)
 [ -x /usr/bin/aws ] || need+=(awscli)
 command -v kubectl >/dev/null 2>&1 || need+=(kubernetes-client)
+# promtool checks and unit-tests deploy/monitoring; Debian ships it in the prometheus package.
+[ -x /usr/bin/promtool ] || need+=(prometheus)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test.sh: installing ${need[*]}" >&2
   if [ "$(id -u)" -ne 0 ]; then
@@ -20,6 +22,10 @@ if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  # Only promtool is wanted: on a machine with systemd the package also starts a Prometheus server.
+  if [[ " ${need[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null 2>&1; then
+    systemctl disable --now prometheus >/dev/null 2>&1 || true
+  fi
 fi
 
 # -m:1: one test project at a time. The end-to-end tests (network namespaces, real iptables, child processes)
