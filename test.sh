@@ -14,6 +14,8 @@ need=()
 # kubectl and Helm come pinned from the npm registry (scripts/fetch-tools.sh), never from Debian: its
 # kubernetes-client is kubectl 1.20, too old for the overlays.
 command -v npm >/dev/null 2>&1 || need+=(npm)
+# promtool checks and unit-tests deploy/monitoring; Debian ships it in the prometheus package.
+[ -x /usr/bin/promtool ] || need+=(prometheus)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test.sh: installing ${need[*]}" >&2
   if [ "$(id -u)" -ne 0 ]; then
@@ -23,6 +25,10 @@ if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  # Only promtool is wanted: on a machine with systemd the package also starts a Prometheus server.
+  if [[ " ${need[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null 2>&1; then
+    systemctl disable --now prometheus >/dev/null 2>&1 || true
+  fi
 fi
 
 # The deploy tests look in .tools/ first; PATH too, so that anything else the tests start finds the same kubectl.

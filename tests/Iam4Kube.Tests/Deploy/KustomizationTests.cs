@@ -116,7 +116,7 @@ public sealed class KustomizationTests
     }
 
     [Theory]
-    [MemberData(nameof(Manifests.Overlays), MemberType = typeof(Manifests))]
+    [MemberData(nameof(Manifests.Installable), MemberType = typeof(Manifests))]
     public void BothWorkloadsRunTheSamePinnedImage(string overlay)
     {
         var manifests = Manifests.Load(overlay);

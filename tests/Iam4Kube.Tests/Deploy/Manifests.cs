@@ -4,9 +4,10 @@ using System.Collections.Concurrent;
 namespace Iam4Kube.Tests.Deploy;
 
 /// <summary>
-/// Every variant of the deployment the tests check: the files under deploy/base as written, and every
-/// kustomization (the base and each overlay) as <c>kubectl kustomize</c> renders it. An overlay added later is
-/// picked up without touching the tests, so it cannot drop a property the base guarantees.
+/// Every variant of the deployment the tests check: the files under deploy/base as written, every
+/// kustomization (the base and each overlay) as <c>kubectl kustomize</c> renders it, and the Helm chart as
+/// <c>helm template</c> renders it with its default values. An overlay added later is picked up without touching
+/// the tests, so it cannot drop a property the base guarantees; nor can the chart.
 /// </summary>
 public static class Manifests
 {
@@ -23,6 +24,15 @@ public static class Manifests
             data.Add(overlay);
         }
 
+        data.Add(Helm.Chart);
+        return data;
+    }
+
+    /// <summary>Theory data: what operators install (every overlay, and the chart).</summary>
+    public static TheoryData<string> Installable()
+    {
+        var data = Overlays();
+        data.Add(Helm.Chart);
         return data;
     }
 
@@ -65,6 +75,11 @@ public static class Manifests
                 .SelectMany(name => ManifestSet.LoadStrictly($"deploy/base/{name}", File.ReadAllText(Checkout.Combine("deploy", "base", name))))
                 .ToList();
             return new ManifestSet(variant, rendered: false, objects);
+        }
+
+        if (variant == Helm.Chart)
+        {
+            return Helm.Render();
         }
 
         return ManifestSet.Parse(variant, rendered: true, Kustomize.Render(Checkout.Combine(variant.Split('/'))));
