@@ -18,6 +18,8 @@ internal sealed class ClusterView : BackgroundService, IClusterSource
         PodIndex pods,
         ServiceAccountStore serviceAccounts,
         NodeStore nodes,
+        WatchSettings settings,
+        ViewFreshness freshness,
         Iam4KubeMetrics metrics,
         TimeProvider time,
         ILoggerFactory loggers)
@@ -29,6 +31,8 @@ internal sealed class ClusterView : BackgroundService, IClusterSource
             (rv, timeout, onError, ct) => client.CoreV1.WatchListPodForAllNamespacesAsync(
                 allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: timeout, onError: onError, cancellationToken: ct),
             new PodHandler(pods),
+            settings,
+            freshness,
             metrics,
             time,
             logger,
@@ -39,6 +43,8 @@ internal sealed class ClusterView : BackgroundService, IClusterSource
             (rv, timeout, onError, ct) => client.CoreV1.WatchListServiceAccountForAllNamespacesAsync(
                 allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: timeout, onError: onError, cancellationToken: ct),
             new ServiceAccountHandler(serviceAccounts),
+            settings,
+            freshness,
             metrics,
             time,
             logger);
@@ -48,6 +54,8 @@ internal sealed class ClusterView : BackgroundService, IClusterSource
             (rv, timeout, onError, ct) => client.CoreV1.WatchListNodeAsync(
                 allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: timeout, onError: onError, cancellationToken: ct),
             new NodeHandler(nodes),
+            settings,
+            freshness,
             metrics,
             time,
             logger);
@@ -58,6 +66,10 @@ internal sealed class ClusterView : BackgroundService, IClusterSource
             metrics.Objects.WithLabels("pods").Set(pods.Count);
             metrics.Objects.WithLabels("serviceaccounts").Set(serviceAccounts.Count);
             metrics.Objects.WithLabels("nodes").Set(nodes.Count);
+            foreach (var resource in freshness.Resources)
+            {
+                metrics.ViewAge.WithLabels(resource).Set(freshness.Age(resource)?.TotalSeconds ?? 0);
+            }
         });
         _synced = Task.WhenAll(podInformer.Synced, serviceAccountInformer.Synced, nodeInformer.Synced);
     }

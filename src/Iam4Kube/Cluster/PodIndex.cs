@@ -11,7 +11,8 @@ namespace Iam4Kube.Cluster;
 /// Two live pods claiming one IP means one of them is stale: its deletion was missed (a watch gap longer than the
 /// API server's history). Which one cannot be known from the events, so the IP is <em>suspect</em>: it answers
 /// nothing — even after one of the claims goes away, since the survivor may be the stale one — until a full list
-/// says who really owns it. Suspicion asks the informer for that list at once (<see cref="RelistRequested"/>).
+/// says who really owns it. Suspicion asks the informer for that list at once (<see cref="RelistRequested"/>), and so
+/// does every claim that leaves a suspect IP, so that a confirmed ambiguity clears within seconds of its end.
 /// </para>
 /// </summary>
 internal sealed class PodIndex : IDisposable
@@ -166,6 +167,13 @@ internal sealed class PodIndex : IDisposable
         }
 
         var remaining = existing.Pods.Where(p => p.Uid != uid).ToArray();
+        if (existing.Suspect)
+        {
+            // A claimant of a suspect IP went away: the survivor may be the rightful owner, but only a list can say
+            // so. Ask for it now, or the IP stays unanswered until some unrelated relist (hours with a healthy watch).
+            RelistRequested.Request();
+        }
+
         if (remaining.Length == 0 && !existing.Suspect)
         {
             _byIp.TryRemove(ip, out _);

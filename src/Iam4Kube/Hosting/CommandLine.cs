@@ -40,6 +40,11 @@ internal static class CommandLine
                                      per process; tokens are then valid only on the replica that issued them)
           --log-format json|text     log format (default json)
           --log-level LEVEL          trace, debug, info, warn or error (default info)
+          --watch-idle-timeout D     replace a watch of the API server that brought no event and no
+                                     BOOKMARK for this long (default 30s)
+          --max-view-age D           when the view of pods, ServiceAccounts or nodes has not been confirmed
+                                     up to date for this long: unready, and 503 instead of credentials
+                                     (default 60s; 0: never)
           -h, --help                 show this help
 
         Durations are written like 1h, 15m, 30s, 500ms or 1h30m.
@@ -115,6 +120,8 @@ internal static class CommandLine
                     "--token-key-file" => options with { TokenKeyFile = ExistingFile(value) },
                     "--log-format" => options with { LogFormat = ParseLogFormat(value) },
                     "--log-level" => options with { LogLevel = ParseLogLevel(value) },
+                    "--watch-idle-timeout" => options with { WatchIdleTimeout = Durations.Parse(value) },
+                    "--max-view-age" => options with { MaxViewAge = Durations.Parse(value) },
                     _ => throw new FormatException("unknown flag"),
                 };
             }

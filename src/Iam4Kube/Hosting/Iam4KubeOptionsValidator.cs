@@ -40,6 +40,12 @@ internal sealed partial class Iam4KubeOptionsValidator : IValidateOptions<Iam4Ku
             problems.Add($"--region '{options.Region}' is not an AWS region name (like eu-west-1)");
         }
 
+        if (options.MaxViewAge > TimeSpan.Zero && options.MaxViewAge <= options.WatchIdleTimeout)
+        {
+            // A healthy but quiet watch may be silent for almost the idle timeout: the bound must leave room for it.
+            problems.Add("--max-view-age must be longer than --watch-idle-timeout (or 0 to never refuse)");
+        }
+
         return problems;
     }
 }

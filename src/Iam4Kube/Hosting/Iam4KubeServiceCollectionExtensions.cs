@@ -26,6 +26,9 @@ internal static class Iam4KubeServiceCollectionExtensions
         services.AddSingleton<PodIndex>();
         services.AddSingleton<NodeStore>();
         services.AddSingleton(sp => new ServiceAccountStore(sp.GetRequiredService<IRoleDemand>()));
+        services.TryAddSingleton(new WatchSettings { IdleTimeout = options.WatchIdleTimeout });
+        services.AddSingleton(sp => new ViewFreshness(
+            sp.GetRequiredService<TimeProvider>(), options.MaxViewAge, sp.GetRequiredService<ILogger<ViewFreshness>>()));
         if (options.ClusterFile is not null)
         {
             // Local mode: the cluster is a file, and there is no API server (nor Kubernetes client) at all.
@@ -74,6 +77,7 @@ internal static class Iam4KubeServiceCollectionExtensions
             sp.GetRequiredService<CredentialRefresher>(),
             sp.GetRequiredService<FreshnessPolicy>(),
             sp.GetRequiredService<ParkedRequestBudget>(),
+            sp.GetRequiredService<ViewFreshness>(),
             sp.GetRequiredService<Iam4KubeMetrics>(),
             sp.GetRequiredService<TimeProvider>(),
             options.WaitTimeout));

@@ -21,6 +21,7 @@ internal sealed class CallerResolver(
     CredentialRefresher refresher,
     FreshnessPolicy freshness,
     ParkedRequestBudget parked,
+    ViewFreshness view,
     Iam4KubeMetrics metrics,
     TimeProvider time,
     TimeSpan waitTimeout)
@@ -110,6 +111,13 @@ internal sealed class CallerResolver(
     public Resolution TryResolve(IPAddress ip, Need need, string boundUid, out WaitFor waitFor)
     {
         waitFor = WaitFor.Pod;
+        if (view.IsTooOld(out var stale, out var age))
+        {
+            // A frozen pod→IP map is how an IP's new owner gets its previous owner's role: say nothing rather than guess.
+            return new Resolution(ResolutionOutcome.ViewTooOld,
+                Detail: $"this replica's view of {stale} is {age.TotalSeconds:F0}s old (more than {view.MaxAge.TotalSeconds:F0}s); retry");
+        }
+
         var lookup = pods.Lookup(ip);
         if (lookup.Result != PodLookupResult.Found)
         {

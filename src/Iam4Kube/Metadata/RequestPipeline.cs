@@ -73,6 +73,7 @@ internal sealed partial class RequestPipeline(
             ResolutionOutcome.CredentialsUnavailable => (StatusCodes.Status503ServiceUnavailable, "credentials_unavailable"),
             ResolutionOutcome.TooManyParked => (StatusCodes.Status503ServiceUnavailable, "parked_limit"),
             ResolutionOutcome.ShuttingDown => (StatusCodes.Status503ServiceUnavailable, "shutting_down"),
+            ResolutionOutcome.ViewTooOld => (StatusCodes.Status503ServiceUnavailable, "view_too_old"),
             _ => (499, "client_gone"),
         };
         metrics.Outcomes.WithLabels(label).Inc();

@@ -15,7 +15,7 @@ internal readonly record struct Resolution(
 {
     /// <summary>Outcomes that waiting cannot change (only a new event could, and it will wake a new request).</summary>
     public bool IsFinal => Outcome is ResolutionOutcome.Resolved or ResolutionOutcome.NoRole or ResolutionOutcome.InvalidRole
-        or ResolutionOutcome.CredentialsDenied or ResolutionOutcome.TokenPodMismatch;
+        or ResolutionOutcome.CredentialsDenied or ResolutionOutcome.TokenPodMismatch or ResolutionOutcome.ViewTooOld;
 }
 
 internal enum ResolutionOutcome
@@ -32,6 +32,7 @@ internal enum ResolutionOutcome
     CredentialsUnavailable,
     TooManyParked,
     ShuttingDown,
+    ViewTooOld,
     ClientGone,
 }
 

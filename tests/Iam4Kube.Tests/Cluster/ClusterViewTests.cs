@@ -37,9 +37,13 @@ public sealed class ClusterViewTests : IAsyncLifetime
         await _api.DisposeAsync();
     }
 
-    private async Task StartViewAsync(bool waitForSync = true)
+    private ViewFreshness _freshness = null!;
+
+    private async Task StartViewAsync(bool waitForSync = true, WatchSettings? settings = null, TimeSpan? maxViewAge = null)
     {
-        _view = new ClusterView(_api.CreateClient(), _pods, _serviceAccounts, _nodes, _metrics, TimeProvider.System, NullLoggerFactory.Instance);
+        _freshness = new ViewFreshness(TimeProvider.System, maxViewAge ?? TimeSpan.FromMinutes(1), NullLogger<ViewFreshness>.Instance);
+        _view = new ClusterView(
+            _api.CreateClient(), _pods, _serviceAccounts, _nodes, settings ?? new WatchSettings(), _freshness, _metrics, TimeProvider.System, NullLoggerFactory.Instance);
         await _view.StartAsync(CancellationToken.None);
         if (waitForSync)
         {
@@ -112,19 +116,19 @@ public sealed class ClusterViewTests : IAsyncLifetime
 
         var lookup = await WaitForLookupAsync("10.0.0.9", l => l.Result == PodLookupResult.Found && l.Pod!.Name.Name == "reuser");
         Assert.Equal("b", lookup.Pod!.Name.Namespace);
-        Assert.True(_metrics.Relists.WithLabels("pods").Value >= 2);
+        Assert.True(_metrics.Relists.WithLabels("pods", "expired").Value >= 1);
     }
 
     [Fact]
     public async Task ResumesFromTheLastResourceVersionAfterAWatchIsCutMidFrame()
     {
         await StartViewAsync();
-        var listsBefore = _metrics.Relists.WithLabels("pods").Value;
+        var listsBefore = Lists("pods");
         _api.DropWatches(midFrame: true);
         _api.Create(KubeObjects.Pod("a", "after-cut", "10.0.0.10"));
 
         await WaitForLookupAsync("10.0.0.10", l => l.Result == PodLookupResult.Found);
-        Assert.Equal(listsBefore, _metrics.Relists.WithLabels("pods").Value);
+        Assert.Equal(listsBefore, Lists("pods"));
     }
 
     [Fact]
@@ -180,6 +184,11 @@ public sealed class ClusterViewTests : IAsyncLifetime
         Assert.True(_serviceAccounts.TryGet(new NamespacedName("a", "sa"), out var assignment));
         Assert.Equal("second", Assert.IsType<RoleAssignment.Assigned>(assignment).Role.Arn.RoleName);
     }
+
+    private static readonly string[] RelistReasons =
+        ["initial", "expired", "resource_version_too_large", "resource_version_rejected", "no_progress", "requested"];
+
+    private double Lists(string resource) => RelistReasons.Sum(reason => _metrics.Relists.WithLabels(resource, reason).Value);
 
     private static async Task Eventually(Func<bool> condition)
     {
