@@ -7,11 +7,12 @@ using Iam4Kube.Testing.Builders;
 using Iam4Kube.Testing.Kubernetes;
 using k8s.Models;
 using Microsoft.Extensions.Logging.Abstractions;
+using Xunit.Abstractions;
 
 namespace Iam4Kube.Tests.Cluster;
 
 /// <summary>The informers against a fake API server that speaks list/watch as kube-apiserver does.</summary>
-public sealed class ClusterViewTests : IAsyncLifetime
+public sealed class ClusterViewTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private readonly FakeKubernetesApiServer _api = new();
     private readonly PodIndex _pods = new();
@@ -171,6 +172,105 @@ public sealed class ClusterViewTests : IAsyncLifetime
         Assert.Equal(PodLookupResult.Found, _pods.Lookup(IPAddress.Parse("10.0.0.14")).Result);
         Assert.True(_metrics.WatchErrors.WithLabels("pods").Value >= 1);
     }
+
+    [Fact]
+    public async Task AConfirmedAmbiguityClearsWithinSecondsOfTheStalePodsDeletion()
+    {
+        // Two live pods on one IP, both confirmed by a list: nothing is answered for that IP...
+        _api.Create(KubeObjects.Pod("a", "stale", "10.0.0.20", "sa"));
+        _api.Create(KubeObjects.Pod("b", "owner", "10.0.0.20", "sa"));
+        await StartViewAsync();
+        Assert.Equal(PodLookupResult.Ambiguous, _pods.Lookup(IPAddress.Parse("10.0.0.20")).Result);
+
+        // ...until the stale one goes: then a relist confirms the survivor, with a healthy watch and no other relist.
+        var deleted = System.Diagnostics.Stopwatch.StartNew();
+        _api.Delete<V1Pod>("a", "stale");
+        var lookup = await WaitForLookupAsync("10.0.0.20", l => l.Result == PodLookupResult.Found);
+        Assert.Equal("owner", lookup.Pod!.Name.Name);
+        Assert.True(deleted.Elapsed < TimeSpan.FromSeconds(3), $"the survivor was confirmed after {deleted.Elapsed}");
+        Assert.Equal(1, _metrics.Relists.WithLabels("pods", "requested").Value);
+    }
+
+    [Fact]
+    public async Task AConfirmedAmbiguityAlsoClearsWhenTheStalePodFinishes()
+    {
+        _api.Create(KubeObjects.Pod("a", "stale", "10.0.0.21", "sa"));
+        _api.Create(KubeObjects.Pod("b", "owner", "10.0.0.21", "sa"));
+        await StartViewAsync();
+        Assert.Equal(PodLookupResult.Ambiguous, _pods.Lookup(IPAddress.Parse("10.0.0.21")).Result);
+
+        var stale = _api.Get<V1Pod>("a", "stale")!;
+        stale.Status.Phase = "Failed";
+        _api.Update(stale);
+        var lookup = await WaitForLookupAsync("10.0.0.21", l => l.Result == PodLookupResult.Found);
+        Assert.Equal("owner", lookup.Pod!.Name.Name);
+    }
+
+    /// <summary>
+    /// docs/operations.md: under a persistent fault, at most 6 lists in its first minute, then at most 3 a minute
+    /// (800 ms doubling to 30 s, ±20 %). Here on a clock ten times faster (80 ms to 3 s), so a "minute" is 6 s; the
+    /// windows are the measurement itself, not a wait for a condition.
+    /// </summary>
+    [Theory]
+    [InlineData(ApiFault.Expired, false)]
+    [InlineData(ApiFault.ResourceVersionTooLarge, false)]
+    [InlineData(ApiFault.InvalidResourceVersion, false)]
+    [InlineData(ApiFault.Expired, true)]
+    [InlineData(ApiFault.ResourceVersionTooLarge, true)]
+    public async Task APersistentFaultCostsAtMostAFewListsAMinute(ApiFault fault, bool listsFailToo)
+    {
+        await StartViewAsync(settings: new WatchSettings
+        {
+            IdleTimeout = TimeSpan.FromSeconds(3),
+            InitialBackoff = TimeSpan.FromMilliseconds(80),
+            MaxBackoff = TimeSpan.FromSeconds(3),
+            OutageRetry = TimeSpan.FromMilliseconds(100),
+        });
+        _api.WatchFault = fault;
+        _api.ListFault = listsFailToo ? fault : null;
+        var before = PodLists();
+        _api.DropWatches();
+
+        await Task.Delay(TimeSpan.FromSeconds(6));
+        var firstMinute = PodLists() - before;
+        await Task.Delay(TimeSpan.FromSeconds(6));
+        var secondMinute = PodLists() - before - firstMinute;
+
+        output.WriteLine($"{fault} (lists fail too: {listsFailToo}): {firstMinute} lists in the first scaled minute, {secondMinute} in the second");
+        Assert.InRange(firstMinute, 2, 6);
+        Assert.InRange(secondMinute, 1, 3);
+    }
+
+    [Fact]
+    public async Task AStalledApiServerIsNoticedAndRelistedAfterAFewSilentWatches()
+    {
+        _api.BookmarkInterval = TimeSpan.FromMilliseconds(300);
+        await StartViewAsync(settings: new WatchSettings { IdleTimeout = TimeSpan.FromSeconds(1), InitialBackoff = TimeSpan.FromMilliseconds(50) });
+        _api.StallWatches = true;
+        _api.Create(KubeObjects.Pod("a", "behind-the-stall", "10.0.0.22"));
+
+        // Three silent watches (1 s each), then a list: the pod appears although no watch ever delivers it.
+        await WaitForLookupAsync("10.0.0.22", l => l.Result == PodLookupResult.Found);
+        Assert.True(_metrics.IdleWatches.WithLabels("pods").Value >= 3);
+        Assert.True(_metrics.Relists.WithLabels("pods", "no_progress").Value >= 1);
+    }
+
+    [Fact]
+    public async Task AHalfOpenWatchIsReplacedAfterTheIdleTimeoutWithoutARelist()
+    {
+        _api.BookmarkInterval = TimeSpan.FromMilliseconds(300);
+        await StartViewAsync(settings: new WatchSettings { IdleTimeout = TimeSpan.FromSeconds(1) });
+        var lists = Lists("pods");
+        Assert.True(_api.SilenceWatches() >= 3);
+        _api.Create(KubeObjects.Pod("a", "after-silence", "10.0.0.23"));
+
+        await WaitForLookupAsync("10.0.0.23", l => l.Result == PodLookupResult.Found);
+        Assert.True(_metrics.IdleWatches.WithLabels("pods").Value >= 1);
+        Assert.Equal(lists, Lists("pods"));
+        Assert.True(_freshness.Age("pods") < TimeSpan.FromSeconds(2));
+    }
+
+    private int PodLists() => _api.Requests.Count(r => r.Path.EndsWith("/pods", StringComparison.Ordinal) && !r.IsWatch);
 
     [Fact]
     public async Task AnnotationChangesMoveDemandToTheNewRole()

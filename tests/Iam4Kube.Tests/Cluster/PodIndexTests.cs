@@ -78,9 +78,11 @@ public sealed class PodIndexTests
         Assert.Equal(PodLookupResult.Ambiguous, index.Lookup(Ip).Result);
         Assert.True(index.RelistRequested.TryConsume());
 
-        // The newer pod leaves: the survivor may be the stale one, so still nothing is answered...
+        // The newer pod leaves: the survivor may be the stale one, so still nothing is answered, and a list is asked
+        // for at once to settle it...
         index.Remove(reuser.Uid);
         Assert.Equal(PodLookupResult.Ambiguous, index.Lookup(Ip).Result);
+        Assert.True(index.RelistRequested.TryConsume());
 
         // ...until a list says who owns the IP.
         var third = Info(KubeObjects.Pod("ns3", "third", "10.1.2.3"));
@@ -97,6 +99,22 @@ public sealed class PodIndexTests
         index.ReplaceAll([Info(KubeObjects.Pod("a", "one", "10.1.2.3")), Info(KubeObjects.Pod("b", "two", "10.1.2.3"))]);
         Assert.Equal(PodLookupResult.Ambiguous, index.Lookup(Ip).Result);
         Assert.False(index.RelistRequested.TryConsume());
+    }
+
+    [Fact]
+    public void AClaimantLeavingAListConfirmedAmbiguityAsksForTheListThatSettlesIt()
+    {
+        var index = new PodIndex();
+        var stale = Info(KubeObjects.Pod("a", "one", "10.1.2.3"));
+        var owner = Info(KubeObjects.Pod("b", "two", "10.1.2.3"));
+        index.ReplaceAll([stale, owner]);
+        Assert.False(index.RelistRequested.TryConsume());
+
+        index.Remove(stale.Uid);
+        Assert.Equal(PodLookupResult.Ambiguous, index.Lookup(Ip).Result);
+        Assert.True(index.RelistRequested.TryConsume());
+        index.ReplaceAll([owner]);
+        Assert.Equal("two", index.Lookup(Ip).Pod!.Name.Name);
     }
 
     [Fact]
