@@ -6,6 +6,7 @@ using Iam4Kube.Credentials;
 using Iam4Kube.Metadata;
 using Iam4Kube.Observability;
 using Iam4Kube.Waiting;
+using Iam4Kube.Watching;
 using k8s;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 

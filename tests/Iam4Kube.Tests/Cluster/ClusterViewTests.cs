@@ -1,3 +1,4 @@
+using Iam4Kube.Watching;
 using System.Collections.Concurrent;
 using System.Net;
 using Iam4Kube.Cluster;

@@ -1,3 +1,4 @@
+using Iam4Kube.Watching;
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json;

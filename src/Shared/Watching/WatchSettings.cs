@@ -1,8 +1,8 @@
-namespace Iam4Kube.Cluster;
+namespace Iam4Kube.Watching;
 
 /// <summary>
 /// How the informers keep their watches honest (docs/operations.md, "Staleness"). Production takes the defaults and
-/// --watch-idle-timeout; tests shorten everything so a fault plays out in seconds.
+/// --watch-idle-timeout (iam4kube); tests shorten everything so a fault plays out in seconds.
 /// </summary>
 internal sealed record WatchSettings
 {
