@@ -34,10 +34,8 @@ internal sealed partial class ResourceInformer<TItem, TList>(
     private static readonly TimeSpan MinRelistInterval = TimeSpan.FromMilliseconds(200);
 
     private readonly TaskCompletionSource _synced = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly Backoff _backoff = new(settings.InitialBackoff, settings.MaxBackoff);
+    private readonly WatchPacer _pacer = new(settings);
     private long _lastList;
-    private long _lastFailure;
-    private string _condition = "healthy";
 
     public delegate Task<TList> ListPage(string? continueToken, int limit, CancellationToken cancellationToken);
 
@@ -55,16 +53,15 @@ internal sealed partial class ResourceInformer<TItem, TList>(
     {
         string? resourceVersion = null;
         var relistReason = "initial";
-        var fruitless = 0;
         while (!stoppingToken.IsCancellationRequested)
         {
-            TimeSpan delay;
+            WatchPacer.Step step;
             try
             {
                 if (resourceVersion is null)
                 {
                     resourceVersion = await ListAsync(relistReason, stoppingToken);
-                    fruitless = 0;
+                    _pacer.Listed();
                 }
 
                 var outcome = await WatchAsync(resourceVersion, stoppingToken);
@@ -77,55 +74,20 @@ internal sealed partial class ResourceInformer<TItem, TList>(
                     continue;
                 }
 
-                if (outcome.Heard > 0)
+                step = _pacer.AfterWatch(outcome.Heard, outcome.Lasted, outcome.Error, outcome.WentIdle);
+                if (outcome.Error is not null)
                 {
-                    fruitless = 0;
-                    if (time.GetElapsedTime(_lastFailure) >= settings.HealthyAfter)
-                    {
-                        _backoff.Reset();
-                    }
+                    metrics.WatchErrors.WithLabels(resource).Inc();
+                }
+                else if (outcome.WentIdle)
+                {
+                    metrics.IdleWatches.WithLabels(resource).Inc();
                 }
 
-                switch (outcome)
+                Report(step, outcome.Error is { } e ? WatchFailures.Describe(e) : $"no event and no BOOKMARK for {settings.IdleTimeout.TotalSeconds:0.#}s", outcome.Error);
+                if (step.RelistReason is { } reason)
                 {
-                    case { Error: { } error }:
-                        var failure = WatchFailures.Classify(error);
-                        metrics.WatchErrors.WithLabels(resource).Inc();
-                        Failing(failure.Label(), WatchFailures.Describe(error), error);
-                        if (failure.NeedsRelist())
-                        {
-                            // Resuming from this resourceVersion can never work: list again, spaced like client-go.
-                            (resourceVersion, relistReason) = (null, failure.Label());
-                            delay = _backoff.Next();
-                        }
-                        else if (failure.IsOutage())
-                        {
-                            // A dropped connection or an API server that is down: the watch resumes from where it
-                            // was once the server answers (a relist would be a full list for nothing).
-                            delay = OutageDelay();
-                        }
-                        else
-                        {
-                            delay = NoProgress(outcome, ref fruitless, ref resourceVersion, ref relistReason);
-                        }
-
-                        break;
-                    case { WentIdle: true }:
-                        metrics.IdleWatches.WithLabels(resource).Inc();
-                        Failing("idle", $"no event and no BOOKMARK for {settings.IdleTimeout.TotalSeconds:0.#}s", null);
-                        // The connection is dead or the server stalled: a new watch at once, a relist if that keeps happening.
-                        delay = outcome.Heard > 0 ? TimeSpan.Zero : NoProgress(outcome, ref fruitless, ref resourceVersion, ref relistReason, backoff: false);
-                        break;
-                    case { Heard: > 0 }:
-                        Healthy();
-                        delay = TimeSpan.Zero;
-                        break;
-                    default:
-                        // Closed with nothing at all: a server in trouble if it ends at once (back off); one that
-                        // lasted its timeout without even the pre-timeout BOOKMARK is not proof of life either.
-                        delay = NoProgress(outcome, ref fruitless, ref resourceVersion, ref relistReason,
-                            backoff: outcome.Lasted < settings.IdleTimeout / 4);
-                        break;
+                    (resourceVersion, relistReason) = (null, reason);
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -134,54 +96,24 @@ internal sealed partial class ResourceInformer<TItem, TList>(
             }
             catch (Exception e)
             {
-                // Only lists throw here (a watch's errors come back in its outcome).
-                var failure = WatchFailures.Classify(e);
+                // Only lists throw here (a watch's errors come back in its outcome); the relist reason stays.
                 metrics.WatchErrors.WithLabels(resource).Inc();
-                Failing("list_" + failure.Label(), WatchFailures.Describe(e), e);
-                delay = failure.IsOutage() ? OutageDelay() : _backoff.Next();
+                step = _pacer.AfterListFailure(e);
+                Report(step, WatchFailures.Describe(e), e);
             }
 
-            await DelayAsync(delay, stoppingToken);
+            await DelayAsync(step.Delay, stoppingToken);
         }
     }
 
-    /// <summary>A watch that brought nothing: retry it with backoff; after a few in a row, relist instead.</summary>
-    private TimeSpan NoProgress(WatchOutcome outcome, ref int fruitless, ref string? resourceVersion, ref string relistReason, bool backoff = true)
+    private void Report(WatchPacer.Step step, string detail, Exception? error)
     {
-        if (outcome.Heard > 0)
+        if (step.Degraded is { } condition)
         {
-            return backoff ? _backoff.Next() : TimeSpan.Zero;
+            Log.Degraded(logger, resource, condition, detail, error);
         }
-
-        if (++fruitless >= settings.FruitlessWatchesBeforeRelist)
+        else if (step.Recovered)
         {
-            (resourceVersion, relistReason, fruitless) = (null, "no_progress", 0);
-            return _backoff.Next();
-        }
-
-        return backoff ? _backoff.Next() : TimeSpan.Zero;
-    }
-
-    private TimeSpan OutageDelay() => settings.OutageRetry * (0.5 + (Random.Shared.NextDouble() * 0.5));
-
-    private void Failing(string condition, string detail, Exception? error)
-    {
-        _lastFailure = time.GetTimestamp();
-        if (condition == _condition)
-        {
-            // One line per change of state, not one per attempt: a persistent fault must not flood the logs.
-            return;
-        }
-
-        _condition = condition;
-        Log.Degraded(logger, resource, condition, detail, error);
-    }
-
-    private void Healthy()
-    {
-        if (_condition != "healthy")
-        {
-            _condition = "healthy";
             Log.Recovered(logger, resource);
         }
     }

@@ -31,12 +31,10 @@ internal sealed partial class EndpointSliceWatcher(
 {
     private readonly WatchSettings _settings = watchSettings ?? new WatchSettings();
     private readonly EndpointSliceIndex _index = new();
-    private Backoff? _backoff;
+    private WatchPacer? _pacer;
     private long _lastHeard;
-    private long _lastFailure;
-    private string _condition = "healthy";
 
-    private Backoff Spacing => _backoff ??= new Backoff(_settings.InitialBackoff, _settings.MaxBackoff);
+    private WatchPacer Pacer => _pacer ??= new WatchPacer(_settings);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -44,59 +42,25 @@ internal sealed partial class EndpointSliceWatcher(
         metrics.Registry.AddBeforeCollectCallback(() =>
             metrics.ViewAge.Set(_lastHeard == 0 ? 0 : time.GetElapsedTime(Volatile.Read(ref _lastHeard)).TotalSeconds));
         string? resourceVersion = null;
-        var fruitless = 0;
         while (!stoppingToken.IsCancellationRequested)
         {
-            TimeSpan delay;
+            WatchPacer.Step step;
             try
             {
                 if (resourceVersion is null)
                 {
                     resourceVersion = await ListAsync(stoppingToken);
-                    fruitless = 0;
+                    Pacer.Listed();
                 }
 
                 var outcome = await WatchAsync(resourceVersion, stoppingToken);
                 resourceVersion = outcome.ResourceVersion;
-                if (outcome.Heard > 0)
+                step = Pacer.AfterWatch(outcome.Heard, outcome.Lasted, outcome.Error, outcome.WentIdle);
+                metrics.WatchRestarts.WithLabels(step.RelistReason == "no_progress" ? "no_progress" : step.Label).Inc();
+                Report(step, outcome.Error is { } e ? WatchFailures.Describe(e) : $"no event and no BOOKMARK for {_settings.IdleTimeout.TotalSeconds:0.#}s", outcome.Error);
+                if (step.RelistReason is not null)
                 {
-                    fruitless = 0;
-                    if (time.GetElapsedTime(_lastFailure) >= _settings.HealthyAfter)
-                    {
-                        Spacing.Reset();
-                    }
-                }
-
-                if (outcome.Error is { } error)
-                {
-                    var failure = WatchFailures.Classify(error);
-                    metrics.WatchRestarts.WithLabels(failure.Label()).Inc();
-                    Failing(failure.Label(), WatchFailures.Describe(error), error);
-                    if (failure.NeedsRelist())
-                    {
-                        resourceVersion = null;
-                        delay = Spacing.Next();
-                    }
-                    else
-                    {
-                        delay = failure.IsOutage() ? OutageDelay() : NoProgress(outcome, ref fruitless, ref resourceVersion, backoff: true);
-                    }
-                }
-                else if (outcome.WentIdle)
-                {
-                    metrics.WatchRestarts.WithLabels("idle").Inc();
-                    Failing("idle", $"no event and no BOOKMARK for {_settings.IdleTimeout.TotalSeconds:0.#}s", null);
-                    delay = NoProgress(outcome, ref fruitless, ref resourceVersion, backoff: false);
-                }
-                else
-                {
-                    metrics.WatchRestarts.WithLabels("closed").Inc();
-                    if (outcome.Heard > 0)
-                    {
-                        Healthy();
-                    }
-
-                    delay = NoProgress(outcome, ref fruitless, ref resourceVersion, backoff: outcome.Lasted < _settings.IdleTimeout / 4);
+                    resourceVersion = null;
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -107,47 +71,23 @@ internal sealed partial class EndpointSliceWatcher(
             {
                 // Only the list throws here. Whatever went wrong (API server down, RBAC, a bad kubeconfig), the rules
                 // stay as they are and fail closed; keep trying.
-                var failure = WatchFailures.Classify(e);
-                metrics.WatchRestarts.WithLabels(failure.NeedsRelist() ? failure.Label() : "error").Inc();
-                Failing("list_" + failure.Label(), WatchFailures.Describe(e), e);
-                delay = failure.IsOutage() ? OutageDelay() : Spacing.Next();
+                step = Pacer.AfterListFailure(e);
+                metrics.WatchRestarts.WithLabels(WatchFailures.Classify(e).NeedsRelist() ? step.Label : "error").Inc();
+                Report(step, WatchFailures.Describe(e), e);
             }
 
-            await DelayAsync(delay, stoppingToken);
+            await DelayAsync(step.Delay, stoppingToken);
         }
     }
 
-    /// <summary>A watch that brought nothing: retry it (with backoff when it ended at once); after a few, relist.</summary>
-    private TimeSpan NoProgress(WatchOutcome outcome, ref int fruitless, ref string? resourceVersion, bool backoff)
+    private void Report(WatchPacer.Step step, string detail, Exception? error)
     {
-        if (outcome.Heard == 0 && ++fruitless >= _settings.FruitlessWatchesBeforeRelist)
+        if (step.Degraded is { } condition)
         {
-            metrics.WatchRestarts.WithLabels("no_progress").Inc();
-            (resourceVersion, fruitless) = (null, 0);
-            return Spacing.Next();
-        }
-
-        return backoff ? Spacing.Next() : TimeSpan.Zero;
-    }
-
-    private TimeSpan OutageDelay() => _settings.OutageRetry * (0.5 + (Random.Shared.NextDouble() * 0.5));
-
-    private void Failing(string condition, string detail, Exception? error)
-    {
-        _lastFailure = time.GetTimestamp();
-        if (condition != _condition)
-        {
-            // One line per change of state, not one per attempt.
-            _condition = condition;
             Log.Degraded(logger, service.ToString(), condition, detail, error);
         }
-    }
-
-    private void Healthy()
-    {
-        if (_condition != "healthy")
+        else if (step.Recovered)
         {
-            _condition = "healthy";
             Log.Recovered(logger, service.ToString());
         }
     }

@@ -16,14 +16,14 @@ internal sealed record WatchSettings
     /// <summary>Watches in a row that brought nothing (no event, no BOOKMARK) before the informer lists again.</summary>
     public int FruitlessWatchesBeforeRelist { get; init; } = 3;
 
-    /// <summary>Spacing of relists and retries after answered errors: doubles from here (±20 % jitter)...</summary>
+    /// <summary>
+    /// Spacing of relists and retries after answered errors in a row: the first after a healthy watch is at once (a
+    /// 410 after compaction is normal), then from here, doubling (±20 % jitter)...
+    /// </summary>
     public TimeSpan InitialBackoff { get; init; } = TimeSpan.FromMilliseconds(800);
 
     /// <summary>...up to here, as client-go's reflector does.</summary>
     public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(30);
-
-    /// <summary>The backoff starts again from the beginning once watches have made progress this long without a failure.</summary>
-    public TimeSpan HealthyAfter { get; init; } = TimeSpan.FromMinutes(1);
 
     /// <summary>
     /// While the API server does not answer at all (connection refused, reset, unreachable) or answers 502/503, a

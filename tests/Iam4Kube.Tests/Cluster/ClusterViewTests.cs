@@ -208,8 +208,8 @@ public sealed class ClusterViewTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     /// <summary>
-    /// docs/operations.md: under a persistent fault, at most 6 lists in its first minute, then at most 3 a minute
-    /// (800 ms doubling to 30 s, ±20 %). Here on a clock ten times faster (80 ms to 3 s), so a "minute" is 6 s; the
+    /// docs/operations.md: under a persistent fault, at most 7 lists in its first minute, then at most 3 a minute
+    /// (the first at once, then 800 ms doubling to 30 s, ±20 %). Here on a clock ten times faster (80 ms to 3 s), so a "minute" is 6 s; the
     /// windows are the measurement itself, not a wait for a condition.
     /// </summary>
     [Theory]
@@ -238,7 +238,7 @@ public sealed class ClusterViewTests(ITestOutputHelper output) : IAsyncLifetime
         var secondMinute = PodLists() - before - firstMinute;
 
         output.WriteLine($"{fault} (lists fail too: {listsFailToo}): {firstMinute} lists in the first scaled minute, {secondMinute} in the second");
-        Assert.InRange(firstMinute, 2, 6);
+        Assert.InRange(firstMinute, 2, 7);
         Assert.InRange(secondMinute, 1, 3);
     }
 

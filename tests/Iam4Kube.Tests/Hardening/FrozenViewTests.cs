@@ -2,7 +2,6 @@ using Iam4Kube.Watching;
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
-using Iam4Kube.Cluster;
 using Iam4Kube.Testing.Builders;
 using Iam4Kube.Testing.Kubernetes;
 using Iam4Kube.Tests.TestHost;
