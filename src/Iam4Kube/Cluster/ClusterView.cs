@@ -60,7 +60,7 @@ internal sealed class ClusterView : BackgroundService, IClusterSource
             metrics,
             time,
             logger);
-        _informers = [podInformer.RunAsync, serviceAccountInformer.RunAsync, nodeInformer.RunAsync];
+        _informers = [podInformer.RunAsync, serviceAccountInformer.RunAsync, nodeInformer.RunAsync, ct => ConfirmSurvivorsAsync(client, pods, ct)];
         // Counted when scraped, not on every watch event.
         metrics.Registry.AddBeforeCollectCallback(() =>
         {
@@ -80,6 +80,36 @@ internal sealed class ClusterView : BackgroundService, IClusterSource
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.WhenAll(_informers.Select(run => Task.Run(() => run(stoppingToken), stoppingToken)));
+
+    /// <summary>Asks the API server about the last claimant of each suspect IP (a GET, not a relist).</summary>
+    private static async Task ConfirmSurvivorsAsync(IKubernetes client, PodIndex pods, CancellationToken stoppingToken)
+    {
+        try
+        {
+            await foreach (var confirmation in pods.Confirmations.ReadAllAsync(stoppingToken))
+            {
+                var name = confirmation.Claimant.Name;
+                try
+                {
+                    var pod = await client.CoreV1.ReadNamespacedPodAsync(name.Name, name.Namespace, cancellationToken: stoppingToken);
+                    pods.Confirm(confirmation, PodInfo.FromPod(pod));
+                }
+                catch (k8s.Autorest.HttpOperationException e) when (e.Response?.StatusCode == System.Net.HttpStatusCode.NotFound)
+                {
+                    pods.Confirm(confirmation, null);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // The API server could not say: a full list settles it instead.
+                    pods.RelistRequested.Request();
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // stopping
+        }
+    }
 
     private sealed class PodHandler(PodIndex index) : IResourceHandler<V1Pod>
     {

@@ -219,7 +219,7 @@ internal sealed partial class ResourceInformer<TItem, TList>(
         [LoggerMessage(4, LogLevel.Information, "Watching {Resource} works again")]
         public static partial void Recovered(ILogger logger, string resource);
 
-        [LoggerMessage(5, LogLevel.Warning, "The {Resource} store saw evidence of a missed event or asked to settle an ambiguous IP; relisting")]
+        [LoggerMessage(5, LogLevel.Warning, "The {Resource} store saw evidence of a missed event (two live pods claiming one IP); relisting")]
         public static partial void RelistRequested(ILogger logger, string resource);
     }
 }

@@ -36,7 +36,7 @@ internal sealed class Iam4KubeMetrics
         WatchErrors = factory.CreateCounter("iam4kube_watch_errors_total", "Failed lists and watches, by resource.", "resource");
         WatchEvents = factory.CreateCounter("iam4kube_watch_events_total", "Watch events applied, by resource.", "resource");
         Relists = factory.CreateCounter("iam4kube_relists_total",
-            "Full lists by resource and reason: initial, expired (410), resource_version_too_large (504), resource_version_rejected (400/422), no_progress (watches that brought nothing), requested (the pod index saw a missed event or an ambiguous IP lost a claimant).",
+            "Full lists by resource and reason: initial, expired (410), resource_version_too_large (504), resource_version_rejected (400/422), no_progress (watches that brought nothing), requested (the pod index saw a missed event: two live pods claiming one IP).",
             "resource", "reason");
         IdleWatches = factory.CreateCounter("iam4kube_watch_idle_restarts_total",
             "Watches ended because no event and no BOOKMARK came for --watch-idle-timeout (a half-open connection or a stalled server), by resource.", "resource");
