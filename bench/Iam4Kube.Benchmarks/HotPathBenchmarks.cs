@@ -69,7 +69,8 @@ public class HotPathBenchmarks : IDisposable
         store.Publish(((RoleAssignment.Assigned)assignment).Role, new CredentialState(_credentials, null));
         _identity = new SourceIpIdentity(_index);
         _resolver = new CallerResolver(new RolePolicy(serviceAccounts), new CredentialSupply(store, refresher, freshness, TimeProvider.System),
-            new NodeStore(), new ParkedRequestBudget(10), metrics, TimeProvider.System, TimeSpan.FromSeconds(15));
+            new NodeStore(), new ParkedRequestBudget(10), new ViewFreshness(TimeProvider.System, TimeSpan.Zero, NullLogger<ViewFreshness>.Instance),
+            metrics, TimeProvider.System, TimeSpan.FromSeconds(15));
     }
 
     [Benchmark]

@@ -1,4 +1,5 @@
 using Iam4Kube.Observability;
+using Iam4Kube.Watching;
 using k8s;
 using k8s.Models;
 
@@ -18,6 +19,8 @@ internal sealed class ClusterView : BackgroundService, IClusterSource
         PodIndex pods,
         ServiceAccountStore serviceAccounts,
         NodeStore nodes,
+        WatchSettings settings,
+        ViewFreshness freshness,
         Iam4KubeMetrics metrics,
         TimeProvider time,
         ILoggerFactory loggers)
@@ -29,6 +32,8 @@ internal sealed class ClusterView : BackgroundService, IClusterSource
             (rv, timeout, onError, ct) => client.CoreV1.WatchListPodForAllNamespacesAsync(
                 allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: timeout, onError: onError, cancellationToken: ct),
             new PodHandler(pods),
+            settings,
+            freshness,
             metrics,
             time,
             logger,
@@ -39,6 +44,8 @@ internal sealed class ClusterView : BackgroundService, IClusterSource
             (rv, timeout, onError, ct) => client.CoreV1.WatchListServiceAccountForAllNamespacesAsync(
                 allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: timeout, onError: onError, cancellationToken: ct),
             new ServiceAccountHandler(serviceAccounts),
+            settings,
+            freshness,
             metrics,
             time,
             logger);
@@ -48,16 +55,22 @@ internal sealed class ClusterView : BackgroundService, IClusterSource
             (rv, timeout, onError, ct) => client.CoreV1.WatchListNodeAsync(
                 allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: timeout, onError: onError, cancellationToken: ct),
             new NodeHandler(nodes),
+            settings,
+            freshness,
             metrics,
             time,
             logger);
-        _informers = [podInformer.RunAsync, serviceAccountInformer.RunAsync, nodeInformer.RunAsync];
+        _informers = [podInformer.RunAsync, serviceAccountInformer.RunAsync, nodeInformer.RunAsync, ct => ConfirmSurvivorsAsync(client, pods, ct)];
         // Counted when scraped, not on every watch event.
         metrics.Registry.AddBeforeCollectCallback(() =>
         {
             metrics.Objects.WithLabels("pods").Set(pods.Count);
             metrics.Objects.WithLabels("serviceaccounts").Set(serviceAccounts.Count);
             metrics.Objects.WithLabels("nodes").Set(nodes.Count);
+            foreach (var resource in freshness.Resources)
+            {
+                metrics.ViewAge.WithLabels(resource).Set(freshness.Age(resource)?.TotalSeconds ?? 0);
+            }
         });
         _synced = Task.WhenAll(podInformer.Synced, serviceAccountInformer.Synced, nodeInformer.Synced);
     }
@@ -67,6 +80,36 @@ internal sealed class ClusterView : BackgroundService, IClusterSource
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.WhenAll(_informers.Select(run => Task.Run(() => run(stoppingToken), stoppingToken)));
+
+    /// <summary>Asks the API server about the last claimant of each suspect IP (a GET, not a relist).</summary>
+    private static async Task ConfirmSurvivorsAsync(IKubernetes client, PodIndex pods, CancellationToken stoppingToken)
+    {
+        try
+        {
+            await foreach (var confirmation in pods.Confirmations.ReadAllAsync(stoppingToken))
+            {
+                var name = confirmation.Claimant.Name;
+                try
+                {
+                    var pod = await client.CoreV1.ReadNamespacedPodAsync(name.Name, name.Namespace, cancellationToken: stoppingToken);
+                    pods.Confirm(confirmation, PodInfo.FromPod(pod));
+                }
+                catch (k8s.Autorest.HttpOperationException e) when (e.Response?.StatusCode == System.Net.HttpStatusCode.NotFound)
+                {
+                    pods.Confirm(confirmation, null);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // The API server could not say: a full list settles it instead.
+                    pods.RelistRequested.Request();
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // stopping
+        }
+    }
 
     private sealed class PodHandler(PodIndex index) : IResourceHandler<V1Pod>
     {

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Threading.Channels;
 using Iam4Kube.Waiting;
 
 namespace Iam4Kube.Cluster;
@@ -11,7 +12,9 @@ namespace Iam4Kube.Cluster;
 /// Two live pods claiming one IP means one of them is stale: its deletion was missed (a watch gap longer than the
 /// API server's history). Which one cannot be known from the events, so the IP is <em>suspect</em>: it answers
 /// nothing — even after one of the claims goes away, since the survivor may be the stale one — until a full list
-/// says who really owns it. Suspicion asks the informer for that list at once (<see cref="RelistRequested"/>).
+/// says who really owns it. Suspicion asks the informer for that list at once (<see cref="RelistRequested"/>); when a
+/// claim leaves a suspect IP, the survivor is checked with a GET of that pod (<see cref="Confirmations"/>), so that
+/// a confirmed ambiguity clears within moments of its end.
 /// </para>
 /// </summary>
 internal sealed class PodIndex : IDisposable
@@ -19,6 +22,7 @@ internal sealed class PodIndex : IDisposable
     private readonly Lock _writer = new();
     private readonly Dictionary<string, PodInfo> _byUid = [];
     private readonly ConcurrentDictionary<IPAddress, IpClaims> _byIp = new();
+    private readonly Channel<Confirmation> _confirmations = Channel.CreateUnbounded<Confirmation>(new UnboundedChannelOptions { SingleReader = true });
 
     public KeyedSignal<IPAddress> Changed { get; } = new();
 
@@ -166,6 +170,21 @@ internal sealed class PodIndex : IDisposable
         }
 
         var remaining = existing.Pods.Where(p => p.Uid != uid).ToArray();
+        if (existing.Suspect && remaining.Length == 1)
+        {
+            // A claimant of a suspect IP went away: the survivor may be the rightful owner, but only the API server
+            // can say so. Ask it about that one pod now (no relist, the watch goes on), or the IP stays unanswered
+            // until some unrelated relist: hours with a healthy watch.
+            _confirmations.Writer.TryWrite(new Confirmation(ip, remaining[0]));
+        }
+        else if (existing.Suspect && remaining.Length == 0)
+        {
+            // No claim left: nothing to guess between. Unknown (404, or a wait for a pod) is safe.
+            _byIp.TryRemove(ip, out _);
+            Changed.Pulse(ip);
+            return;
+        }
+
         if (remaining.Length == 0 && !existing.Suspect)
         {
             _byIp.TryRemove(ip, out _);
@@ -178,7 +197,47 @@ internal sealed class PodIndex : IDisposable
         Changed.Pulse(ip);
     }
 
+    /// <summary>Survivors of suspect IPs to confirm with the API server (<see cref="Confirm"/> applies the answer).</summary>
+    public ChannelReader<Confirmation> Confirmations => _confirmations.Reader;
+
+    /// <summary>
+    /// Settles a suspect IP with what the API server says now about its last claimant: <paramref name="current"/> is
+    /// the pod as read (null: it no longer exists, or its uid changed, so the claim was stale).
+    /// </summary>
+    public void Confirm(Confirmation confirmation, PodInfo? current)
+    {
+        lock (_writer)
+        {
+            var (ip, claimant) = confirmation;
+            if (!_byIp.TryGetValue(ip, out var claims) || !claims.Suspect || claims.Pods is not [var only] || only.Uid != claimant.Uid)
+            {
+                // Settled or changed meanwhile: events and lists after our question know better.
+                return;
+            }
+
+            if (current is null || current.Uid != claimant.Uid)
+            {
+                // The survivor's DELETE was the missed event.
+                if (_byUid.Remove(claimant.Uid, out var stale))
+                {
+                    Reclaim(stale, null);
+                }
+
+                return;
+            }
+
+            if (current.Ips.Contains(ip))
+            {
+                _byIp[ip] = claims with { Suspect = false };
+                Changed.Pulse(ip);
+            }
+        }
+    }
+
     public void Dispose() => RelistRequested.Dispose();
+
+    /// <summary>A suspect IP's last claimant, to check with the API server.</summary>
+    internal readonly record struct Confirmation(IPAddress Ip, PodInfo Claimant);
 
     /// <summary>The pods claiming one IP, and whether the claims can be trusted.</summary>
     private sealed record IpClaims(PodInfo[] Pods, bool Suspect);

@@ -1,21 +1,25 @@
-using System.Net;
 using Iam4Kube.Observability;
+using Iam4Kube.Watching;
 using k8s;
-using k8s.Autorest;
 using k8s.Models;
 
 namespace Iam4Kube.Cluster;
 
 /// <summary>
 /// Lists a resource, then watches it from the list's resourceVersion, resuming each new watch where the last one
-/// ended. Relists on 410 Gone (history compacted), backs off with jitter on errors, and reports the first sync.
-/// The store keeps serving its last state while the API server is away.
+/// ended, and reports the first sync. A watch never freezes the view unnoticed: every event and BOOKMARK is a
+/// heartbeat, a watch silent for the idle timeout is replaced, and one that cannot make progress after a few
+/// attempts (or answers 410 Gone, 504 ResourceVersionTooLarge, a 400/422 about the resourceVersion) leads to a
+/// relist, spaced as client-go spaces them. Each proof of freshness is recorded in <see cref="ViewFreshness"/>.
+/// The store keeps its last state while the API server is away; the view's age says how much to trust it.
 /// </summary>
 internal sealed partial class ResourceInformer<TItem, TList>(
     string resource,
     ResourceInformer<TItem, TList>.ListPage listPage,
     ResourceInformer<TItem, TList>.Watch watch,
     IResourceHandler<TItem> handler,
+    WatchSettings settings,
+    ViewFreshness freshness,
     Iam4KubeMetrics metrics,
     TimeProvider time,
     ILogger logger,
@@ -24,15 +28,14 @@ internal sealed partial class ResourceInformer<TItem, TList>(
     where TList : IItems<TItem>, IMetadata<V1ListMeta>
 {
     private const int PageSize = 500;
-    private static readonly TimeSpan MinBackoff = TimeSpan.FromMilliseconds(250);
-    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
 
     // Relists a store asks for come at most this often, so a cluster that keeps contradicting itself cannot make
     // iam4kube hammer the API server.
     private static readonly TimeSpan MinRelistInterval = TimeSpan.FromMilliseconds(200);
-    private long _lastList;
 
     private readonly TaskCompletionSource _synced = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly WatchPacer _pacer = new(settings);
+    private long _lastList;
 
     public delegate Task<TList> ListPage(string? continueToken, int limit, CancellationToken cancellationToken);
 
@@ -49,15 +52,16 @@ internal sealed partial class ResourceInformer<TItem, TList>(
     public async Task RunAsync(CancellationToken stoppingToken)
     {
         string? resourceVersion = null;
-        var failures = 0;
+        var relistReason = "initial";
         while (!stoppingToken.IsCancellationRequested)
         {
+            WatchPacer.Step step;
             try
             {
                 if (resourceVersion is null)
                 {
-                    resourceVersion = await ListAsync(stoppingToken);
-                    failures = 0;
+                    resourceVersion = await ListAsync(relistReason, stoppingToken);
+                    _pacer.Listed();
                 }
 
                 var outcome = await WatchAsync(resourceVersion, stoppingToken);
@@ -66,61 +70,64 @@ internal sealed partial class ResourceInformer<TItem, TList>(
                 {
                     Log.RelistRequested(logger, resource);
                     await DelayAsync(MinRelistInterval - time.GetElapsedTime(_lastList), stoppingToken);
-                    resourceVersion = null;
+                    (resourceVersion, relistReason) = (null, "requested");
                     continue;
                 }
 
-                switch (outcome.End)
+                step = _pacer.AfterWatch(outcome.Heard, outcome.Lasted, outcome.Error, outcome.WentIdle);
+                if (outcome.Error is not null)
                 {
-                    case WatchEnd.Expired:
-                        Log.HistoryExpired(logger, resource, resourceVersion);
-                        resourceVersion = null;
-                        continue;
-                    case WatchEnd.Closed when outcome.Events > 0 || outcome.Lasted > TimeSpan.FromSeconds(1):
-                        failures = 0;
-                        continue;
-                    case WatchEnd.Closed:
-                        // An empty stream that ends at once is usually a server in trouble: do not spin.
-                        failures++;
-                        break;
-                    case WatchEnd.Failed:
-                        // A watch that worked for a while and then broke (a dropped connection) is not a failing
-                        // server: resume quickly. Only failures in a row grow the backoff.
-                        failures = outcome.Events > 0 || outcome.Lasted > TimeSpan.FromSeconds(1) ? 1 : failures + 1;
-                        metrics.WatchErrors.WithLabels(resource).Inc();
-                        Log.WatchFailed(logger, resource, outcome.Error!.Message, outcome.Error);
-                        break;
+                    metrics.WatchErrors.WithLabels(resource).Inc();
+                }
+                else if (outcome.WentIdle)
+                {
+                    metrics.IdleWatches.WithLabels(resource).Inc();
+                }
+
+                Report(step, outcome.Error is { } e ? WatchFailures.Describe(e) : $"no event and no BOOKMARK for {settings.IdleTimeout.TotalSeconds:0.#}s", outcome.Error);
+                if (step.RelistReason is { } reason)
+                {
+                    (resourceVersion, relistReason) = (null, reason);
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
                 return;
             }
-            catch (Exception e) when (IsGone(e))
-            {
-                Log.HistoryExpired(logger, resource, resourceVersion ?? "");
-                resourceVersion = null;
-                continue;
-            }
             catch (Exception e)
             {
-                failures++;
+                // Only lists throw here (a watch's errors come back in its outcome); the relist reason stays.
                 metrics.WatchErrors.WithLabels(resource).Inc();
-                Log.ListOrWatchFailed(logger, resource, failures, e.Message, e);
+                step = _pacer.AfterListFailure(e);
+                Report(step, WatchFailures.Describe(e), e);
             }
 
-            await DelayAsync(BackoffFor(failures), stoppingToken);
+            await DelayAsync(step.Delay, stoppingToken);
         }
     }
 
-    private async Task<string> ListAsync(CancellationToken cancellationToken)
+    private void Report(WatchPacer.Step step, string detail, Exception? error)
+    {
+        if (step.Degraded is { } condition)
+        {
+            Log.Degraded(logger, resource, condition, detail, error);
+        }
+        else if (step.Recovered)
+        {
+            Log.Recovered(logger, resource);
+        }
+    }
+
+    private async Task<string> ListAsync(string reason, CancellationToken cancellationToken)
     {
         var items = new List<TItem>();
         string? continueToken = null;
         string? resourceVersion;
         do
         {
-            var page = await listPage(continueToken, PageSize, cancellationToken);
+            using var pageTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            pageTimeout.CancelAfter(settings.ListPageTimeout);
+            var page = await listPage(continueToken, PageSize, pageTimeout.Token);
             items.AddRange(page.Items ?? []);
             continueToken = page.Metadata?.ContinueProperty;
             resourceVersion = page.Metadata?.ResourceVersion;
@@ -128,31 +135,33 @@ internal sealed partial class ResourceInformer<TItem, TList>(
         while (!string.IsNullOrEmpty(continueToken));
 
         handler.ReplaceAll(items);
+        freshness.Touch(resource);
         _lastList = time.GetTimestamp();
-        metrics.Relists.WithLabels(resource).Inc();
-        Log.Listed(logger, resource, items.Count, resourceVersion ?? "");
+        metrics.Relists.WithLabels(resource, reason).Inc();
+        Log.Listed(logger, resource, items.Count, resourceVersion ?? "", reason);
         _synced.TrySetResult();
         return resourceVersion ?? "0";
     }
 
     private async Task<WatchOutcome> WatchAsync(string resourceVersion, CancellationToken stoppingToken)
     {
-        // Like client-go: the server ends each watch after 5-10 minutes, and a watchdog ends a watch that went
-        // silent (a peer that vanished without closing the connection) a minute after that.
-        var timeoutSeconds = Random.Shared.Next(300, 600);
-        using var watchdog = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-        watchdog.CancelAfter(TimeSpan.FromSeconds(timeoutSeconds + 60));
-        using var relistRequested = relist?.Token.Register(() => watchdog.Cancel());
+        // A short server-side timeout (kube-apiserver sends a BOOKMARK about 2 s before it) keeps a healthy quiet
+        // watch heard from well within the idle timeout; the idle watchdog ends one that is not.
+        var timeoutSeconds = settings.NextWatchTimeoutSeconds();
+        using var watchdog = new IdleWatchdog(settings.IdleTimeout, time, stoppingToken);
+        using var relistRequested = relist?.Token.Register(static state => ((IdleWatchdog)state!).Expire(), watchdog);
 
         Exception? streamError = null;
-        var events = 0;
+        var heard = 0;
         var started = time.GetTimestamp();
         metrics.WatchRestarts.WithLabels(resource).Inc();
         try
         {
             await foreach (var (type, item) in watch(resourceVersion, timeoutSeconds, e => streamError ??= e, watchdog.Token))
             {
-                events++;
+                heard++;
+                watchdog.Beat();
+                freshness.Touch(resource);
                 switch (type)
                 {
                     case WatchEventType.Added or WatchEventType.Modified:
@@ -169,38 +178,14 @@ internal sealed partial class ResourceInformer<TItem, TList>(
         }
         catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
         {
-            return new WatchOutcome(WatchEnd.Closed, resourceVersion, events, time.GetElapsedTime(started), null);
+            // The watchdog (idle, or a relist was requested).
         }
-        catch (Exception e) when (!IsGone(e) && e is not OperationCanceledException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
             streamError ??= e;
         }
 
-        return streamError switch
-        {
-            null => new WatchOutcome(WatchEnd.Closed, resourceVersion, events, time.GetElapsedTime(started), null),
-            _ when IsGone(streamError) => new WatchOutcome(WatchEnd.Expired, resourceVersion, events, time.GetElapsedTime(started), streamError),
-            _ => new WatchOutcome(WatchEnd.Failed, resourceVersion, events, time.GetElapsedTime(started), streamError),
-        };
-    }
-
-    private static bool IsGone(Exception e) => e switch
-    {
-        KubernetesException k => k.Status?.Code == (int)HttpStatusCode.Gone,
-        HttpOperationException h => h.Response?.StatusCode == HttpStatusCode.Gone,
-        _ => false,
-    };
-
-    private static TimeSpan BackoffFor(int failures)
-    {
-        if (failures <= 0)
-        {
-            return TimeSpan.Zero;
-        }
-
-        var ceiling = Math.Min(MaxBackoff.TotalMilliseconds, MinBackoff.TotalMilliseconds * Math.Pow(2, Math.Min(failures - 1, 16)));
-        // Equal jitter: at least half the ceiling, so retries from many replicas spread but never spin.
-        return TimeSpan.FromMilliseconds((ceiling / 2) + (Random.Shared.NextDouble() * ceiling / 2));
+        return new WatchOutcome(resourceVersion, heard, time.GetElapsedTime(started), streamError, watchdog.WentIdle && streamError is null);
     }
 
     private async Task DelayAsync(TimeSpan delay, CancellationToken cancellationToken)
@@ -220,30 +205,21 @@ internal sealed partial class ResourceInformer<TItem, TList>(
         }
     }
 
-    private enum WatchEnd
-    {
-        Closed,
-        Expired,
-        Failed,
-    }
-
-    private readonly record struct WatchOutcome(WatchEnd End, string ResourceVersion, int Events, TimeSpan Lasted, Exception? Error);
+    // Heard: events and BOOKMARKs received, the proof that the watch was alive.
+    private readonly record struct WatchOutcome(string ResourceVersion, int Heard, TimeSpan Lasted, Exception? Error, bool WentIdle);
 
     private static partial class Log
     {
-        [LoggerMessage(1, LogLevel.Information, "Listed {Resource}: {Count} objects at resourceVersion {ResourceVersion}")]
-        public static partial void Listed(ILogger logger, string resource, int count, string resourceVersion);
+        [LoggerMessage(1, LogLevel.Information, "Listed {Resource}: {Count} objects at resourceVersion {ResourceVersion} (reason: {Reason})")]
+        public static partial void Listed(ILogger logger, string resource, int count, string resourceVersion, string reason);
 
-        [LoggerMessage(2, LogLevel.Information, "Watch of {Resource} from resourceVersion {ResourceVersion} expired (410 Gone); relisting")]
-        public static partial void HistoryExpired(ILogger logger, string resource, string resourceVersion);
+        [LoggerMessage(3, LogLevel.Warning, "Watching {Resource} is degraded ({Condition}): {Detail}; serving the last known state while it lasts, retrying with backoff")]
+        public static partial void Degraded(ILogger logger, string resource, string condition, string detail, Exception? exception);
 
-        [LoggerMessage(3, LogLevel.Warning, "Watch of {Resource} failed: {Reason}; resuming after backoff")]
-        public static partial void WatchFailed(ILogger logger, string resource, string reason, Exception exception);
+        [LoggerMessage(4, LogLevel.Information, "Watching {Resource} works again")]
+        public static partial void Recovered(ILogger logger, string resource);
 
         [LoggerMessage(5, LogLevel.Warning, "The {Resource} store saw evidence of a missed event (two live pods claiming one IP); relisting")]
         public static partial void RelistRequested(ILogger logger, string resource);
-
-        [LoggerMessage(4, LogLevel.Warning, "List or watch of {Resource} failed ({Failures} in a row): {Reason}; serving the last known state and retrying")]
-        public static partial void ListOrWatchFailed(ILogger logger, string resource, int failures, string reason, Exception exception);
     }
 }

@@ -52,6 +52,11 @@ internal static class CommandLine
                                      above it is refused); not ready until the controller role is assumed
           --log-format json|text     log format on stderr (default json: compact JSON, one event a line)
           --log-level LEVEL          trace, debug, info, warn or error (default info)
+          --watch-idle-timeout D     replace a watch of the API server that brought no event and no
+                                     BOOKMARK for this long (default 30s)
+          --max-view-age D           when the view of pods, ServiceAccounts or nodes has not been confirmed
+                                     up to date for this long: unready, and 503 instead of credentials
+                                     (default 60s; 0: never)
           --version                  print the version and the commit it was built from
           -h, --help                 show this help
 
@@ -145,6 +150,8 @@ internal static class CommandLine
                     "--log-level" => options with { LogLevel = ParseLogLevel(value) },
                     "--cluster-name" => options with { ClusterName = value },
                     "--assume-role-arn" => options with { AssumeRoleArn = value },
+                    "--watch-idle-timeout" => options with { WatchIdleTimeout = Durations.Parse(value) },
+                    "--max-view-age" => options with { MaxViewAge = Durations.Parse(value) },
                     _ => throw new UnknownFlagException(),
                 };
                 shutdownDelayGiven |= name == "--shutdown-delay";

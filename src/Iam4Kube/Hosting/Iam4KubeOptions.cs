@@ -65,6 +65,14 @@ internal sealed record Iam4KubeOptions
 
     /// <summary>Use STS's FIPS endpoint for the region (--sts-fips or AWS_USE_FIPS_ENDPOINT=true).</summary>
     public bool StsFips { get; init; }
+
+    /// <summary>A watch with no event and no BOOKMARK for this long is replaced (docs/operations.md, "Staleness").</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan WatchIdleTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Past this age of the view of the cluster: unready, and 503 rather than an identity (0: never).</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan MaxViewAge { get; init; } = TimeSpan.FromSeconds(60);
 }
 
 internal enum LogFormat

@@ -91,6 +91,12 @@ internal sealed partial class Iam4KubeOptionsValidator : IValidateOptions<Iam4Ku
             }
         }
 
+        if (options.MaxViewAge > TimeSpan.Zero && options.MaxViewAge <= options.WatchIdleTimeout)
+        {
+            // A healthy but quiet watch may be silent for almost the idle timeout: the bound must leave room for it.
+            problems.Add("--max-view-age must be longer than --watch-idle-timeout (or 0 to never refuse)");
+        }
+
         return problems;
     }
 

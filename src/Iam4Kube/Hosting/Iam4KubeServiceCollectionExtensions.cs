@@ -9,6 +9,7 @@ using Iam4Kube.Observability;
 using Iam4Kube.Outcomes;
 using Iam4Kube.Policy;
 using Iam4Kube.Waiting;
+using Iam4Kube.Watching;
 using k8s;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -29,6 +30,9 @@ internal static class Iam4KubeServiceCollectionExtensions
         services.AddSingleton<PodIndex>();
         services.AddSingleton<NodeStore>();
         services.AddSingleton(sp => new ServiceAccountStore(sp.GetRequiredService<IRoleDemand>()));
+        services.TryAddSingleton(new WatchSettings { IdleTimeout = options.WatchIdleTimeout });
+        services.AddSingleton(sp => new ViewFreshness(
+            sp.GetRequiredService<TimeProvider>(), options.MaxViewAge, sp.GetRequiredService<ILogger<ViewFreshness>>()));
         if (options.ClusterFile is not null)
         {
             // Local mode: the cluster is a file, and there is no API server (nor Kubernetes client) at all.
@@ -102,6 +106,7 @@ internal static class Iam4KubeServiceCollectionExtensions
             sp.GetRequiredService<CredentialSupply>(),
             sp.GetRequiredService<NodeStore>(),
             sp.GetRequiredService<ParkedRequestBudget>(),
+            sp.GetRequiredService<ViewFreshness>(),
             sp.GetRequiredService<Iam4KubeMetrics>(),
             sp.GetRequiredService<TimeProvider>(),
             options.WaitTimeout));

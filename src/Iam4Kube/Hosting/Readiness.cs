@@ -8,14 +8,17 @@ namespace Iam4Kube.Hosting;
 /// <summary>
 /// Decides /readyz. Ready once the cluster has been listed and every role in use by a pod has credentials, or has
 /// failed for a reason retrying will not fix: a new replica that joins the Service answers at once, so a rollout
-/// loses nothing. With --assume-role-arn, the controller role must have been assumed first. Readiness then stays latched (an STS outage must not take every replica out of the Service at
-/// once while they still hold valid credentials) until shutdown begins.
+/// loses nothing. With --assume-role-arn, the controller role must have been assumed first. Readiness then stays
+/// latched (an STS outage must not take every replica out of the Service at once while they still hold valid
+/// credentials) until shutdown begins — except while the view of the cluster is older than --max-view-age: then the
+/// replica no longer knows who owns an IP and says so.
 /// </summary>
 internal sealed class Readiness(
     IClusterSource cluster,
     PodIndex pods,
     ServiceAccountStore serviceAccounts,
     CredentialStore credentials,
+    ViewFreshness freshness,
     Iam4KubeMetrics metrics,
     ControllerRole? controller = null)
 {
@@ -38,8 +41,17 @@ internal sealed class Readiness(
             return (false, "shutting down");
         }
 
+        if (freshness.IsTooOld(out var stale, out var age))
+        {
+            // Not latched: a replica cut off from the API server (others fine) must leave the Service so ip2service
+            // routes around it, and come back once its view is fresh again.
+            metrics.Ready.Set(0);
+            return (false, $"the view of {stale} is {age.TotalSeconds:F0}s old (more than --max-view-age {freshness.MaxAge.TotalSeconds:F0}s)");
+        }
+
         if (_latched)
         {
+            metrics.Ready.Set(1);
             return (true, "ready");
         }
 

@@ -19,7 +19,7 @@ internal sealed class Iam4KubeMetrics
         RequestDuration = factory.CreateHistogram("iam4kube_request_duration_seconds", "Metadata API request latency, including time parked.",
             new HistogramConfiguration { LabelNames = ["route"], Buckets = LatencyBuckets });
         Outcomes = factory.CreateCounter("iam4kube_request_outcomes_total",
-            "How requests that need a pod's identity ended: credentials, no_role, invalid_role, sts_denied, pod_unknown, pod_ambiguous, serviceaccount_unknown, credentials_unavailable, token_rejected, parked_limit.",
+            "How requests that need a pod's identity ended: credentials, no_role, invalid_role, sts_denied, pod_unknown, pod_ambiguous, serviceaccount_unknown, credentials_unavailable, token_rejected, parked_limit, view_too_old.",
             "outcome");
         Parked = factory.CreateGauge("iam4kube_parked_requests", "Requests currently waiting for a pod, ServiceAccount or credentials.");
         ParkedDuration = factory.CreateHistogram("iam4kube_parked_duration_seconds", "How long parked requests waited before they were answered.",
@@ -35,7 +35,13 @@ internal sealed class Iam4KubeMetrics
         WatchRestarts = factory.CreateCounter("iam4kube_watch_starts_total", "Watches started against the API server, by resource.", "resource");
         WatchErrors = factory.CreateCounter("iam4kube_watch_errors_total", "Failed lists and watches, by resource.", "resource");
         WatchEvents = factory.CreateCounter("iam4kube_watch_events_total", "Watch events applied, by resource.", "resource");
-        Relists = factory.CreateCounter("iam4kube_relists_total", "Full lists (start-up and after 410 Gone), by resource.", "resource");
+        Relists = factory.CreateCounter("iam4kube_relists_total",
+            "Full lists by resource and reason: initial, expired (410), resource_version_too_large (504), resource_version_rejected (400/422), no_progress (watches that brought nothing), requested (the pod index saw a missed event: two live pods claiming one IP).",
+            "resource", "reason");
+        IdleWatches = factory.CreateCounter("iam4kube_watch_idle_restarts_total",
+            "Watches ended because no event and no BOOKMARK came for --watch-idle-timeout (a half-open connection or a stalled server), by resource.", "resource");
+        ViewAge = factory.CreateGauge("iam4kube_cluster_view_age_seconds",
+            "Seconds since the view of a resource was last known up to date (a watch event, a BOOKMARK or a complete list).", "resource");
         Objects = factory.CreateGauge("iam4kube_cluster_objects", "Objects in the local view of the cluster, by resource.", "resource");
         ClusterFileLoads = factory.CreateCounter("iam4kube_cluster_file_loads_total",
             "Local mode: loads of the --cluster-file by outcome (applied; invalid or unreadable, which keep the last good state).", "outcome");
@@ -77,6 +83,10 @@ internal sealed class Iam4KubeMetrics
     public Counter Relists { get; }
 
     public Gauge Objects { get; }
+
+    public Counter IdleWatches { get; }
+
+    public Gauge ViewAge { get; }
 
     public Counter ClusterFileLoads { get; }
 

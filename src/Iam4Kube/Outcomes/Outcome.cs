@@ -48,6 +48,12 @@ internal sealed class Outcome
     /// <summary>The replica is draining; what is unknown here may be known on another replica.</summary>
     public static readonly Outcome ShuttingDown = new("shutting_down", StatusCodes.Status503ServiceUnavailable, isFinal: true);
 
+    /// <summary>
+    /// This replica's view of the cluster is older than --max-view-age: it no longer claims to know who owns an IP
+    /// (a frozen map is how an IP's new owner gets its previous owner's role), so it answers nothing.
+    /// </summary>
+    public static readonly Outcome ViewTooOld = new("view_too_old", StatusCodes.Status503ServiceUnavailable, isFinal: true);
+
     /// <summary>The client went away while waiting: nothing is written.</summary>
     public static readonly Outcome ClientGone = new("client_gone", StatusClientClosedRequest, isFinal: true);
 
@@ -72,7 +78,7 @@ internal sealed class Outcome
     public static IReadOnlyList<Outcome> All { get; } =
     [
         Resolved, CredentialsServed, NoRole, InvalidRole, StsDenied, TokenRejected, PodUnknown, PodAmbiguous,
-        ServiceAccountUnknown, NodeUnknown, CredentialsUnavailable, ParkedLimit, ShuttingDown, ClientGone, WrongRoleName,
+        ServiceAccountUnknown, NodeUnknown, CredentialsUnavailable, ParkedLimit, ShuttingDown, ViewTooOld, ClientGone, WrongRoleName,
     ];
 
     /// <summary>The <c>outcome</c> label of <c>iam4kube_request_outcomes_total</c>.</summary>

@@ -19,6 +19,7 @@ internal sealed class CallerResolver(
     CredentialSupply credentials,
     NodeStore nodes,
     ParkedRequestBudget parked,
+    ViewFreshness view,
     Iam4KubeMetrics metrics,
     TimeProvider time,
     TimeSpan waitTimeout)
@@ -115,6 +116,14 @@ internal sealed class CallerResolver(
         where TClaim : ICallerClaim
     {
         waitFor = Stage.Identity;
+        if (view.IsTooOld(out var stale, out var age))
+        {
+            // A frozen pod→IP map is how an IP's new owner gets its previous owner's role: say nothing rather than
+            // guess. Checked before any identifier, so every door refuses alike.
+            return new Resolution(Outcome.ViewTooOld,
+                Detail: $"this replica's view of {stale} is {age.TotalSeconds:F0}s old (more than {view.MaxAge.TotalSeconds:F0}s); retry");
+        }
+
         var caller = claim.Identify();
         if (!caller.IsIdentified)
         {

@@ -1,5 +1,5 @@
 using System.Threading.Channels;
-using Ip2Service.Endpoints;
+using Iam4Kube.Watching;
 using Ip2Service.Rules;
 using Ip2Service.Telemetry;
 

@@ -26,7 +26,11 @@ internal sealed class Ip2ServiceMetrics
         InvalidEndpoints = factory.CreateCounter(
             "ip2service_invalid_endpoints_total", "EndpointSlice entries skipped as unusable, by reason.", "reason");
         WatchRestarts = factory.CreateCounter(
-            "ip2service_watch_restarts_total", "EndpointSlice list/watch restarts, by reason (expired = relist after 410 Gone).", "reason");
+            "ip2service_watch_restarts_total",
+            "EndpointSlice list/watch restarts, by reason: closed, idle (no event and no BOOKMARK for the idle timeout), no_progress (relist after watches that brought nothing), expired (410), resource_version_too_large (504), resource_version_rejected (400/422), unanswered, unavailable (502/503), error.",
+            "reason");
+        ViewAge = factory.CreateGauge(
+            "ip2service_endpoints_view_age_seconds", "Seconds since the EndpointSlices were last known up to date (a watch event, a BOOKMARK or a list).");
     }
 
     public CollectorRegistry Registry { get; }
@@ -46,6 +50,8 @@ internal sealed class Ip2ServiceMetrics
     public Counter InvalidEndpoints { get; }
 
     public Counter WatchRestarts { get; }
+
+    public Gauge ViewAge { get; }
 
     public static string Label(SliceProblemReason reason) => reason switch
     {

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Runtime.CompilerServices;
 
 namespace Iam4Kube.Testing.Kubernetes;
 
@@ -9,6 +10,31 @@ internal sealed class ApiFaults
     private readonly List<Rule> _rules = [];
     private volatile bool _unavailable;
     private long _latencyTicks;
+
+    private volatile StrongBox<ApiFault>? _watchFault;
+    private volatile StrongBox<ApiFault>? _listFault;
+    private volatile bool _stallWatches;
+
+    /// <summary>Every watch request answered with this fault, until cleared.</summary>
+    public ApiFault? WatchFault
+    {
+        get => _watchFault?.Value;
+        set => _watchFault = value is { } fault ? new StrongBox<ApiFault>(fault) : null;
+    }
+
+    /// <summary>Every list request answered with this fault, until cleared.</summary>
+    public ApiFault? ListFault
+    {
+        get => _listFault?.Value;
+        set => _listFault = value is { } fault ? new StrongBox<ApiFault>(fault) : null;
+    }
+
+    /// <summary>Every watch accepted (200 and headers) and then never sent anything.</summary>
+    public bool StallWatches
+    {
+        get => _stallWatches;
+        set => _stallWatches = value;
+    }
 
     public bool Unavailable
     {

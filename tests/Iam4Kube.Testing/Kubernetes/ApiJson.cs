@@ -79,7 +79,7 @@ internal static class ApiJson
             writer.WriteString("reason", error.Reason);
         }
 
-        if (error.Name is not null || error.Kind is not null)
+        if (error.Name is not null || error.Kind is not null || error.CauseReason is not null || error.RetryAfterSeconds > 0)
         {
             writer.WriteStartObject("details");
             if (error.Name is not null)
@@ -95,6 +95,26 @@ internal static class ApiJson
             if (error.Kind is not null)
             {
                 writer.WriteString("kind", error.Kind);
+            }
+
+            if (error.CauseReason is not null)
+            {
+                writer.WriteStartArray("causes");
+                writer.WriteStartObject();
+                writer.WriteString("reason", error.CauseReason);
+                writer.WriteString("message", error.CauseMessage ?? string.Empty);
+                if (error.CauseField is not null)
+                {
+                    writer.WriteString("field", error.CauseField);
+                }
+
+                writer.WriteEndObject();
+                writer.WriteEndArray();
+            }
+
+            if (error.RetryAfterSeconds > 0)
+            {
+                writer.WriteNumber("retryAfterSeconds", error.RetryAfterSeconds);
             }
 
             writer.WriteEndObject();

@@ -90,9 +90,9 @@ internal sealed class ApiRequestHandler(
     {
         response.StatusCode = (int)error.Code;
         response.ContentType = Json;
-        if (error.Code is HttpStatusCode.TooManyRequests or HttpStatusCode.GatewayTimeout)
+        if (error.Code is HttpStatusCode.TooManyRequests or HttpStatusCode.GatewayTimeout || error.RetryAfterSeconds > 0)
         {
-            response.Headers.RetryAfter = "1";
+            response.Headers.RetryAfter = Math.Max(1, error.RetryAfterSeconds).ToString(CultureInfo.InvariantCulture);
         }
 
         await response.Body.WriteAsync(ApiJson.Status(error));
@@ -252,6 +252,11 @@ internal sealed class ApiRequestHandler(
         var resourceVersionParameter = query["resourceVersion"].ToString();
         var match = query["resourceVersionMatch"].ToString();
 
+        if (faults.ListFault is { } listFault)
+        {
+            throw FaultStatus(listFault, resourceVersionParameter);
+        }
+
         var latency = faults.Latency;
         if (latency > TimeSpan.Zero)
         {
@@ -302,12 +307,17 @@ internal sealed class ApiRequestHandler(
     {
         if (!await cluster.WaitForResourceVersionAsync(resourceVersion, TooLargeResourceVersionWait, cancellationToken))
         {
-            throw new ApiStatusException(
-                HttpStatusCode.GatewayTimeout,
-                "Timeout",
-                $"Too large resource version: {resourceVersion}, current: {cluster.ResourceVersion}");
+            throw ApiStatusException.TooLargeResourceVersion(resourceVersion, cluster.ResourceVersion);
         }
     }
+
+    private ApiStatusException FaultStatus(ApiFault fault, string resourceVersion) => fault switch
+    {
+        ApiFault.Expired => ApiStatusException.Expired($"too old resource version: {resourceVersion} ({cluster.ResourceVersion})"),
+        ApiFault.ResourceVersionTooLarge => ApiStatusException.TooLargeResourceVersion(
+            ResourceVersions.Parse(resourceVersion) ?? cluster.ResourceVersion + 1, cluster.ResourceVersion),
+        _ => ApiStatusException.InvalidResourceVersion(resourceVersion),
+    };
 
     private static async Task WriteListAsync(HttpResponse response, ResourceKind kind, ListPage page)
     {
@@ -379,10 +389,28 @@ internal sealed class ApiRequestHandler(
         }
 
         var watch = new WatchStream(route.Kind, filter, bookmarks);
+        var fault = faults.WatchFault;
+        if (fault == ApiFault.InvalidResourceVersion)
+        {
+            throw FaultStatus(fault.Value, query["resourceVersion"].ToString());
+        }
 
-        // resourceVersion unset or "0" (or sendInitialEvents=true): the current state as ADDED events first.
-        var after = from is > 0 && !initialEvents ? from : null;
-        cluster.StartWatch(watch, after, initialEventsEndBookmark: initialEvents && bookmarks);
+        if (fault is { } inBand)
+        {
+            // kube-apiserver's watch cache reports these in-band: 200, one ERROR event, the end of the stream.
+            watch.Enqueue(ApiJson.ErrorLine(FaultStatus(inBand, query["resourceVersion"].ToString())));
+            watch.Complete();
+        }
+        else
+        {
+            // resourceVersion unset or "0" (or sendInitialEvents=true): the current state as ADDED events first.
+            var after = from is > 0 && !initialEvents ? from : null;
+            cluster.StartWatch(watch, after, initialEventsEndBookmark: initialEvents && bookmarks);
+            if (faults.StallWatches)
+            {
+                cluster.SilenceWatches(watch);
+            }
+        }
 
         try
         {
@@ -395,7 +423,18 @@ internal sealed class ApiRequestHandler(
 
             using var expiry = timeout > TimeSpan.Zero ? new CancellationTokenSource(timeout, time) : new CancellationTokenSource();
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(expiry.Token, context.RequestAborted, shutdown);
+            // Like kube-apiserver's watch cache: a BOOKMARK about 2 s before timeoutSeconds, so that a client resuming
+            // after the timeout starts from the latest resourceVersion.
+            using var preTimeoutBookmark = bookmarks && timeout > TimeSpan.FromSeconds(2)
+                ? time.CreateTimer(_ => cluster.SendBookmark(watch), null, timeout - TimeSpan.FromSeconds(2), Timeout.InfiniteTimeSpan)
+                : null;
             await watch.WriteAsync(context, stop.Token);
+            if (watch.Silenced)
+            {
+                // A half-open connection: the client hears nothing, not even the end, until it gives up itself.
+                using var gone = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, shutdown);
+                await Task.Delay(Timeout.InfiniteTimeSpan, gone.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+            }
         }
         finally
         {

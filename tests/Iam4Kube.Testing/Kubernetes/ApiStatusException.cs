@@ -15,9 +15,17 @@ internal sealed class ApiStatusException : Exception
         string? name = null,
         string? group = null,
         string? kind = null,
-        string? inconsistentContinue = null)
+        string? inconsistentContinue = null,
+        string? causeReason = null,
+        string? causeMessage = null,
+        string? causeField = null,
+        int retryAfterSeconds = 0)
         : base(message)
     {
+        CauseReason = causeReason;
+        CauseMessage = causeMessage;
+        CauseField = causeField;
+        RetryAfterSeconds = retryAfterSeconds;
         Code = code;
         Reason = reason;
         Name = name;
@@ -38,6 +46,39 @@ internal sealed class ApiStatusException : Exception
 
     /// <summary>The continue token an expired list hands back for an inconsistent remainder.</summary>
     public string? InconsistentContinue { get; }
+
+    /// <summary>details.causes[0].reason (e.g. ResourceVersionTooLarge, FieldValueInvalid), when there is one.</summary>
+    public string? CauseReason { get; }
+
+    public string? CauseMessage { get; }
+
+    public string? CauseField { get; }
+
+    /// <summary>details.retryAfterSeconds (and the Retry-After header), when above zero.</summary>
+    public int RetryAfterSeconds { get; }
+
+    /// <summary>
+    /// What kube-apiserver answers for a resourceVersion newer than it has (storage.NewTooLargeResourceVersionError:
+    /// after an etcd restore, or from a lagging replica): 504 Timeout with the ResourceVersionTooLarge cause.
+    /// </summary>
+    public static ApiStatusException TooLargeResourceVersion(long requested, long current) =>
+        new(
+            HttpStatusCode.GatewayTimeout,
+            "Timeout",
+            $"Timeout: Too large resource version: {requested}, current: {current}",
+            causeReason: "ResourceVersionTooLarge",
+            causeMessage: "Too large resource version",
+            retryAfterSeconds: 1);
+
+    /// <summary>What kube-apiserver answers for a resourceVersion it cannot parse (or refuses for this request).</summary>
+    public static ApiStatusException InvalidResourceVersion(string resourceVersion) =>
+        new(
+            HttpStatusCode.BadRequest,
+            "BadRequest",
+            $"invalid resource version: \"{resourceVersion}\"",
+            causeReason: "FieldValueInvalid",
+            causeMessage: $"Invalid value: \"{resourceVersion}\": invalid resource version",
+            causeField: "resourceVersion");
 
     public static ApiStatusException NotFound(ResourceKind kind, string name) =>
         new(HttpStatusCode.NotFound, "NotFound", $"{kind} \"{name}\" not found", name, NullIfEmpty(kind.Group), kind.Plural);

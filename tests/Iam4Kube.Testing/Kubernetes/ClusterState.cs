@@ -365,6 +365,26 @@ internal sealed class ClusterState
         }
     }
 
+    /// <summary>Silences every open watch (or one): they stay connected but receive nothing more, ever.</summary>
+    public int SilenceWatches(WatchStream? only = null)
+    {
+        lock (_gate)
+        {
+            var silenced = 0;
+            foreach (var state in _kinds.Values)
+            {
+                foreach (var watch in state.Watches.Where(w => only is null || w == only).ToList())
+                {
+                    watch.Silence();
+                    state.Watches.Remove(watch);
+                    silenced++;
+                }
+            }
+
+            return silenced;
+        }
+    }
+
     /// <summary>Ends every open watch cleanly (shutdown).</summary>
     public void CompleteWatches()
     {
@@ -393,6 +413,18 @@ internal sealed class ClusterState
                         watch.Enqueue(line ??= ApiJson.BookmarkLine(state.Kind, _resourceVersion));
                     }
                 }
+            }
+        }
+    }
+
+    /// <summary>Sends one watch a BOOKMARK at the current resourceVersion, if it is still open and allowed them.</summary>
+    public void SendBookmark(WatchStream watch)
+    {
+        lock (_gate)
+        {
+            if (watch.Bookmarks && _kinds[watch.Kind].Watches.Contains(watch))
+            {
+                watch.Enqueue(ApiJson.BookmarkLine(watch.Kind, _resourceVersion));
             }
         }
     }

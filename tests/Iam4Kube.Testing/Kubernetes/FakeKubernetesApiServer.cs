@@ -189,6 +189,44 @@ public sealed class FakeKubernetesApiServer : IAsyncDisposable
     /// </summary>
     public int DropWatches(bool midFrame = false) => _cluster.DropWatches(midFrame);
 
+    /// <summary>
+    /// Every open watch connection goes silent, as behind a half-open TCP connection (a NAT or load balancer that
+    /// forgot it): it stays open, but nothing more reaches the client, not a BOOKMARK, not even the end at
+    /// timeoutSeconds. New watches are not affected. Returns how many went silent.
+    /// </summary>
+    public int SilenceWatches() => _cluster.SilenceWatches();
+
+    /// <summary>
+    /// While true, every watch (open or new) is accepted and then sent nothing at all (a stalled watch cache); lists
+    /// still work. Setting it silences the open watches.
+    /// </summary>
+    public bool StallWatches
+    {
+        get => _faults.StallWatches;
+        set
+        {
+            _faults.StallWatches = value;
+            if (value)
+            {
+                _cluster.SilenceWatches();
+            }
+        }
+    }
+
+    /// <summary>While set, every watch request is answered with this fault (in-band for 410 and 504, as kube-apiserver does).</summary>
+    public ApiFault? WatchFault
+    {
+        get => _faults.WatchFault;
+        set => _faults.WatchFault = value;
+    }
+
+    /// <summary>While set, every list request is answered with this fault.</summary>
+    public ApiFault? ListFault
+    {
+        get => _faults.ListFault;
+        set => _faults.ListFault = value;
+    }
+
     /// <summary>Sends a BOOKMARK at the current resourceVersion to every watch that allowed bookmarks, now.</summary>
     public void SendBookmark() => _cluster.SendBookmarks();
 

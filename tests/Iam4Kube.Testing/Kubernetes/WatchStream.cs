@@ -24,7 +24,19 @@ internal sealed class WatchStream(ResourceKind kind, ObjectFilter filter, bool b
     /// <summary>Live events at or below this resourceVersion are not for this watch (it started after them).</summary>
     public long StartResourceVersion { get; set; }
 
+    private volatile bool _silenced;
+
+    /// <summary>Whether the connection went silent: it stays open but nothing more is written to it.</summary>
+    public bool Silenced => _silenced;
+
     public void Enqueue(byte[] line) => _frames.Writer.TryWrite(new WatchFrame(line));
+
+    /// <summary>From now on nothing reaches the client, not even the end of the stream: a half-open connection.</summary>
+    public void Silence()
+    {
+        _silenced = true;
+        _frames.Writer.TryComplete();
+    }
 
     /// <summary>Ends the connection abruptly after the frames already queued, optionally after half a frame.</summary>
     public void EnqueueDrop(byte[] partialLine)
@@ -47,6 +59,11 @@ internal sealed class WatchStream(ResourceKind kind, ObjectFilter filter, bool b
                 var pending = 0;
                 while (reader.TryRead(out var frame))
                 {
+                    if (_silenced)
+                    {
+                        return;
+                    }
+
                     if (frame.Drop)
                     {
                         if (frame.Bytes.Length > 0)

@@ -5,13 +5,15 @@ using Iam4Kube.Roles;
 using Iam4Kube.Testing.Builders;
 using Iam4Kube.Testing.Kubernetes;
 using Iam4Kube.Tests.TestSupport;
+using Iam4Kube.Watching;
 using k8s.Models;
 using Microsoft.Extensions.Logging.Abstractions;
+using Xunit.Abstractions;
 
 namespace Iam4Kube.Tests.Cluster;
 
 /// <summary>The informers against a fake API server that speaks list/watch as kube-apiserver does.</summary>
-public sealed class ClusterViewTests : IAsyncLifetime
+public sealed class ClusterViewTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private readonly FakeKubernetesApiServer _api = new();
     private readonly PodIndex _pods = new();
@@ -37,9 +39,13 @@ public sealed class ClusterViewTests : IAsyncLifetime
         await _api.DisposeAsync();
     }
 
-    private async Task StartViewAsync(bool waitForSync = true)
+    private ViewFreshness _freshness = null!;
+
+    private async Task StartViewAsync(bool waitForSync = true, WatchSettings? settings = null, TimeSpan? maxViewAge = null)
     {
-        _view = new ClusterView(_api.CreateClient(), _pods, _serviceAccounts, _nodes, _metrics, TimeProvider.System, NullLoggerFactory.Instance);
+        _freshness = new ViewFreshness(TimeProvider.System, maxViewAge ?? TimeSpan.FromMinutes(1), NullLogger<ViewFreshness>.Instance);
+        _view = new ClusterView(
+            _api.CreateClient(), _pods, _serviceAccounts, _nodes, settings ?? new WatchSettings(), _freshness, _metrics, TimeProvider.System, NullLoggerFactory.Instance);
         await _view.StartAsync(CancellationToken.None);
         if (waitForSync)
         {
@@ -112,19 +118,20 @@ public sealed class ClusterViewTests : IAsyncLifetime
 
         var lookup = await WaitForLookupAsync("10.0.0.9", l => l.Result == PodLookupResult.Found && l.Pod!.Name.Name == "reuser");
         Assert.Equal("b", lookup.Pod!.Name.Namespace);
-        Assert.True(_metrics.Relists.WithLabels("pods").Value >= 2);
+        // After the 410, or earlier: the reuser's ADDED may arrive before the cut and make the IP ambiguous.
+        Assert.True(_metrics.Relists.WithLabels("pods", "expired").Value + _metrics.Relists.WithLabels("pods", "requested").Value >= 1);
     }
 
     [Fact]
     public async Task ResumesFromTheLastResourceVersionAfterAWatchIsCutMidFrame()
     {
         await StartViewAsync();
-        var listsBefore = _metrics.Relists.WithLabels("pods").Value;
+        var listsBefore = Lists("pods");
         _api.DropWatches(midFrame: true);
         _api.Create(KubeObjects.Pod("a", "after-cut", "10.0.0.10"));
 
         await WaitForLookupAsync("10.0.0.10", l => l.Result == PodLookupResult.Found);
-        Assert.Equal(listsBefore, _metrics.Relists.WithLabels("pods").Value);
+        Assert.Equal(listsBefore, Lists("pods"));
     }
 
     [Fact]
@@ -168,6 +175,103 @@ public sealed class ClusterViewTests : IAsyncLifetime
         Assert.True(_metrics.WatchErrors.WithLabels("pods").Value >= 1);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AConfirmedAmbiguityClearsWithinSecondsOfTheStalePodsDeletionOrFinish(bool finishes)
+    {
+        // Two live pods on one IP, both confirmed by a list: nothing is answered for that IP...
+        _api.Create(KubeObjects.Pod("a", "stale", "10.0.0.20", "sa"));
+        _api.Create(KubeObjects.Pod("b", "owner", "10.0.0.20", "sa"));
+        await StartViewAsync();
+        Assert.Equal(PodLookupResult.Ambiguous, _pods.Lookup(IPAddress.Parse("10.0.0.20")).Result);
+
+        // ...until the stale one goes: then a GET of the survivor confirms it, with a healthy watch and no relist.
+        var gone = System.Diagnostics.Stopwatch.StartNew();
+        if (finishes)
+        {
+            var stale = _api.Get<V1Pod>("a", "stale")!;
+            stale.Status.Phase = "Failed";
+            _api.Update(stale);
+        }
+        else
+        {
+            _api.Delete<V1Pod>("a", "stale");
+        }
+
+        var lookup = await WaitForLookupAsync("10.0.0.20", l => l.Result == PodLookupResult.Found);
+        Assert.Equal("owner", lookup.Pod!.Name.Name);
+        Assert.True(gone.Elapsed < TimeSpan.FromSeconds(3), $"the survivor was confirmed after {gone.Elapsed}");
+        Assert.Contains(_api.Requests, r => r.Method == "GET" && r.Path.EndsWith("/namespaces/b/pods/owner", StringComparison.Ordinal));
+        Assert.Equal(0, _metrics.Relists.WithLabels("pods", "requested").Value);
+    }
+
+    /// <summary>
+    /// docs/operations.md: under a persistent fault, at most 7 lists in its first minute, then at most 3 a minute
+    /// (the first at once, then 800 ms doubling to 30 s, ±20 %). Here on a clock ten times faster (80 ms to 3 s), so a "minute" is 6 s; the
+    /// windows are the measurement itself, not a wait for a condition.
+    /// </summary>
+    [Theory]
+    [InlineData(ApiFault.Expired, false)]
+    [InlineData(ApiFault.ResourceVersionTooLarge, false)]
+    [InlineData(ApiFault.InvalidResourceVersion, false)]
+    [InlineData(ApiFault.Expired, true)]
+    [InlineData(ApiFault.ResourceVersionTooLarge, true)]
+    public async Task APersistentFaultCostsAtMostAFewListsAMinute(ApiFault fault, bool listsFailToo)
+    {
+        await StartViewAsync(settings: new WatchSettings
+        {
+            IdleTimeout = TimeSpan.FromSeconds(3),
+            InitialBackoff = TimeSpan.FromMilliseconds(80),
+            MaxBackoff = TimeSpan.FromSeconds(3),
+            OutageRetry = TimeSpan.FromMilliseconds(100),
+        });
+        _api.WatchFault = fault;
+        _api.ListFault = listsFailToo ? fault : null;
+        var before = PodLists();
+        _api.DropWatches();
+
+        await Task.Delay(TimeSpan.FromSeconds(6));
+        var firstMinute = PodLists() - before;
+        await Task.Delay(TimeSpan.FromSeconds(6));
+        var secondMinute = PodLists() - before - firstMinute;
+
+        output.WriteLine($"{fault} (lists fail too: {listsFailToo}): {firstMinute} lists in the first scaled minute, {secondMinute} in the second");
+        Assert.InRange(firstMinute, 2, 7);
+        Assert.InRange(secondMinute, 1, 3);
+    }
+
+    [Fact]
+    public async Task AStalledApiServerIsNoticedAndRelistedAfterAFewSilentWatches()
+    {
+        _api.BookmarkInterval = TimeSpan.FromMilliseconds(300);
+        await StartViewAsync(settings: new WatchSettings { IdleTimeout = TimeSpan.FromSeconds(1), InitialBackoff = TimeSpan.FromMilliseconds(50) });
+        _api.StallWatches = true;
+        _api.Create(KubeObjects.Pod("a", "behind-the-stall", "10.0.0.22"));
+
+        // Three silent watches (1 s each), then a list: the pod appears although no watch ever delivers it.
+        await WaitForLookupAsync("10.0.0.22", l => l.Result == PodLookupResult.Found);
+        Assert.True(_metrics.IdleWatches.WithLabels("pods").Value >= 3);
+        Assert.True(_metrics.Relists.WithLabels("pods", "no_progress").Value >= 1);
+    }
+
+    [Fact]
+    public async Task AHalfOpenWatchIsReplacedAfterTheIdleTimeoutWithoutARelist()
+    {
+        _api.BookmarkInterval = TimeSpan.FromMilliseconds(300);
+        await StartViewAsync(settings: new WatchSettings { IdleTimeout = TimeSpan.FromSeconds(1) });
+        var lists = Lists("pods");
+        Assert.True(_api.SilenceWatches() >= 3);
+        _api.Create(KubeObjects.Pod("a", "after-silence", "10.0.0.23"));
+
+        await WaitForLookupAsync("10.0.0.23", l => l.Result == PodLookupResult.Found);
+        Assert.True(_metrics.IdleWatches.WithLabels("pods").Value >= 1);
+        Assert.Equal(lists, Lists("pods"));
+        Assert.True(_freshness.Age("pods") < TimeSpan.FromSeconds(2));
+    }
+
+    private int PodLists() => _api.Requests.Count(r => r.Path.EndsWith("/pods", StringComparison.Ordinal) && !r.IsWatch);
+
     [Fact]
     public async Task AnnotationChangesMoveDemandToTheNewRole()
     {
@@ -180,6 +284,11 @@ public sealed class ClusterViewTests : IAsyncLifetime
         Assert.True(_serviceAccounts.TryGet(new NamespacedName("a", "sa"), out var assignment));
         Assert.Equal("second", Assert.IsType<RoleAssignment.Assigned>(assignment).Role.Arn.RoleName);
     }
+
+    private static readonly string[] RelistReasons =
+        ["initial", "expired", "resource_version_too_large", "resource_version_rejected", "no_progress", "requested"];
+
+    private double Lists(string resource) => RelistReasons.Sum(reason => _metrics.Relists.WithLabels(resource, reason).Value);
 
     private static async Task Eventually(Func<bool> condition)
     {

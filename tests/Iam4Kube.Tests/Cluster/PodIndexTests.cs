@@ -78,9 +78,12 @@ public sealed class PodIndexTests
         Assert.Equal(PodLookupResult.Ambiguous, index.Lookup(Ip).Result);
         Assert.True(index.RelistRequested.TryConsume());
 
-        // The newer pod leaves: the survivor may be the stale one, so still nothing is answered...
+        // The newer pod leaves: the survivor may be the stale one, so still nothing is answered, and the API server
+        // is asked about the survivor at once...
         index.Remove(reuser.Uid);
         Assert.Equal(PodLookupResult.Ambiguous, index.Lookup(Ip).Result);
+        Assert.True(index.Confirmations.TryRead(out var confirmation));
+        Assert.Equal(stale.Uid, confirmation.Claimant.Uid);
 
         // ...until a list says who owns the IP.
         var third = Info(KubeObjects.Pod("ns3", "third", "10.1.2.3"));
@@ -100,7 +103,60 @@ public sealed class PodIndexTests
     }
 
     [Fact]
-    public void ASuspectIpWithNoClaimLeftWaitsForTheList()
+    public void AClaimantLeavingAListConfirmedAmbiguityAsksForTheListThatSettlesIt()
+    {
+        var index = new PodIndex();
+        var stale = Info(KubeObjects.Pod("a", "one", "10.1.2.3"));
+        var owner = Info(KubeObjects.Pod("b", "two", "10.1.2.3"));
+        index.ReplaceAll([stale, owner]);
+        Assert.False(index.RelistRequested.TryConsume());
+
+        index.Remove(stale.Uid);
+        Assert.Equal(PodLookupResult.Ambiguous, index.Lookup(Ip).Result);
+        Assert.True(index.Confirmations.TryRead(out var confirmation));
+        Assert.Equal(owner.Uid, confirmation.Claimant.Uid);
+
+        // The API server says the survivor is there, with that IP: it is the owner.
+        index.Confirm(confirmation, owner);
+        Assert.Equal("two", index.Lookup(Ip).Pod!.Name.Name);
+        Assert.False(index.RelistRequested.TryConsume());
+    }
+
+    [Fact]
+    public void ASurvivorTheApiServerNoLongerHasWasTheStaleClaimAndLeaves()
+    {
+        var index = new PodIndex();
+        var stale = Info(KubeObjects.Pod("a", "one", "10.1.2.3"));
+        var reuser = Info(KubeObjects.Pod("b", "two", "10.1.2.3"));
+        index.Upsert(stale);
+        index.Upsert(reuser);
+        index.Remove(reuser.Uid);
+        Assert.True(index.Confirmations.TryRead(out var confirmation));
+
+        index.Confirm(confirmation, null);
+        Assert.Equal(PodLookupResult.Missing, index.Lookup(Ip).Result);
+        Assert.Equal(0, index.Count);
+    }
+
+    [Fact]
+    public void AnAnswerAboutASurvivorThatChangedMeanwhileIsIgnored()
+    {
+        var index = new PodIndex();
+        var a = Info(KubeObjects.Pod("a", "one", "10.1.2.3"));
+        var b = Info(KubeObjects.Pod("b", "two", "10.1.2.3"));
+        index.Upsert(a);
+        index.Upsert(b);
+        index.Remove(b.Uid);
+        Assert.True(index.Confirmations.TryRead(out var confirmation));
+        var c = Info(KubeObjects.Pod("c", "three", "10.1.2.3"));
+        index.Upsert(c);
+
+        index.Confirm(confirmation, a);
+        Assert.Equal(PodLookupResult.Ambiguous, index.Lookup(Ip).Result);
+    }
+
+    [Fact]
+    public void ASuspectIpWithNoClaimLeftIsSimplyUnknown()
     {
         var index = new PodIndex();
         var a = Info(KubeObjects.Pod("a", "one", "10.1.2.3"));
@@ -109,7 +165,8 @@ public sealed class PodIndexTests
         index.Upsert(b);
         index.Remove(a.Uid);
         index.Remove(b.Uid);
-        Assert.Equal(PodLookupResult.Ambiguous, index.Lookup(Ip).Result);
+        // No claim left, nothing to guess between: unknown, which answers nothing.
+        Assert.Equal(PodLookupResult.Missing, index.Lookup(Ip).Result);
         index.ReplaceAll([]);
         Assert.Equal(PodLookupResult.Missing, index.Lookup(Ip).Result);
     }

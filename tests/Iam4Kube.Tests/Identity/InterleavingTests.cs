@@ -2,9 +2,12 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Text.Json;
 using Iam4Kube.Testing.Builders;
+using Iam4Kube.Testing.Kubernetes;
 using Iam4Kube.Tests.EndToEnd;
 using Iam4Kube.Tests.TestHost;
+using Iam4Kube.Watching;
 using k8s.Models;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Xunit.Abstractions;
 
 namespace Iam4Kube.Tests.Identity;
@@ -27,15 +30,30 @@ public sealed class InterleavingTests(ITestOutputHelper output)
     private static readonly string[] ServiceAccounts = ["web", "worker", "batch"];
     private static readonly string[] Roles = [.. Enumerable.Range(0, 6).Select(i => KubeObjects.RoleArn($"role-{i}"))];
 
+    // The quiet faults (silent and stalled watches, 504 TooLarge) run with short bounds: a watch idle for 1 s is
+    // replaced, a view older than 2 s is not answered from.
+    private static readonly TimeSpan FaultIdleTimeout = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan FaultMaxViewAge = TimeSpan.FromSeconds(2);
+
     [Fact]
-    public async Task NoIpEverGetsCredentialsOfAPodThatDidNotOwnIt()
+    public Task NoIpEverGetsCredentialsOfAPodThatDidNotOwnIt() => CheckAsync(quietFaults: false, DefaultRequests);
+
+    /// <summary>
+    /// The same churn while watches also go silent (half-open), stall, or answer 504 ResourceVersionTooLarge with
+    /// lists too: an answer may be stale by up to --max-view-age (plus event delivery), never more.
+    /// </summary>
+    [Fact]
+    public Task NoIpGetsCredentialsOfAPodThatDidNotOwnItBeyondTheBoundWhileWatchesGoSilentOrTooLarge() =>
+        CheckAsync(quietFaults: true, DefaultRequests / 3);
+
+    private async Task CheckAsync(bool quietFaults, int defaultRequests)
     {
         var seed = int.TryParse(Environment.GetEnvironmentVariable("IAM4KUBE_INTERLEAVING_SEED"), out var s) ? s : DefaultSeed;
-        var requests = int.TryParse(Environment.GetEnvironmentVariable("IAM4KUBE_INTERLEAVING_REQUESTS"), out var r) ? r : DefaultRequests;
+        var requests = int.TryParse(Environment.GetEnvironmentVariable("IAM4KUBE_INTERLEAVING_REQUESTS"), out var r) ? r : defaultRequests;
         Run? run = null;
         try
         {
-            run = await RunAsync(seed, requests);
+            run = await RunAsync(seed, requests, quietFaults);
         }
         catch (Exception e)
         {
@@ -43,24 +61,49 @@ public sealed class InterleavingTests(ITestOutputHelper output)
         }
 
         output.WriteLine($"seed {seed}: {run.Requests} requests, {run.CredentialsServed} credentials checked, {run.Operations} cluster operations " +
-            $"({run.Reuses} IP reuses, {run.MissedDeletes} missed deletes, {run.Relists} forced relists, {run.AnnotationChanges} annotation changes, {run.WatchDrops} dropped watches), {run.Violations.Count} violations");
+            $"({run.Reuses} IP reuses, {run.MissedDeletes} missed deletes, {run.Relists} forced relists, {run.AnnotationChanges} annotation changes, {run.WatchDrops} dropped watches, " +
+            $"{run.QuietFaults} quiet faults), {run.Violations.Count} violations, {run.Refused} answers refused as too stale");
         Assert.True(run.Violations.IsEmpty, $"seed {seed}: {run.Violations.Count} violations, e.g. {string.Join(" | ", run.Violations.Take(5))}");
         Assert.True(run.Requests >= requests);
         Assert.True(run.CredentialsServed > requests / 10, $"only {run.CredentialsServed} credentials answers: the run proves little");
         Assert.True(run.Reuses > 0 && run.MissedDeletes > 0 && run.Relists > 0 && run.AnnotationChanges > 0);
+        Assert.True(!quietFaults || run.QuietFaults > 0);
         Assert.Empty(run.UnexpectedStatuses);
     }
 
-    private static async Task<Run> RunAsync(int seed, int targetRequests)
+    private static async Task<Run> RunAsync(int seed, int targetRequests, bool quietFaults)
     {
-        await using var host = await Iam4KubeTestHost.StartAsync(o => o with
-        {
-            WaitTimeout = TimeSpan.FromMilliseconds(300),
-            StsRate = 100_000,
-            StsBurst = 100_000,
-            LogLevel = Serilog.Events.LogEventLevel.Error,
-        });
+        await using var host = await Iam4KubeTestHost.StartAsync(
+            o => o with
+            {
+                WaitTimeout = TimeSpan.FromMilliseconds(300),
+                StsRate = 100_000,
+                StsBurst = 100_000,
+                LogLevel = Serilog.Events.LogEventLevel.Error,
+                WatchIdleTimeout = quietFaults ? FaultIdleTimeout : o.WatchIdleTimeout,
+                MaxViewAge = quietFaults ? FaultMaxViewAge : o.MaxViewAge,
+            },
+            services =>
+            {
+                if (quietFaults)
+                {
+                    services.Replace(ServiceDescriptor.Singleton(new WatchSettings
+                    {
+                        IdleTimeout = FaultIdleTimeout,
+                        InitialBackoff = TimeSpan.FromMilliseconds(100),
+                        MaxBackoff = TimeSpan.FromSeconds(1),
+                    }));
+                }
+            });
         var api = host.Api;
+        if (quietFaults)
+        {
+            // kube-apiserver's heartbeat, shortened like the idle timeout.
+            api.BookmarkInterval = TimeSpan.FromMilliseconds(300);
+        }
+
+        // Outside quiet faults, answers may lag only by event delivery; with them, by the view's bound as well.
+        var lag = quietFaults ? EventDeliveryLag + FaultMaxViewAge : EventDeliveryLag;
         var history = new OwnershipHistory();
         var run = new Run();
         var random = new Random(seed);
@@ -114,15 +157,47 @@ public sealed class InterleavingTests(ITestOutputHelper output)
         using var stop = new CancellationTokenSource();
         var clients = new ConcurrentDictionary<string, HttpClient>();
         var workers = Enumerable.Range(0, 16)
-            .Select(i => Task.Run(() => ClientLoopAsync(host, history, clients, run, new Random(seed + i + 1), targetRequests, stop)))
+            .Select(i => Task.Run(() => ClientLoopAsync(host, history, clients, run, new Random(seed + i + 1), targetRequests, lag, stop)))
             .ToList();
 
         // A missed DELETE stays unseen for longer than the allowed event-delivery lag, so that answering from the
         // stale pod would be caught.
         long? missedDeleteAt = null;
         var lastDrop = OwnershipHistory.Now;
+        long? quietFaultUntil = null;
         while (!stop.IsCancellationRequested)
         {
+            if (quietFaultUntil is { } until && OwnershipHistory.Now > until)
+            {
+                api.StallWatches = false;
+                api.WatchFault = null;
+                api.ListFault = null;
+                quietFaultUntil = null;
+            }
+
+            if (quietFaults && quietFaultUntil is null && random.Next(400) == 0)
+            {
+                // A fault that says nothing: half-open watches (new ones work), a stalled watch cache, or a lagging
+                // API server answering 504 TooLarge to every list and watch, for a second or three.
+                switch (random.Next(3))
+                {
+                    case 0:
+                        api.SilenceWatches();
+                        break;
+                    case 1:
+                        api.StallWatches = true;
+                        break;
+                    default:
+                        api.WatchFault = ApiFault.ResourceVersionTooLarge;
+                        api.ListFault = ApiFault.ResourceVersionTooLarge;
+                        api.DropWatches();
+                        break;
+                }
+
+                quietFaultUntil = OwnershipHistory.Now + (long)(TimeSpan.FromSeconds(1 + random.Next(3)).TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+                run.QuietFaults++;
+            }
+
             var roll = random.Next(100);
             var owned = pods.Keys.ToList();
             var free = ips.Where(ip => !pods.ContainsKey(ip)).ToList();
@@ -223,6 +298,7 @@ public sealed class InterleavingTests(ITestOutputHelper output)
         Run run,
         Random random,
         int targetRequests,
+        TimeSpan lag,
         CancellationTokenSource stop)
     {
         while (Interlocked.Add(ref run.RequestCount, 0) < targetRequests)
@@ -256,6 +332,12 @@ public sealed class InterleavingTests(ITestOutputHelper output)
 
             var roleName = await listing.Content.ReadAsStringAsync();
             var response = await SendAsync(client, "/latest/meta-data/iam/security-credentials/" + roleName, token);
+            if (response.StatusCode == HttpStatusCode.ServiceUnavailable
+                && (await response.Content.ReadAsStringAsync()).Contains("view of", StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref run.RefusedCount);
+            }
+
             Count(run, "GET credentials", response.StatusCode, HttpStatusCode.OK, HttpStatusCode.NotFound, HttpStatusCode.ServiceUnavailable, HttpStatusCode.Unauthorized);
             var finished = OwnershipHistory.Now;
             if (response.StatusCode != HttpStatusCode.OK)
@@ -272,7 +354,7 @@ public sealed class InterleavingTests(ITestOutputHelper output)
             }
 
             var session = issued.RoleSessionName.Split('@');
-            var violation = history.Violation(ip, session[0], session[1], issued.RoleArn, started, finished, EventDeliveryLag);
+            var violation = history.Violation(ip, session[0], session[1], issued.RoleArn, started, finished, lag);
             if (violation is not null)
             {
                 run.Violations.Add(violation);
@@ -308,6 +390,11 @@ public sealed class InterleavingTests(ITestOutputHelper output)
     {
         public int RequestCount;
         public int CredentialsCount;
+        public int RefusedCount;
+
+        public int Refused => Volatile.Read(ref RefusedCount);
+
+        public int QuietFaults { get; set; }
 
         public int Requests => Volatile.Read(ref RequestCount);
 

@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Net;
 using System.Threading.Channels;
 using Iam4Kube.Testing.Kubernetes;
+using Iam4Kube.Watching;
 using Ip2Service.Endpoints;
 using Ip2Service.Sync;
 using Ip2Service.Telemetry;
@@ -133,12 +134,69 @@ public sealed class EndpointSliceWatcherTests : IAsyncLifetime
         Assert.Equal(1, _metrics.InvalidEndpoints.WithLabels("missing_port").Value);
     }
 
+    [Fact]
+    public async Task AHalfOpenWatchIsReplacedAfterTheIdleTimeoutAndTheChangeArrives()
+    {
+        _api.BookmarkInterval = TimeSpan.FromMilliseconds(300);
+        _api.Create(Slice("iam4kube-a", [Endpoint("10.0.0.1")]));
+        await StartAsync(new WatchSettings { IdleTimeout = TimeSpan.FromSeconds(1) });
+        Assert.Equal(["10.0.0.1:8080"], Ready(await NextAsync()));
+        await _api.WaitForWatchAsync("endpointslices");
+
+        // The connection stays open but nothing reaches the watcher any more (a NAT that forgot it).
+        Assert.Equal(1, _api.SilenceWatches());
+        _api.Create(Slice("iam4kube-b", [Endpoint("10.0.0.2")]));
+
+        Assert.Equal(["10.0.0.1:8080", "10.0.0.2:8080"], Ready(await NextAsync()));
+        Assert.True(_metrics.WatchRestarts.WithLabels("idle").Value >= 1);
+        Assert.Equal(1, _api.Requests.Count(r => IsList(r)));
+    }
+
+    [Fact]
+    public async Task AStalledApiServerIsRelistedAfterAFewSilentWatches()
+    {
+        _api.Create(Slice("iam4kube-a", [Endpoint("10.0.0.1")]));
+        await StartAsync(new WatchSettings { IdleTimeout = TimeSpan.FromSeconds(1), InitialBackoff = TimeSpan.FromMilliseconds(50) });
+        Assert.Equal(["10.0.0.1:8080"], Ready(await NextAsync()));
+
+        _api.StallWatches = true;
+        _api.Create(Slice("iam4kube-b", [Endpoint("10.0.0.2")]));
+
+        Assert.Equal(["10.0.0.1:8080", "10.0.0.2:8080"], Ready(await NextAsync()));
+        Assert.True(_metrics.WatchRestarts.WithLabels("no_progress").Value >= 1);
+    }
+
+    /// <summary>The first relist at once, then 800 ms doubling to 30 s as in production, on a clock ten times faster: at most 7 lists in the first
+    /// 6 s of the fault (the window is the measurement, not a wait for a condition).</summary>
+    [Theory]
+    [InlineData(ApiFault.Expired)]
+    [InlineData(ApiFault.ResourceVersionTooLarge)]
+    [InlineData(ApiFault.InvalidResourceVersion)]
+    public async Task APersistentWatchFaultLeadsToSpacedRelists(ApiFault fault)
+    {
+        _api.Create(Slice("iam4kube-a", [Endpoint("10.0.0.1")]));
+        await StartAsync(new WatchSettings
+        {
+            InitialBackoff = TimeSpan.FromMilliseconds(80),
+            MaxBackoff = TimeSpan.FromSeconds(3),
+            OutageRetry = TimeSpan.FromMilliseconds(100),
+        });
+        Assert.Equal(["10.0.0.1:8080"], Ready(await NextAsync()));
+        await _api.WaitForWatchAsync("endpointslices");
+
+        _api.WatchFault = fault;
+        _api.DropWatches();
+        await Task.Delay(TimeSpan.FromSeconds(6));
+
+        Assert.InRange(_api.Requests.Count(r => IsList(r)) - 1, 2, 7);
+    }
+
     private static bool IsList(RecordedRequest request) =>
         request.Path.EndsWith("/endpointslices", StringComparison.Ordinal) && !request.IsWatch;
 
     private static List<string> Ready(DesiredState state) => [.. state.Set.Ready.Select(e => e.ToString())];
 
-    private async Task StartAsync()
+    private async Task StartAsync(WatchSettings? settings = null)
     {
         _watcher = new EndpointSliceWatcher(
             _api.CreateClient(),
@@ -147,7 +205,8 @@ public sealed class EndpointSliceWatcherTests : IAsyncLifetime
             _states.Writer,
             _metrics,
             TimeProvider.System,
-            NullLogger<EndpointSliceWatcher>.Instance);
+            NullLogger<EndpointSliceWatcher>.Instance,
+            settings);
         await _watcher.StartAsync(CancellationToken.None);
     }
 

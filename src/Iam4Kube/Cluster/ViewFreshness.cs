@@ -1,0 +1,83 @@
+using System.Collections.Concurrent;
+
+namespace Iam4Kube.Cluster;
+
+/// <summary>
+/// How old the view of the cluster is: per resource, the time since the last proof that it was up to date (a watch
+/// event, a BOOKMARK or a complete list). Past <see cref="MaxAge"/> the replica no longer claims to know who owns an
+/// IP: it answers unready and refuses identity answers with 503 (docs/security.md, "A frozen view").
+/// </summary>
+internal sealed partial class ViewFreshness(TimeProvider time, TimeSpan maxAge, ILogger<ViewFreshness> logger)
+{
+    private readonly ConcurrentDictionary<string, Heard> _lastHeard = new();
+    private int _tooOld;
+
+    /// <summary>Zero: never too old (local mode has no API server to be behind).</summary>
+    public TimeSpan MaxAge => maxAge;
+
+    public IEnumerable<string> Resources => _lastHeard.Keys;
+
+    /// <summary>Records that <paramref name="resource"/> is known to be up to date now.</summary>
+    public void Touch(string resource)
+    {
+        var now = time.GetTimestamp();
+        if (_lastHeard.TryGetValue(resource, out var heard))
+        {
+            Volatile.Write(ref heard.Timestamp, now);
+        }
+        else
+        {
+            _lastHeard[resource] = new Heard { Timestamp = now };
+        }
+    }
+
+    /// <summary>Seconds since <paramref name="resource"/> was last known to be up to date; null before its first list.</summary>
+    public TimeSpan? Age(string resource) =>
+        _lastHeard.TryGetValue(resource, out var heard) ? time.GetElapsedTime(Volatile.Read(ref heard.Timestamp)) : null;
+
+    /// <summary>The stalest resource, if any is older than <see cref="MaxAge"/>. Logs when that changes.</summary>
+    public bool IsTooOld(out string resource, out TimeSpan age)
+    {
+        resource = "";
+        age = TimeSpan.Zero;
+        if (maxAge > TimeSpan.Zero)
+        {
+            foreach (var name in _lastHeard.Keys)
+            {
+                if (Age(name) is { } a && a > age)
+                {
+                    (resource, age) = (name, a);
+                }
+            }
+        }
+
+        var tooOld = age > maxAge && maxAge > TimeSpan.Zero;
+        if (Interlocked.Exchange(ref _tooOld, tooOld ? 1 : 0) != (tooOld ? 1 : 0))
+        {
+            if (tooOld)
+            {
+                Log.TooOld(logger, resource, age.TotalSeconds, maxAge.TotalSeconds);
+            }
+            else
+            {
+                Log.FreshAgain(logger);
+            }
+        }
+
+        return tooOld;
+    }
+
+    private sealed class Heard
+    {
+        public long Timestamp;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Error, "The view of {Resource} is {AgeSeconds:F0}s old, more than --max-view-age ({MaxAgeSeconds:F0}s): unready, and refusing to say who owns an IP until it is fresh again")]
+        public static partial void TooOld(ILogger logger, string resource, double ageSeconds, double maxAgeSeconds);
+
+        [LoggerMessage(2, LogLevel.Information, "The view of the cluster is fresh again: serving identities")]
+        public static partial void FreshAgain(ILogger logger);
+    }
+}
