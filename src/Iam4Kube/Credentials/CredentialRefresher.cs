@@ -148,7 +148,7 @@ internal sealed partial class CredentialRefresher(
             Log.IssueFailed(logger, entry.Role.Arn.Value, entry.Role.SessionName, failure.Code, failure.Message, failure.Permanent, retryIn, entry.State.Current is not null);
         }
 
-        cache.Publish(entry.Role, entry.State);
+        cache.Publish(entry.Role, entry.State with { NextAttemptAt = entry.DueAt });
     }
 
     private void Schedule(Entry entry, DateTimeOffset due)

@@ -79,20 +79,21 @@ internal static partial class MetadataApi
         return ImdsResults.Text(StatusCodes.Status200OK, role.Arn.RoleName);
     }
 
-    private static async Task<IResult> GetCredentials(HttpContext context, string role, ImdsDoor door)
+    private static async Task<IResult> GetCredentials(HttpContext context, string role, ImdsDoor door, TimeProvider time)
     {
+        var started = time.GetTimestamp();
         var resolution = await door.ResolveAsync(context, Need.Credentials);
         if (resolution is not { IsResolved: true, Role: { } assigned, Credentials: { } credentials })
         {
-            return door.Refuse(context, resolution);
+            return door.Refuse(context, resolution, ImdsDoor.Credentials(time.GetElapsedTime(started)));
         }
 
         if (!string.Equals(role, assigned.Arn.RoleName, StringComparison.Ordinal))
         {
-            return door.Refuse(context, resolution with { Outcome = Outcome.WrongRoleName, Detail = null });
+            return door.Refuse(context, resolution with { Outcome = Outcome.WrongRoleName, Detail = null }, ImdsDoor.Credentials(time.GetElapsedTime(started)));
         }
 
-        door.CredentialsServed(context, resolution);
+        door.CredentialsServed(context, resolution, time.GetElapsedTime(started));
         return ImdsResults.Rendered(CredentialsBody.For(credentials));
     }
 
