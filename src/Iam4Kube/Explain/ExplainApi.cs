@@ -23,7 +23,11 @@ internal static partial class ExplainApi
         var (ip, pod, format) = (query["ip"], query["pod"], query["format"]);
         string? problem = null;
         Explanation? explanation = null;
-        if (ip.Count + pod.Count != 1)
+        if (format.Count > 0 && format[0] is not ("text" or "json"))
+        {
+            problem = $"?format='{format[0]}': expected text or json";
+        }
+        else if (ip.Count + pod.Count != 1)
         {
             problem = "give exactly one of ?ip=IP or ?pod=NAMESPACE/NAME";
         }
@@ -45,11 +49,6 @@ internal static partial class ExplainApi
         else
         {
             problem = $"?pod='{pod[0]}' is not NAMESPACE/NAME";
-        }
-
-        if (format.Count > 0 && format[0] is not ("text" or "json"))
-        {
-            problem = $"?format='{format[0]}': expected text or json";
         }
 
         if (explanation is null)
