@@ -24,6 +24,9 @@ internal static partial class MetadataApi
     public const string TokenTtlHeader = "X-aws-ec2-metadata-token-ttl-seconds";
     private const string TimeFormat = "yyyy-MM-ddTHH:mm:ssZ";
 
+    /// <summary>The route of credentials requests: audited (<see cref="AuditLog"/>) whether served or refused.</summary>
+    internal static readonly MetricsRoute CredentialsRoute = new("credentials");
+
     public static IEndpointRouteBuilder MapMetadataApi(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapPut("/latest/api/token", IssueToken).WithMetadata(new MetricsRoute("token"));
@@ -31,7 +34,7 @@ internal static partial class MetadataApi
         // Everything that depends on who is calling passes the IMDSv2 token check first.
         var identified = endpoints.MapGroup("").AddEndpointFilter<ImdsTokenFilter>();
         identified.MapGet("/latest/meta-data/iam/security-credentials", ListRole).WithMetadata(new MetricsRoute("security-credentials"));
-        identified.MapGet("/latest/meta-data/iam/security-credentials/{role}", GetCredentials).WithMetadata(new MetricsRoute("credentials"));
+        identified.MapGet("/latest/meta-data/iam/security-credentials/{role}", GetCredentials).WithMetadata(CredentialsRoute);
         identified.MapGet("/latest/meta-data/iam/info", GetIamInfo).WithMetadata(new MetricsRoute("iam-info"));
         identified.MapGet("/latest/meta-data/placement/availability-zone", GetAvailabilityZone).WithMetadata(new MetricsRoute("availability-zone"));
         identified.MapGet("/latest/meta-data/placement/region", GetRegion).WithMetadata(new MetricsRoute("region"));

@@ -40,9 +40,14 @@ internal sealed partial class OutcomeReporter(Iam4KubeMetrics metrics, IPodEvent
     }
 
     /// <summary>A credential (an IMDSv2 token) that is invalid, expired or foreign: refused before identity.</summary>
-    public void TokenRejected(IPAddress sourceIp, string path)
+    public void TokenRejected(IPAddress sourceIp, string path, CredentialsRequest? credentialsRequest = null)
     {
         metrics.Outcomes.WithLabels(Outcome.TokenRejected.Label).Inc();
+        if (credentialsRequest is { } request)
+        {
+            audit.Record(request.Door, Outcome.TokenRejected, Outcome.TokenRejected.ImdsStatus, sourceIp, pod: null, role: null, accessKeyId: null, request.Waited);
+        }
+
         Log.TokenRejected(logger, sourceIp, path);
     }
 

@@ -42,9 +42,16 @@ public sealed class AuditLogHostTests
             Assert.Equal(System.Net.HttpStatusCode.NotFound, (await plain.GetAsync("/latest/meta-data/iam/security-credentials/app-role")).StatusCode);
         }
 
+        using var forged = new HttpRequestMessage(HttpMethod.Get, "/latest/meta-data/iam/security-credentials/app-role");
+        forged.Headers.Add("X-aws-ec2-metadata-token", "forged");
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, (await app.SendAsync(forged)).StatusCode);
+
         var accessKeyId = JsonDocument.Parse(body).RootElement.GetProperty("AccessKeyId").GetString()!;
         var lines = AuditLines(host);
-        Assert.Equal(2, lines.Count);
+        Assert.Equal(3, lines.Count);
+        var rejected = Assert.Single(lines, l => l.GetProperty("Outcome").GetString() == "token_rejected");
+        Assert.Equal(AppIp, rejected.GetProperty("SourceIp").GetString());
+        Assert.Equal("", rejected.GetProperty("Pod").GetString());
 
         var served = Assert.Single(lines, l => l.GetProperty("Outcome").GetString() == "credentials");
         Assert.Equal("team/app-1", served.GetProperty("Pod").GetString());
