@@ -8,6 +8,11 @@ internal static class Program
 {
     private static async Task<int> Main(string[] args)
     {
+        if (args is ["explain", .. var explainArgs])
+        {
+            return await Explain.ExplainCommand.RunAsync(explainArgs, Console.Out, Console.Error);
+        }
+
         var parsed = CommandLine.Parse(args, Environment.GetEnvironmentVariable);
         if (parsed.ShowHelp)
         {

@@ -50,6 +50,18 @@ internal sealed class PodIndex : IDisposable
         return claims is { Suspect: false, Pods.Length: 1 } ? new PodLookup(PodLookupResult.Found, claims.Pods[0]) : PodLookup.Ambiguous;
     }
 
+    /// <summary>Every pod claiming <paramref name="ip"/>, trusted or not (explain: who makes an IP ambiguous).</summary>
+    public IReadOnlyList<PodInfo> Claimants(IPAddress ip) => _byIp.TryGetValue(ip, out var claims) ? claims.Pods : [];
+
+    /// <summary>The pod named <paramref name="name"/>, claiming an IP or not (explain, which runs rarely: a scan).</summary>
+    public PodInfo? Find(NamespacedName name)
+    {
+        lock (_writer)
+        {
+            return _byUid.Values.FirstOrDefault(p => p.Name == name);
+        }
+    }
+
     /// <summary>Snapshot of all pods (for readiness, which runs rarely).</summary>
     public IReadOnlyList<PodInfo> Snapshot()
     {

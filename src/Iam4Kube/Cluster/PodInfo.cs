@@ -3,8 +3,11 @@ using k8s.Models;
 
 namespace Iam4Kube.Cluster;
 
-/// <summary>What iam4kube keeps of a pod: enough to find it by IP and to name its ServiceAccount and node.</summary>
-internal sealed record PodInfo(NamespacedName Name, string Uid, string ServiceAccount, string? NodeName, IReadOnlyList<IPAddress> Ips)
+/// <summary>
+/// What iam4kube keeps of a pod: enough to find it by IP and to name its ServiceAccount and node.
+/// <see cref="Unclaimed"/> says why a pod claims no IP (hostNetwork, finished, being deleted), for explain.
+/// </summary>
+internal sealed record PodInfo(NamespacedName Name, string Uid, string ServiceAccount, string? NodeName, IReadOnlyList<IPAddress> Ips, string? Unclaimed = null)
 {
     public NamespacedName ServiceAccountName => new(Name.Namespace, ServiceAccount);
 
@@ -24,10 +27,12 @@ internal sealed record PodInfo(NamespacedName Name, string Uid, string ServiceAc
         var name = new NamespacedName(meta.NamespaceProperty, meta.Name);
         var uid = string.IsNullOrEmpty(meta.Uid) ? name.ToString() : meta.Uid;
         var serviceAccount = string.IsNullOrEmpty(pod.Spec?.ServiceAccountName) ? "default" : pod.Spec.ServiceAccountName;
-        var claims = pod.Spec?.HostNetwork != true
-            && meta.DeletionTimestamp is null
-            && pod.Status?.Phase is not ("Succeeded" or "Failed");
-        return new PodInfo(name, uid, serviceAccount, pod.Spec?.NodeName, claims ? ParseIps(pod.Status) : []);
+        var unclaimed = pod.Spec?.HostNetwork == true ? "hostNetwork: it shares its node's IP"
+            : meta.DeletionTimestamp is not null ? "being deleted: its IP may already belong to a new pod"
+            : pod.Status?.Phase is "Succeeded" or "Failed" ? $"finished ({pod.Status.Phase}): its IP is free for reuse"
+            : null;
+        var ips = unclaimed is null ? ParseIps(pod.Status) : [];
+        return new PodInfo(name, uid, serviceAccount, pod.Spec?.NodeName, ips, unclaimed ?? (ips.Length == 0 ? "no IP assigned yet" : null));
     }
 
     private static IPAddress[] ParseIps(V1PodStatus? status)

@@ -174,7 +174,7 @@ internal sealed partial class CredentialRefresher(
             Log.IssueFailed(logger, entry.Role.Arn.Value, entry.Role.SessionName, failure.Code, failure.Message, failure.Permanent, retryIn, entry.State.Current is not null);
         }
 
-        cache.Publish(entry.Role, entry.State);
+        cache.Publish(entry.Role, entry.State with { NextAttemptAt = entry.DueAt });
     }
 
     /// <summary>The next duration to try after STS refused <paramref name="refused"/>: --session-duration, then STS's default hour.</summary>

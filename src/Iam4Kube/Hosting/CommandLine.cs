@@ -13,8 +13,10 @@ internal static class CommandLine
 {
     public const string Usage = """
         Usage: iam4kube [flags]
+               iam4kube explain --admin URL (--ip IP | --pod NAMESPACE/NAME)
 
         Serves each pod the AWS credentials of its ServiceAccount's IAM role through an emulated EC2 metadata API.
+        'iam4kube explain' asks a running iam4kube's admin port why a pod gets (or does not get) its role.
 
         Flags:
           --listen ADDR:PORT         metadata API listener (default 0.0.0.0:8080)
@@ -50,6 +52,8 @@ internal static class CommandLine
                                      then every application role with its session, so application roles trust
                                      one stable principal. Sessions are then at most 1h (--session-duration
                                      above it is refused); not ready until the controller role is assumed
+          --audit-log on|off         one info line per credentials answer served or refused (pod, ServiceAccount,
+                                     role, session name, AccessKeyId), repeats counted per minute (default on)
           --log-format json|text     log format on stderr (default json: compact JSON, one event a line)
           --log-level LEVEL          trace, debug, info, warn or error (default info)
           --watch-idle-timeout D     replace a watch of the API server that brought no event and no
@@ -146,6 +150,7 @@ internal static class CommandLine
                     "--shutdown-delay" => options with { ShutdownDelay = Durations.Parse(value) },
                     "--drain-timeout" => options with { DrainTimeout = Durations.Parse(value) },
                     "--token-key-file" => options with { TokenKeyFile = ExistingFile(value) },
+                    "--audit-log" => options with { AuditLog = ParseOnOff(value) },
                     "--log-format" => options with { LogFormat = ParseLogFormat(value) },
                     "--log-level" => options with { LogLevel = ParseLogLevel(value) },
                     "--cluster-name" => options with { ClusterName = value },
@@ -242,6 +247,13 @@ internal static class CommandLine
         "sts" => CredentialSource.Sts,
         "offline" => CredentialSource.Offline,
         _ => throw new FormatException("expected sts or offline"),
+    };
+
+    private static bool ParseOnOff(string value) => value switch
+    {
+        "on" => true,
+        "off" => false,
+        _ => throw new FormatException("expected on or off"),
     };
 
     private static LogFormat ParseLogFormat(string value) => CommandLineConvention.ParseLogFormatIsJson(value) switch

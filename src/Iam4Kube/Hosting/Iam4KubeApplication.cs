@@ -1,3 +1,4 @@
+using Iam4Kube.Explain;
 using Iam4Kube.Metadata;
 using Iam4Kube.Observability;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -45,6 +46,7 @@ internal static class Iam4KubeApplication
         app.UseMiddleware<ListenerGateMiddleware>();
         app.UseMiddleware<RequestMetricsMiddleware>();
         app.MapAdminApi(app.Services.GetRequiredService<Iam4KubeMetrics>());
+        app.MapExplainApi();
         app.MapMetadataApi();
         return app;
     }

@@ -50,6 +50,9 @@ internal sealed record Iam4KubeOptions
     /// <summary>Allows offline credentials even when iam4kube runs inside a cluster (tests and demos only).</summary>
     public bool AllowOfflineInCluster { get; init; }
 
+    /// <summary>One line per credentials answer (deduplicated per pod and access key within a minute); on by default.</summary>
+    public bool AuditLog { get; init; } = true;
+
     public LogFormat LogFormat { get; init; } = LogFormat.Json;
 
     public Serilog.Events.LogEventLevel LogLevel { get; init; } = Serilog.Events.LogEventLevel.Information;

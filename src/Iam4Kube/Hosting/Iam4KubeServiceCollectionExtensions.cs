@@ -3,6 +3,7 @@ using Amazon.Runtime;
 using Amazon.SecurityToken;
 using Iam4Kube.Cluster;
 using Iam4Kube.Credentials;
+using Iam4Kube.Explain;
 using Iam4Kube.Identity;
 using Iam4Kube.Metadata;
 using Iam4Kube.Observability;
@@ -110,12 +111,14 @@ internal static class Iam4KubeServiceCollectionExtensions
             sp.GetRequiredService<Iam4KubeMetrics>(),
             sp.GetRequiredService<TimeProvider>(),
             options.WaitTimeout));
+        services.AddSingleton(sp => new AuditLog(options.AuditLog, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<AuditLog>>()));
         services.AddSingleton<OutcomeReporter>();
 
         // Doors
         services.AddSingleton(sp => new ImdsTokens(ImdsTokens.LoadKey(options.TokenKeyFile), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<ImdsTokenFilter>();
         services.AddSingleton<ImdsDoor>();
+        services.AddSingleton<Explainer>();
 
         // Lifecycle
         services.AddSingleton<Readiness>();

@@ -15,10 +15,11 @@ internal sealed class ImdsDoor(SourceIpIdentity identity, CallerResolver resolve
         resolver.ResolveAsync(identity.Claim(MetadataApi.SourceIp(context), ImdsSession.BoundUidOf(context)), need, context.RequestAborted);
 
     /// <summary>Reports the refusal and returns what EC2 would answer (nothing when the client has gone).</summary>
-    public IResult Refuse(HttpContext context, Resolution resolution)
+    public IResult Refuse(HttpContext context, Resolution resolution, CredentialsRequest? credentialsRequest = null)
     {
         var outcome = resolution.Outcome;
-        reporter.Refused(outcome, outcome.ImdsStatus, MetadataApi.SourceIp(context), context.Request.Path, resolution.Pod, resolution.Detail);
+        reporter.Refused(outcome, outcome.ImdsStatus, MetadataApi.SourceIp(context), context.Request.Path, resolution.Pod, resolution.Detail,
+            resolution.Role, credentialsRequest);
         if (ReferenceEquals(outcome, Outcome.ClientGone))
         {
             return ImdsResults.Nothing;
@@ -31,8 +32,11 @@ internal sealed class ImdsDoor(SourceIpIdentity identity, CallerResolver resolve
 
     public void RoleFound(Resolution resolution) => reporter.RoleFound(resolution.Pod!, resolution.Role!);
 
-    public void CredentialsServed(HttpContext context, Resolution resolution) =>
-        reporter.CredentialsServed(MetadataApi.SourceIp(context), resolution.Pod!, resolution.Role!, resolution.Credentials!);
+    public void CredentialsServed(HttpContext context, Resolution resolution, TimeSpan waited) =>
+        reporter.CredentialsServed(Credentials(waited), MetadataApi.SourceIp(context), resolution.Pod!, resolution.Role!, resolution.Credentials!);
+
+    /// <summary>What the audit log needs to know of a credentials request answered after <paramref name="waited"/>.</summary>
+    public static CredentialsRequest Credentials(TimeSpan waited) => new(Hosting.Doors.Metadata, waited);
 
     private static string ReasonPhrase(int status) => status switch
     {

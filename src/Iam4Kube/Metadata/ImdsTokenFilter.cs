@@ -1,3 +1,4 @@
+using Iam4Kube.Observability;
 using Iam4Kube.Outcomes;
 
 namespace Iam4Kube.Metadata;
@@ -21,7 +22,12 @@ internal sealed class ImdsTokenFilter(ImdsTokens tokens, OutcomeReporter reporte
         var ip = MetadataApi.SourceIp(http);
         if (tokenValues.Count != 1 || !tokens.TryValidate(tokenValues[0], ip, out var boundUid))
         {
-            reporter.TokenRejected(ip, http.Request.Path);
+            // A refused credentials request is audited like any other, with no pod (identity was never asked).
+            var route = http.GetEndpoint()?.Metadata.GetMetadata<MetricsRoute>();
+            var credentialsRequest = route == MetadataApi.CredentialsRoute || route == MetadataApi.ExtendedCredentialsRoute
+                ? ImdsDoor.Credentials(TimeSpan.Zero)
+                : (CredentialsRequest?)null;
+            reporter.TokenRejected(ip, http.Request.Path, credentialsRequest);
             return ValueTask.FromResult<object?>(ImdsResults.Text(StatusCodes.Status401Unauthorized, "Unauthorized"));
         }
 

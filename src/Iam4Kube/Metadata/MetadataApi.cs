@@ -24,6 +24,12 @@ internal static partial class MetadataApi
     public const string TokenTtlHeader = "X-aws-ec2-metadata-token-ttl-seconds";
     private const string TimeFormat = "yyyy-MM-ddTHH:mm:ssZ";
 
+    /// <summary>The routes of credentials requests: audited (<see cref="AuditLog"/>) whether served or refused.</summary>
+    internal static readonly MetricsRoute CredentialsRoute = new("credentials");
+
+    /// <inheritdoc cref="CredentialsRoute"/>
+    internal static readonly MetricsRoute ExtendedCredentialsRoute = new("credentials-extended");
+
     public static IEndpointRouteBuilder MapMetadataApi(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapPut("/latest/api/token", IssueToken).WithMetadata(new MetricsRoute("token"));
@@ -31,10 +37,10 @@ internal static partial class MetadataApi
         // Everything that depends on who is calling passes the IMDSv2 token check first.
         var identified = endpoints.MapGroup("").AddEndpointFilter<ImdsTokenFilter>();
         identified.MapGet("/latest/meta-data/iam/security-credentials", ListRole).WithMetadata(new MetricsRoute("security-credentials"));
-        identified.MapGet("/latest/meta-data/iam/security-credentials/{role}", GetCredentials).WithMetadata(new MetricsRoute("credentials"));
+        identified.MapGet("/latest/meta-data/iam/security-credentials/{role}", GetCredentials).WithMetadata(CredentialsRoute);
         // The extended path (AccountId added) that current SDKs ask first, falling back to the classic one on 404.
         identified.MapGet("/latest/meta-data/iam/security-credentials-extended", ListRole).WithMetadata(new MetricsRoute("security-credentials-extended"));
-        identified.MapGet("/latest/meta-data/iam/security-credentials-extended/{role}", GetExtendedCredentials).WithMetadata(new MetricsRoute("credentials-extended"));
+        identified.MapGet("/latest/meta-data/iam/security-credentials-extended/{role}", GetExtendedCredentials).WithMetadata(ExtendedCredentialsRoute);
         identified.MapGet("/latest/meta-data/iam/info", GetIamInfo).WithMetadata(new MetricsRoute("iam-info"));
         identified.MapGet("/latest/meta-data/placement/availability-zone", GetAvailabilityZone).WithMetadata(new MetricsRoute("availability-zone"));
         identified.MapGet("/latest/meta-data/placement/region", GetRegion).WithMetadata(new MetricsRoute("region"));
@@ -82,26 +88,27 @@ internal static partial class MetadataApi
         return ImdsResults.Text(StatusCodes.Status200OK, role.Arn.RoleName);
     }
 
-    private static Task<IResult> GetCredentials(HttpContext context, string role, ImdsDoor door) =>
-        ServeCredentials(context, role, door, extended: false);
+    private static Task<IResult> GetCredentials(HttpContext context, string role, ImdsDoor door, TimeProvider time) =>
+        ServeCredentials(context, role, door, time, extended: false);
 
-    private static Task<IResult> GetExtendedCredentials(HttpContext context, string role, ImdsDoor door) =>
-        ServeCredentials(context, role, door, extended: true);
+    private static Task<IResult> GetExtendedCredentials(HttpContext context, string role, ImdsDoor door, TimeProvider time) =>
+        ServeCredentials(context, role, door, time, extended: true);
 
-    private static async Task<IResult> ServeCredentials(HttpContext context, string role, ImdsDoor door, bool extended)
+    private static async Task<IResult> ServeCredentials(HttpContext context, string role, ImdsDoor door, TimeProvider time, bool extended)
     {
+        var started = time.GetTimestamp();
         var resolution = await door.ResolveAsync(context, Need.Credentials);
         if (resolution is not { IsResolved: true, Role: { } assigned, Credentials: { } credentials })
         {
-            return door.Refuse(context, resolution);
+            return door.Refuse(context, resolution, ImdsDoor.Credentials(time.GetElapsedTime(started)));
         }
 
         if (!string.Equals(role, assigned.Arn.RoleName, StringComparison.Ordinal))
         {
-            return door.Refuse(context, resolution with { Outcome = Outcome.WrongRoleName, Detail = null });
+            return door.Refuse(context, resolution with { Outcome = Outcome.WrongRoleName, Detail = null }, ImdsDoor.Credentials(time.GetElapsedTime(started)));
         }
 
-        door.CredentialsServed(context, resolution);
+        door.CredentialsServed(context, resolution, time.GetElapsedTime(started));
         return ImdsResults.Rendered(extended ? CredentialsBody.ExtendedFor(credentials, assigned.Arn.AccountId) : CredentialsBody.For(credentials));
     }
 

@@ -8,14 +8,24 @@ namespace Iam4Kube.Outcomes;
 
 /// <summary>
 /// Tells people how a request ended, the same way for every door: the outcome metric, the pod's Event (deduplicated
-/// by <see cref="IPodEvents"/>) and one log line, all taken from the <see cref="Outcome"/> table. Never a secret:
-/// access key ids at most.
+/// by <see cref="IPodEvents"/>) and one log line, all taken from the <see cref="Outcome"/> table; for credentials
+/// answers, also the <see cref="AuditLog"/> line. Never a secret: access key ids at most.
 /// </summary>
-internal sealed partial class OutcomeReporter(Iam4KubeMetrics metrics, IPodEvents events, ILogger<OutcomeReporter> logger)
+internal sealed partial class OutcomeReporter(Iam4KubeMetrics metrics, IPodEvents events, AuditLog audit, ILogger<OutcomeReporter> logger)
 {
-    /// <summary>A request refused with <paramref name="outcome"/>; <paramref name="status"/> is what the door answered (doors differ).</summary>
-    public void Refused(Outcome outcome, int status, IPAddress sourceIp, string path, PodInfo? pod, string? detail)
+    /// <summary>
+    /// A request refused with <paramref name="outcome"/>; <paramref name="status"/> is what the door answered (doors
+    /// differ). <paramref name="credentialsRequest"/> is set when the request asked for credentials (audited).
+    /// </summary>
+    public void Refused(Outcome outcome, int status, IPAddress sourceIp, string path, PodInfo? pod, string? detail,
+        IamRole? role = null, CredentialsRequest? credentialsRequest = null)
     {
+        if (credentialsRequest is { } request)
+        {
+            audit.Record(request.Door, outcome, status, sourceIp, pod, role, accessKeyId: null, request.Waited);
+        }
+
+
         metrics.Outcomes.WithLabels(outcome.Label).Inc();
         if (outcome.EventReason is { } reason && pod is not null)
         {
@@ -30,18 +40,24 @@ internal sealed partial class OutcomeReporter(Iam4KubeMetrics metrics, IPodEvent
     }
 
     /// <summary>A credential (an IMDSv2 token) that is invalid, expired or foreign: refused before identity.</summary>
-    public void TokenRejected(IPAddress sourceIp, string path)
+    public void TokenRejected(IPAddress sourceIp, string path, CredentialsRequest? credentialsRequest = null)
     {
         metrics.Outcomes.WithLabels(Outcome.TokenRejected.Label).Inc();
+        if (credentialsRequest is { } request)
+        {
+            audit.Record(request.Door, Outcome.TokenRejected, Outcome.TokenRejected.ImdsStatus, sourceIp, pod: null, role: null, accessKeyId: null, request.Waited);
+        }
+
         Log.TokenRejected(logger, sourceIp, path);
     }
 
     public void RoleFound(PodInfo pod, IamRole role) =>
         events.Record(pod, PodEventReason.IamRoleFound, $"ServiceAccount {pod.ServiceAccount} has role {role.Arn} (session {role.SessionName})");
 
-    public void CredentialsServed(IPAddress sourceIp, PodInfo pod, IamRole role, RoleCredentials credentials)
+    public void CredentialsServed(CredentialsRequest request, IPAddress sourceIp, PodInfo pod, IamRole role, RoleCredentials credentials)
     {
         metrics.Outcomes.WithLabels(Outcome.CredentialsServed.Label).Inc();
+        audit.Record(request.Door, Outcome.CredentialsServed, Outcome.CredentialsServed.ImdsStatus, sourceIp, pod, role, credentials.AccessKeyId, request.Waited);
         events.Record(pod, PodEventReason.IamCredentialsServed, $"Served credentials {credentials.AccessKeyId} for {role.Arn} as {role.SessionName}");
         if (credentials.Notice is { } notice)
         {
@@ -65,3 +81,6 @@ internal sealed partial class OutcomeReporter(Iam4KubeMetrics metrics, IPodEvent
         public static partial void CredentialsServed(ILogger logger, IPAddress sourceIp, string pod, string roleArn, string sessionName, string accessKeyId);
     }
 }
+
+/// <summary>A request for credentials through <paramref name="Door"/>, answered after <paramref name="Waited"/>.</summary>
+internal readonly record struct CredentialsRequest(string Door, TimeSpan Waited);

@@ -31,6 +31,7 @@ public sealed class PodIndexTests
         var index = new PodIndex();
         index.Upsert(Info(KubeObjects.Pod("ns", "a", "10.1.2.3", phase: phase)));
         Assert.Equal(PodLookupResult.Missing, index.Lookup(Ip).Result);
+        Assert.Equal($"finished ({phase}): its IP is free for reuse", index.Find(new NamespacedName("ns", "a"))!.Unclaimed);
     }
 
     [Fact]
@@ -39,6 +40,18 @@ public sealed class PodIndexTests
         var index = new PodIndex();
         index.Upsert(Info(KubeObjects.Pod("ns", "a", "10.1.2.3", hostNetwork: true)));
         Assert.Equal(PodLookupResult.Missing, index.Lookup(Ip).Result);
+        Assert.StartsWith("hostNetwork", index.Find(new NamespacedName("ns", "a"))!.Unclaimed, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void NamesEveryClaimantOfAnAmbiguousIp()
+    {
+        var index = new PodIndex();
+        index.Upsert(Info(KubeObjects.Pod("ns", "a", "10.1.2.3", uid: "uid-a")));
+        index.Upsert(Info(KubeObjects.Pod("ns", "b", "10.1.2.3", uid: "uid-b")));
+        Assert.Equal(PodLookupResult.Ambiguous, index.Lookup(Ip).Result);
+        Assert.Equal(["uid-a", "uid-b"], index.Claimants(Ip).Select(p => p.Uid).Order());
+        Assert.Null(index.Find(new NamespacedName("ns", "a"))!.Unclaimed);
     }
 
     [Fact]

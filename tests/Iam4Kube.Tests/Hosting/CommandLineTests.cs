@@ -21,6 +21,7 @@ public sealed class CommandLineTests
         Assert.Equal(TimeSpan.FromSeconds(15), options.WaitTimeout);
         Assert.Equal(LogFormat.Json, options.LogFormat);
         Assert.Equal(Serilog.Events.LogEventLevel.Information, options.LogLevel);
+        Assert.True(options.AuditLog);
     }
 
     [Fact]
@@ -29,8 +30,9 @@ public sealed class CommandLineTests
         var options = Parse([
             "--listen", "127.0.0.1:0", "--admin-listen=127.0.0.1:9999", "--sts-endpoint", "http://127.0.0.1:4566",
             "--region", "eu-central-1", "--sts-rate", "2.5", "--sts-burst=5", "--session-duration", "2h30m",
-            "--wait-timeout", "500ms", "--log-format", "text", "--log-level", "debug",
+            "--wait-timeout", "500ms", "--log-format", "text", "--log-level", "debug", "--audit-log=off",
         ]).Options!;
+        Assert.False(options.AuditLog);
         Assert.Equal(new IPEndPoint(IPAddress.Loopback, 0), options.Listen);
         Assert.Equal(9999, options.AdminListen.Port);
         Assert.Equal("http://127.0.0.1:4566", options.StsEndpoint);
@@ -66,6 +68,7 @@ public sealed class CommandLineTests
     [InlineData("--wait-timeout", "1d", "units are h, m, s and ms")]
     [InlineData("--listen", "8080", "expected ADDRESS:PORT")]
     [InlineData("--log-format", "xml", "--log-format 'xml': expected json or text")]
+    [InlineData("--audit-log", "yes", "--audit-log 'yes': expected on or off")]
     [InlineData("--log-level", "loud", "--log-level 'loud': expected trace, debug, info, warn or error")]
     [InlineData("--region", "Europe", "not an AWS region")]
     [InlineData("--sts-endpoint", "sts.amazonaws.com", "not an http(s) URL")]

@@ -5,7 +5,8 @@ namespace Iam4Kube.Tests.Hosting;
 /// <summary>The real binary's command-line contract: help, and exit code 2 with a clear message for bad flags.</summary>
 public sealed class ProgramTests
 {
-    private static async Task<(int ExitCode, string Output, string Error)> RunAsync(params string[] args)
+    /// <summary>Runs the built iam4kube binary with <paramref name="args"/> and waits (at most a minute) for it to exit.</summary>
+    internal static async Task<(int ExitCode, string Output, string Error)> RunAsync(params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "iam4kube.dll"));
