@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Net;
-using Iam4Kube.Cluster;
+using Iam4Kube.Stores;
 using Iam4Kube.Testing.Builders;
 
 namespace Iam4Kube.Benchmarks;

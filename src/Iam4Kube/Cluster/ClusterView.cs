@@ -1,4 +1,5 @@
 using Iam4Kube.Observability;
+using Iam4Kube.Stores;
 using Iam4Kube.Watching;
 using k8s;
 using k8s.Models;

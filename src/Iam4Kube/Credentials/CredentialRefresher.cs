@@ -1,7 +1,7 @@
 using System.Threading.Channels;
-using Iam4Kube.Cluster;
 using Iam4Kube.Observability;
 using Iam4Kube.Roles;
+using Iam4Kube.Stores;
 
 namespace Iam4Kube.Credentials;
 

@@ -1,5 +1,5 @@
-using Iam4Kube.Cluster;
 using Iam4Kube.Outcomes;
+using Iam4Kube.Stores;
 
 namespace Iam4Kube.Identity;
 

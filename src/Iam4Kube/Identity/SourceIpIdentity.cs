@@ -1,5 +1,5 @@
 using System.Net;
-using Iam4Kube.Cluster;
+using Iam4Kube.Stores;
 
 namespace Iam4Kube.Identity;
 

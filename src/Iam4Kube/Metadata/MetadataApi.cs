@@ -2,12 +2,12 @@ using System.Globalization;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
-using Iam4Kube.Cluster;
 using Iam4Kube.Hosting;
 using Iam4Kube.Identity;
 using Iam4Kube.Observability;
 using Iam4Kube.Outcomes;
 using Iam4Kube.Roles;
+using Iam4Kube.Stores;
 using Iam4Kube.Waiting;
 using Microsoft.Extensions.Options;
 

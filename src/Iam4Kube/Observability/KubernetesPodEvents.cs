@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Threading.Channels;
-using Iam4Kube.Cluster;
+using Iam4Kube.Stores;
 using k8s;
 using k8s.Models;
 

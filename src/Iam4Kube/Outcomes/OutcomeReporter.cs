@@ -1,8 +1,8 @@
 using System.Net;
-using Iam4Kube.Cluster;
 using Iam4Kube.Credentials;
 using Iam4Kube.Observability;
 using Iam4Kube.Roles;
+using Iam4Kube.Stores;
 
 namespace Iam4Kube.Outcomes;
 

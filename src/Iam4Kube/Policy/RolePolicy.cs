@@ -1,6 +1,6 @@
-using Iam4Kube.Cluster;
 using Iam4Kube.Outcomes;
 using Iam4Kube.Roles;
+using Iam4Kube.Stores;
 
 namespace Iam4Kube.Policy;
 

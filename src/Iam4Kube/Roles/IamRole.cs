@@ -1,4 +1,4 @@
-using Iam4Kube.Cluster;
+using Iam4Kube.Stores;
 
 namespace Iam4Kube.Roles;
 

@@ -4,6 +4,7 @@ using Iam4Kube.Identity;
 using Iam4Kube.Observability;
 using Iam4Kube.Outcomes;
 using Iam4Kube.Policy;
+using Iam4Kube.Stores;
 
 namespace Iam4Kube.Waiting;
 

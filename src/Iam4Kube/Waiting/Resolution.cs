@@ -1,7 +1,7 @@
-using Iam4Kube.Cluster;
 using Iam4Kube.Credentials;
 using Iam4Kube.Outcomes;
 using Iam4Kube.Roles;
+using Iam4Kube.Stores;
 
 namespace Iam4Kube.Waiting;
 

@@ -2,6 +2,7 @@ using System.Net;
 using Iam4Kube.Cluster;
 using Iam4Kube.Observability;
 using Iam4Kube.Roles;
+using Iam4Kube.Stores;
 using Iam4Kube.Testing.Builders;
 using Iam4Kube.Testing.Kubernetes;
 using Iam4Kube.Tests.TestSupport;

@@ -1,5 +1,5 @@
 using System.Net;
-using Iam4Kube.Cluster;
+using Iam4Kube.Stores;
 using Iam4Kube.Testing.Builders;
 using k8s.Models;
 

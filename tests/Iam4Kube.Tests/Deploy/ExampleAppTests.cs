@@ -1,6 +1,6 @@
-using Iam4Kube.Testing;
-using Iam4Kube.Cluster;
 using Iam4Kube.Roles;
+using Iam4Kube.Stores;
+using Iam4Kube.Testing;
 using k8s.Models;
 
 namespace Iam4Kube.Tests.Deploy;

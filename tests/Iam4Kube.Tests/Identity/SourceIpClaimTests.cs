@@ -1,7 +1,7 @@
 using System.Net;
-using Iam4Kube.Cluster;
 using Iam4Kube.Identity;
 using Iam4Kube.Outcomes;
+using Iam4Kube.Stores;
 using Iam4Kube.Testing.Builders;
 
 namespace Iam4Kube.Tests.Identity;

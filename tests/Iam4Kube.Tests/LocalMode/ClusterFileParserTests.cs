@@ -1,6 +1,7 @@
-using Iam4Kube.Testing;
 using System.Net;
-using Iam4Kube.Cluster;
+using Iam4Kube.LocalMode;
+using Iam4Kube.Stores;
+using Iam4Kube.Testing;
 
 namespace Iam4Kube.Tests.LocalMode;
 

@@ -1,4 +1,5 @@
 using Iam4Kube.Credentials;
+using Iam4Kube.LocalMode;
 using Iam4Kube.Observability;
 using Iam4Kube.Roles;
 using Microsoft.Extensions.Logging.Abstractions;

@@ -1,5 +1,5 @@
-using Iam4Kube.Cluster;
 using Iam4Kube.Observability;
+using Iam4Kube.Stores;
 using Iam4Kube.Testing.Builders;
 using Iam4Kube.Testing.Kubernetes;
 using k8s.Models;

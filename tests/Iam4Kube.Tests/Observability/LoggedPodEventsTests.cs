@@ -1,6 +1,6 @@
 using System.Net;
-using Iam4Kube.Cluster;
 using Iam4Kube.Observability;
+using Iam4Kube.Stores;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Iam4Kube.Tests.Observability;

@@ -1,7 +1,7 @@
-using Iam4Kube.Cluster;
 using Iam4Kube.Outcomes;
 using Iam4Kube.Policy;
 using Iam4Kube.Roles;
+using Iam4Kube.Stores;
 using Iam4Kube.Testing.Builders;
 using Iam4Kube.Tests.TestSupport;
 

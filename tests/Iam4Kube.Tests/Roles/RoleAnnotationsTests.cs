@@ -1,5 +1,5 @@
-using Iam4Kube.Cluster;
 using Iam4Kube.Roles;
+using Iam4Kube.Stores;
 
 namespace Iam4Kube.Tests.Roles;
 

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
-using Iam4Kube.Cluster;
 using Iam4Kube.Roles;
+using Iam4Kube.Stores;
 
 namespace Iam4Kube.Tests.TestSupport;
 

@@ -1,4 +1,4 @@
-namespace Iam4Kube.Cluster;
+namespace Iam4Kube.Stores;
 
 /// <summary>A namespaced Kubernetes object name, e.g. a ServiceAccount.</summary>
 internal readonly record struct NamespacedName(string Namespace, string Name)

@@ -1,4 +1,4 @@
-namespace Iam4Kube.Cluster;
+namespace Iam4Kube.LocalMode;
 
 /// <summary>
 /// Something wrong with one document of a cluster file, located as a person editing the file needs it: the file,

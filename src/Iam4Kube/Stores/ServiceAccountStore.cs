@@ -3,7 +3,7 @@ using Iam4Kube.Roles;
 using Iam4Kube.Waiting;
 using k8s.Models;
 
-namespace Iam4Kube.Cluster;
+namespace Iam4Kube.Stores;
 
 /// <summary>
 /// ServiceAccounts and the role their annotations assign. Tells <see cref="IRoleDemand"/> which roles are wanted,

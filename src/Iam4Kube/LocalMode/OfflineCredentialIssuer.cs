@@ -1,7 +1,8 @@
 using System.Security.Cryptography;
+using Iam4Kube.Credentials;
 using Iam4Kube.Roles;
 
-namespace Iam4Kube.Credentials;
+namespace Iam4Kube.LocalMode;
 
 /// <summary>
 /// <c>--credentials offline</c>: mints credentials locally for any role, so the whole flow (SDK → metadata API →

@@ -1,6 +1,6 @@
 using Iam4Kube.Roles;
 
-namespace Iam4Kube.Cluster;
+namespace Iam4Kube.Stores;
 
 /// <summary>What the store keeps of a ServiceAccount: its role annotations as written and what they assign.</summary>
 internal sealed record ServiceAccountRole(RoleAnnotationValues Annotations, RoleAssignment Assignment)

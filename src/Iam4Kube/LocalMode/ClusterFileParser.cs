@@ -1,11 +1,12 @@
 using System.Net;
 using Iam4Kube.Roles;
+using Iam4Kube.Stores;
 using k8s;
 using k8s.Models;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
-namespace Iam4Kube.Cluster;
+namespace Iam4Kube.LocalMode;
 
 /// <summary>
 /// Reads a multi-document Kubernetes YAML file, as <c>kubectl apply -f</c> takes it, into the Pods, ServiceAccounts

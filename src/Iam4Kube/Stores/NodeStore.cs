@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using Iam4Kube.Waiting;
 using k8s.Models;
 
-namespace Iam4Kube.Cluster;
+namespace Iam4Kube.Stores;
 
 /// <summary>Nodes by name, for the placement (region, zone) of the pods running on them.</summary>
 internal sealed class NodeStore

@@ -1,7 +1,7 @@
 using System.Net;
 using k8s.Models;
 
-namespace Iam4Kube.Cluster;
+namespace Iam4Kube.Stores;
 
 /// <summary>
 /// What iam4kube keeps of a pod: enough to find it by IP and to name its ServiceAccount and node.

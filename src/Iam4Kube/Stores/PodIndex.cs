@@ -1,9 +1,10 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Threading.Channels;
+using Iam4Kube.Cluster;
 using Iam4Kube.Waiting;
 
-namespace Iam4Kube.Cluster;
+namespace Iam4Kube.Stores;
 
 /// <summary>
 /// Where an IP becomes a pod. Readers (every metadata request) look up lock-free; the single writer (the pod

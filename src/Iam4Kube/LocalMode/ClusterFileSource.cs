@@ -1,10 +1,12 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Threading.Channels;
+using Iam4Kube.Cluster;
 using Iam4Kube.Hosting;
 using Iam4Kube.Observability;
+using Iam4Kube.Stores;
 
-namespace Iam4Kube.Cluster;
+namespace Iam4Kube.LocalMode;
 
 /// <summary>
 /// Local mode: the view of the cluster comes from a Kubernetes YAML file (<c>--cluster-file</c>) instead of an API

@@ -1,6 +1,6 @@
 using k8s.Models;
 
-namespace Iam4Kube.Cluster;
+namespace Iam4Kube.Stores;
 
 /// <summary>The placement of a node, from its well-known topology labels.</summary>
 internal sealed record NodeInfo(string Name, string? Region, string? Zone)

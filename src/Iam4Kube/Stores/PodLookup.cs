@@ -1,4 +1,4 @@
-namespace Iam4Kube.Cluster;
+namespace Iam4Kube.Stores;
 
 /// <summary>The answer to "which pod uses this IP?".</summary>
 internal readonly record struct PodLookup(PodLookupResult Result, PodInfo? Pod)

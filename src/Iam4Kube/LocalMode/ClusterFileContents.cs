@@ -1,6 +1,6 @@
 using k8s.Models;
 
-namespace Iam4Kube.Cluster;
+namespace Iam4Kube.LocalMode;
 
 /// <summary>
 /// What a cluster file holds. <see cref="Problems"/> make the whole file unusable (its objects are not applied);
