@@ -1,7 +1,7 @@
 using System.Net;
-using Iam4Kube.Cluster;
 using Iam4Kube.Hosting;
 using Iam4Kube.Observability;
+using Iam4Kube.Stores;
 
 namespace Iam4Kube.Explain;
 

@@ -1,10 +1,10 @@
 using System.Net;
-using Iam4Kube.Cluster;
 using Iam4Kube.Credentials;
 using Iam4Kube.Identity;
 using Iam4Kube.Outcomes;
 using Iam4Kube.Policy;
 using Iam4Kube.Roles;
+using Iam4Kube.Stores;
 using Iam4Kube.Waiting;
 
 namespace Iam4Kube.Explain;

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
-using Iam4Kube.Cluster;
 using Iam4Kube.Roles;
+using Iam4Kube.Stores;
 
 namespace Iam4Kube.Outcomes;
 

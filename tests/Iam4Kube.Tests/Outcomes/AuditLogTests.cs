@@ -1,7 +1,7 @@
 using System.Net;
-using Iam4Kube.Cluster;
 using Iam4Kube.Outcomes;
 using Iam4Kube.Roles;
+using Iam4Kube.Stores;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Iam4Kube.Tests.Outcomes;
