@@ -36,6 +36,20 @@ internal sealed class WatchPacer(WatchSettings settings)
     /// <summary>A list succeeded: watches start counting again.</summary>
     public void Listed() => _fruitless = 0;
 
+    /// <summary>
+    /// A watch ended by us, not by the server (a store asked for a relist). If it heard anything it was healthy,
+    /// however short: under frequent requested relists no watch lasts long, and without this a dropped connection
+    /// now and then would climb the backoff (0.8 s, 1.6 s, 3.2 s...) while the pod→IP map goes stale.
+    /// </summary>
+    public void EndedForRelist(int heard)
+    {
+        if (heard > 0)
+        {
+            (_failuresInARow, _outagesInARow) = (0, 0);
+            _backoff.Reset();
+        }
+    }
+
     public Step AfterWatch(int heard, TimeSpan lasted, Exception? error, bool wentIdle)
     {
         if (heard > 0)
@@ -102,9 +116,10 @@ internal sealed class WatchPacer(WatchSettings settings)
     private TimeSpan Spaced() => _failuresInARow++ == 0 ? TimeSpan.Zero : _backoff.Next();
 
     // Counted apart from answered failures: a dropped connection followed by a 410 is the normal way out of a
-    // compaction, and the relist after it must not wait.
+    // compaction, and the relist after it must not wait. The first drop after a healthy watch is resumed at once
+    // (every moment without a watch is a moment the pod→IP map can be stale); only drops in a row wait.
     private TimeSpan OutageDelay() =>
-        settings.OutageRetry * (_outagesInARow++ == 0 ? Random.Shared.NextDouble() * 0.25 : 0.5 + (Random.Shared.NextDouble() * 0.5));
+        _outagesInARow++ == 0 ? TimeSpan.Zero : settings.OutageRetry * (0.5 + (Random.Shared.NextDouble() * 0.5));
 
     private string? Degrade(string condition)
     {

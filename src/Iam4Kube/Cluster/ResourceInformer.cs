@@ -68,6 +68,7 @@ internal sealed partial class ResourceInformer<TItem, TList>(
                 resourceVersion = outcome.ResourceVersion;
                 if (relist?.TryConsume() == true)
                 {
+                    _pacer.EndedForRelist(outcome.Heard);
                     Log.RelistRequested(logger, resource);
                     await DelayAsync(MinRelistInterval - time.GetElapsedTime(_lastList), stoppingToken);
                     (resourceVersion, relistReason) = (null, "requested");
