@@ -2,9 +2,9 @@ namespace Iam4Kube.Testing.Kubernetes;
 
 /// <summary>
 /// A resource path as kube-apiserver routes it: <c>/api/v1/[namespaces/{ns}/]{plural}[/{name}[/{subresource}]]</c>
-/// and <c>/apis/{group}/{version}/...</c>, with the legacy <c>/watch/</c> prefix.
+/// and <c>/apis/{group}/{version}/...</c>.
 /// </summary>
-internal sealed record ApiRoute(ResourceKind Kind, string? Namespace, string? Name, string? Subresource, bool LegacyWatch)
+internal sealed record ApiRoute(ResourceKind Kind, string? Namespace, string? Name, string? Subresource)
 {
     public static ApiRoute? Parse(string path)
     {
@@ -22,12 +22,6 @@ internal sealed record ApiRoute(ResourceKind Kind, string? Namespace, string? Na
         else
         {
             return null;
-        }
-
-        var legacyWatch = rest.Length > 0 && rest[0] == "watch";
-        if (legacyWatch)
-        {
-            rest = rest[1..];
         }
 
         string? @namespace = null;
@@ -48,6 +42,6 @@ internal sealed record ApiRoute(ResourceKind Kind, string? Namespace, string? Na
             return null;
         }
 
-        return new ApiRoute(kind, @namespace, name, rest.Length > 2 ? rest[2] : null, legacyWatch);
+        return new ApiRoute(kind, @namespace, name, rest.Length > 2 ? rest[2] : null);
     }
 }

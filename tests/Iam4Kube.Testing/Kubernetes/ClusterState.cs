@@ -261,8 +261,7 @@ internal sealed class ClusterState
     /// </summary>
     /// <param name="watch">The connection.</param>
     /// <param name="from">The resourceVersion to start after; null to start with the current state as ADDED events.</param>
-    /// <param name="initialEventsEndBookmark">Whether to mark the end of the initial events (sendInitialEvents).</param>
-    public bool StartWatch(WatchStream watch, long? from, bool initialEventsEndBookmark)
+    public bool StartWatch(WatchStream watch, long? from)
     {
         lock (_gate)
         {
@@ -299,11 +298,6 @@ internal sealed class ClusterState
                     {
                         watch.Enqueue(stored.AddedLine);
                     }
-                }
-
-                if (initialEventsEndBookmark)
-                {
-                    watch.Enqueue(ApiJson.BookmarkLine(watch.Kind, _resourceVersion, initialEventsEnd: true));
                 }
 
                 watch.StartResourceVersion = _resourceVersion;
