@@ -153,11 +153,6 @@ internal sealed class ApiRequestHandler(
     private async Task ServeResourceAsync(HttpContext context, ApiRoute route)
     {
         var request = context.Request;
-        if (route.Subresource is not null and not "status")
-        {
-            throw ApiStatusException.ResourceNotFound();
-        }
-
         var watch = IsTrue(request.Query["watch"]);
         switch (request.Method)
         {
@@ -177,24 +172,8 @@ internal sealed class ApiRequestHandler(
                 CheckNamespace(route, created.Metadata);
                 await WriteObjectAsync(context.Response, cluster.Create(route.Kind, created), HttpStatusCode.Created);
                 break;
-            case "PUT" when route.Name is not null:
-                var replacement = await ReadBodyAsync(request, route.Kind);
-                CheckNamespace(route, replacement.Metadata);
-                if (replacement.Metadata.Name != route.Name)
-                {
-                    throw ApiStatusException.BadRequest(
-                        $"the name of the object ({replacement.Metadata.Name}) does not match the name on the URL ({route.Name})");
-                }
-
-                await WriteObjectAsync(
-                    context.Response,
-                    cluster.Update(route.Kind, replacement, replacement.Metadata.ResourceVersion, skipIfUnchanged: true));
-                break;
             case "PATCH" when route.Name is not null:
                 await ServePatchAsync(context, route);
-                break;
-            case "DELETE" when route.Name is not null:
-                await WriteObjectAsync(context.Response, cluster.Delete(route.Kind, route.Namespace, route.Name, silently: false));
                 break;
             default:
                 throw ApiStatusException.MethodNotAllowed(request.Method);

@@ -152,7 +152,7 @@ public sealed class FakeKubernetesApiServer : IAsyncDisposable
         where T : class, IKubernetesObject<V1ObjectMeta>
     {
         ArgumentNullException.ThrowIfNull(value);
-        return Control(() => _cluster.Update(Kind<T>(), JsonCopy.Clone(value), null, skipIfUnchanged: false)).ToModel<T>();
+        return Control(() => _cluster.Update(Kind<T>(), JsonCopy.Clone(value))).ToModel<T>();
     }
 
     /// <summary>Deletes an object now (no grace period) with a DELETED event.</summary>

@@ -488,17 +488,6 @@ public sealed class FakeKubernetesApiServerTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task ConflictingUpdateIsRefusedWith409()
-    {
-        var pod = await _client.CoreV1.CreateNamespacedPodAsync(Pod("default", "a"), "default");
-        _server.Update(_server.Get<V1Pod>("default", "a")!);
-
-        var error = await Assert.ThrowsAsync<HttpOperationException>(() => _client.CoreV1.ReplaceNamespacedPodAsync(pod, "a", "default"));
-
-        Assert.Equal(HttpStatusCode.Conflict, error.Response.StatusCode);
-    }
-
-    [Fact]
     public async Task KubeconfigFileLoadsWithTheClientsOwnLoader()
     {
         var config = KubernetesClientConfiguration.BuildConfigFromConfigFile(_server.KubeconfigPath);
