@@ -36,9 +36,9 @@ internal sealed partial class BenchmarkRun
             }
 
             var timeToReady = await sut.StartAsync(settings.Iam4KubeDll,
-                environment: workstationGc ? new Dictionary<string, string> { ["DOTNET_gcServer"] = "0" } : null);
+                environment: workstationGc ? new Dictionary<string, string?> { ["DOTNET_gcServer"] = "0" } : null);
             await Task.Delay(TimeSpan.FromSeconds(2));
-            var rssAfterSync = sut.Process!.RssMiB();
+            var rssAfterSync = sut.RssMiB();
 
             using var admin = sut.AdminClient();
             var eventsBefore = PrometheusText.Value(await PrometheusText.ScrapeAsync(admin), "iam4kube_watch_events_total", "pods");
@@ -62,7 +62,7 @@ internal sealed partial class BenchmarkRun
 
             var applied = stopwatch.Elapsed;
             await Task.Delay(TimeSpan.FromSeconds(2));
-            var rssAfterExtra = sut.Process.RssMiB();
+            var rssAfterExtra = sut.RssMiB();
             if (workstationGc)
             {
                 Console.WriteLine($"    diagnostic, DOTNET_gcServer=0: RSS {rssAfterSync:0} MiB after sync, {rssAfterExtra:0} MiB with {ScalePods} more pods");

@@ -3,6 +3,7 @@ using System.Net;
 using Iam4Kube.Testing.Builders;
 using k8s;
 using Iam4Kube.Testing.Networking;
+using Iam4Kube.Testing.Programs;
 
 namespace Iam4Kube.Benchmarks;
 
@@ -64,9 +65,9 @@ internal sealed partial class BenchmarkRun(BenchSettings settings, ResultTable t
         Console.WriteLine($"iam4kube answers {CredentialsPath} with {body.Length} bytes; the baseline answers the same size");
 
         var baselinePort = FreePorts.Pick(IPAddress.Loopback);
-        await using var baseline = ChildProcess.Start(typeof(Program).Assembly.Location, ["baseline", baselinePort.ToString(System.Globalization.CultureInfo.InvariantCulture), body.Length.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        await using var baseline = ProcessRunner.Start(ProcessRunner.DotnetHost, [typeof(Program).Assembly.Location, "baseline", baselinePort.ToString(System.Globalization.CultureInfo.InvariantCulture), body.Length.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         var baselineUri = new Uri($"http://127.0.0.1:{baselinePort}{CredentialsPath}");
-        await baseline.WaitForOkAsync(baselineUri, TimeSpan.FromSeconds(30));
+        await ReadinessProbe.WaitUntilReadyAsync(baseline, baselineUri, TimeSpan.FromSeconds(30), "the baseline server", TimeSpan.FromMilliseconds(20));
         var iam4kubeUri = new Uri(sut.MetadataUri, CredentialsPath);
 
         var baselinePeak = double.NaN;

@@ -2,6 +2,7 @@ using System.Net;
 using Iam4Kube.Testing.Kubernetes;
 using Iam4Kube.Testing.Sts;
 using Iam4Kube.Testing.Networking;
+using Iam4Kube.Testing.Programs;
 
 namespace Iam4Kube.Benchmarks;
 
@@ -21,7 +22,7 @@ internal sealed class Iam4KubeUnderTest : IAsyncDisposable
 
     public FakeSts Sts { get; }
 
-    public ChildProcess? Process { get; private set; }
+    public BackgroundProcess? Process { get; private set; }
 
     public IPEndPoint Metadata { get; private set; } = null!;
 
@@ -36,26 +37,46 @@ internal sealed class Iam4KubeUnderTest : IAsyncDisposable
         return new Iam4KubeUnderTest(api, FakeSts.Start());
     }
 
-    /// <summary>Starts iam4kube; returns the time from process start to the first 200 from /readyz.</summary>
-    public async Task<TimeSpan> StartAsync(string iam4kubeDll, double stsRate = 100_000, int stsBurst = 100_000, string waitTimeout = "30s", IReadOnlyDictionary<string, string>? environment = null)
+    /// <summary>Starts iam4kube; returns the time from process start to the first 200 from /readyz (asked every 20 ms).</summary>
+    public async Task<TimeSpan> StartAsync(string iam4kubeDll, double stsRate = 100_000, int stsBurst = 100_000, string waitTimeout = "30s", IReadOnlyDictionary<string, string?>? environment = null)
     {
         Metadata = new IPEndPoint(IPAddress.Loopback, FreePorts.Pick(IPAddress.Loopback));
         var adminPort = FreePorts.Pick(IPAddress.Loopback);
         AdminUri = new Uri($"http://127.0.0.1:{adminPort}");
-        Process = ChildProcess.Start(iam4kubeDll,
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        Process = ProcessRunner.Start(ProcessRunner.DotnetHost,
         [
+            iam4kubeDll,
             "--kubeconfig", Api.KubeconfigPath, "--sts-endpoint", Sts.Url, "--region", "eu-west-1",
             "--listen", Metadata.ToString(), "--admin-listen", $"127.0.0.1:{adminPort}",
             "--sts-rate", stsRate.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--sts-burst", stsBurst.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--wait-timeout", waitTimeout, "--max-parked", "100000", "--log-level", "warn", "--shutdown-delay", "0",
-        ], new Dictionary<string, string>(environment ?? new Dictionary<string, string>())
+        ], new Dictionary<string, string?>(environment ?? new Dictionary<string, string?>())
         {
             ["AWS_ACCESS_KEY_ID"] = "AKIAIAM4KUBEBENCH000",
             ["AWS_SECRET_ACCESS_KEY"] = "iam4kube-bench-fake-secret",
             ["AWS_EC2_METADATA_DISABLED"] = "true",
         });
-        return await Process.WaitForOkAsync(new Uri(AdminUri, "/readyz"), TimeSpan.FromMinutes(5));
+        await ReadinessProbe.WaitUntilReadyAsync(
+            Process, new Uri(AdminUri, "/readyz"), TimeSpan.FromMinutes(5), pollEvery: TimeSpan.FromMilliseconds(20));
+        return started.Elapsed;
+    }
+
+    /// <summary>iam4kube's resident set size from /proc/PID/status (VmRSS), in MiB: the process's honest memory.</summary>
+    public double RssMiB()
+    {
+        var pid = (Process ?? throw new InvalidOperationException("iam4kube is not started")).Id;
+        foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+        {
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            {
+                var kb = long.Parse(line["VmRSS:".Length..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+                return kb / 1024.0;
+            }
+        }
+
+        return double.NaN;
     }
 
     public HttpClient AdminClient() => new() { BaseAddress = AdminUri, Timeout = TimeSpan.FromSeconds(30) };

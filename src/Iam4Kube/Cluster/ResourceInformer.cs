@@ -42,12 +42,8 @@ internal sealed partial class ResourceInformer<TItem, TList>(
     public delegate IAsyncEnumerable<(WatchEventType Type, TItem Item)> Watch(
         string resourceVersion, int timeoutSeconds, Action<Exception> onError, CancellationToken cancellationToken);
 
-    public string Resource => resource;
-
     /// <summary>Completes once the first full list has been applied.</summary>
     public Task Synced => _synced.Task;
-
-    public bool IsSynced => _synced.Task.IsCompleted;
 
     public async Task RunAsync(CancellationToken stoppingToken)
     {

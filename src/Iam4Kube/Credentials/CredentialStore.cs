@@ -18,8 +18,6 @@ internal sealed class CredentialStore
 
     public CredentialState? Get(IamRole role) => _states.TryGetValue(role, out var state) ? state : null;
 
-    public IEnumerable<KeyValuePair<IamRole, CredentialState>> Entries => _states;
-
     public void Publish(IamRole role, CredentialState state)
     {
         _states[role] = state;

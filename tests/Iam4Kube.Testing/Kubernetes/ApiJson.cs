@@ -35,8 +35,8 @@ internal static class ApiJson
 
     public static byte[] ErrorLine(ApiStatusException error) => WatchLine("ERROR", Status(error));
 
-    /// <summary>A BOOKMARK carries an object of the watched kind with only its resourceVersion (and annotations).</summary>
-    public static byte[] BookmarkLine(ResourceKind kind, long resourceVersion, bool initialEventsEnd = false)
+    /// <summary>A BOOKMARK carries an object of the watched kind with only its resourceVersion.</summary>
+    public static byte[] BookmarkLine(ResourceKind kind, long resourceVersion)
     {
         var buffer = new ArrayBufferWriter<byte>(160);
         using (var writer = new Utf8JsonWriter(buffer))
@@ -46,13 +46,6 @@ internal static class ApiJson
             writer.WriteString("apiVersion", kind.ApiVersion);
             writer.WriteStartObject("metadata");
             writer.WriteString("resourceVersion", ResourceVersions.Format(resourceVersion));
-            if (initialEventsEnd)
-            {
-                writer.WriteStartObject("annotations");
-                writer.WriteString("k8s.io/initial-events-end", "true");
-                writer.WriteEndObject();
-            }
-
             writer.WriteEndObject();
             writer.WriteEndObject();
         }

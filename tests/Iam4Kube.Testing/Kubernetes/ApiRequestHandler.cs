@@ -106,20 +106,9 @@ internal sealed class ApiRequestHandler(
         await response.Body.WriteAsync(stored.Json);
     }
 
-    private static ObjectFilter FilterOf(ApiRoute route, IQueryCollection query, string? name)
-    {
-        var fieldSelector = query["fieldSelector"].ToString();
-        if (name is not null)
-        {
-            // A watch of one object (legacy /watch/.../{name}) is a field selector on its name.
-            fieldSelector = fieldSelector.Length == 0 ? $"metadata.name={name}" : $"{fieldSelector},metadata.name={name}";
-        }
-
-        return new ObjectFilter(
-            route.Namespace,
-            LabelSelector.Parse(query["labelSelector"]),
-            FieldSelector.Parse(fieldSelector, route.Kind));
-    }
+    private static ObjectFilter FilterOf(ApiRoute route, IQueryCollection query) =>
+        // A watch of one object (GET .../{name}?watch=true) selects that name only.
+        new(route.Namespace, route.Name, LabelSelector.Parse(query["labelSelector"]));
 
     private static int ParseLimit(string? value) =>
         string.IsNullOrEmpty(value)
@@ -164,12 +153,7 @@ internal sealed class ApiRequestHandler(
     private async Task ServeResourceAsync(HttpContext context, ApiRoute route)
     {
         var request = context.Request;
-        if (route.Subresource is not null and not "status")
-        {
-            throw ApiStatusException.ResourceNotFound();
-        }
-
-        var watch = route.LegacyWatch || IsTrue(request.Query["watch"]);
+        var watch = IsTrue(request.Query["watch"]);
         switch (request.Method)
         {
             case "GET" when watch:
@@ -188,24 +172,8 @@ internal sealed class ApiRequestHandler(
                 CheckNamespace(route, created.Metadata);
                 await WriteObjectAsync(context.Response, cluster.Create(route.Kind, created), HttpStatusCode.Created);
                 break;
-            case "PUT" when route.Name is not null:
-                var replacement = await ReadBodyAsync(request, route.Kind);
-                CheckNamespace(route, replacement.Metadata);
-                if (replacement.Metadata.Name != route.Name)
-                {
-                    throw ApiStatusException.BadRequest(
-                        $"the name of the object ({replacement.Metadata.Name}) does not match the name on the URL ({route.Name})");
-                }
-
-                await WriteObjectAsync(
-                    context.Response,
-                    cluster.Update(route.Kind, replacement, replacement.Metadata.ResourceVersion, skipIfUnchanged: true));
-                break;
             case "PATCH" when route.Name is not null:
                 await ServePatchAsync(context, route);
-                break;
-            case "DELETE" when route.Name is not null:
-                await WriteObjectAsync(context.Response, cluster.Delete(route.Kind, route.Namespace, route.Name, silently: false));
                 break;
             default:
                 throw ApiStatusException.MethodNotAllowed(request.Method);
@@ -246,7 +214,7 @@ internal sealed class ApiRequestHandler(
     private async Task ServeListAsync(HttpContext context, ApiRoute route)
     {
         var query = context.Request.Query;
-        var filter = FilterOf(route, query, null);
+        var filter = FilterOf(route, query);
         var limit = ParseLimit(query["limit"]);
         var continueParameter = query["continue"].ToString();
         var resourceVersionParameter = query["resourceVersion"].ToString();
@@ -278,24 +246,14 @@ internal sealed class ApiRequestHandler(
         }
         else
         {
-            var requested = ResourceVersions.Parse(resourceVersionParameter);
-            switch (match)
+            if (match is not ("" or "NotOlderThan"))
             {
-                case "Exact" when requested is null or 0:
-                    throw ApiStatusException.BadRequest($"resourceVersionMatch \"Exact\" is forbidden for resourceVersion \"{resourceVersionParameter}\"");
-                case "Exact":
-                    await WaitForResourceVersionAsync(requested.Value, context.RequestAborted);
-                    at = requested;
-                    break;
-                case "" or "NotOlderThan":
-                    if (requested is > 0)
-                    {
-                        await WaitForResourceVersionAsync(requested.Value, context.RequestAborted);
-                    }
+                throw ApiStatusException.BadRequest($"resourceVersionMatch: Unsupported value: \"{match}\"");
+            }
 
-                    break;
-                default:
-                    throw ApiStatusException.BadRequest($"resourceVersionMatch: Unsupported value: \"{match}\"");
+            if (ResourceVersions.Parse(resourceVersionParameter) is > 0 and var requested)
+            {
+                await WaitForResourceVersionAsync(requested, context.RequestAborted);
             }
         }
 
@@ -375,10 +333,9 @@ internal sealed class ApiRequestHandler(
     private async Task ServeWatchAsync(HttpContext context, ApiRoute route)
     {
         var query = context.Request.Query;
-        var filter = FilterOf(route, query, route.Name);
+        var filter = FilterOf(route, query);
         var from = ResourceVersions.Parse(query["resourceVersion"]);
         var bookmarks = IsTrue(query["allowWatchBookmarks"]);
-        var initialEvents = IsTrue(query["sendInitialEvents"]);
         var timeoutParameter = query["timeoutSeconds"].ToString();
         var timeout = TimeSpan.Zero;
         if (timeoutParameter.Length > 0)
@@ -403,9 +360,8 @@ internal sealed class ApiRequestHandler(
         }
         else
         {
-            // resourceVersion unset or "0" (or sendInitialEvents=true): the current state as ADDED events first.
-            var after = from is > 0 && !initialEvents ? from : null;
-            cluster.StartWatch(watch, after, initialEventsEndBookmark: initialEvents && bookmarks);
+            // resourceVersion unset or "0": the current state as ADDED events first.
+            cluster.StartWatch(watch, from is > 0 ? from : null);
             if (faults.StallWatches)
             {
                 cluster.SilenceWatches(watch);

@@ -1,10 +1,10 @@
 namespace Iam4Kube.Testing.Kubernetes;
 
 /// <summary>
-/// A resource path as kube-apiserver routes it: <c>/api/v1/[namespaces/{ns}/]{plural}[/{name}[/{subresource}]]</c>
-/// and <c>/apis/{group}/{version}/...</c>, with the legacy <c>/watch/</c> prefix.
+/// A resource path as kube-apiserver routes it: <c>/api/v1/[namespaces/{ns}/]{plural}[/{name}]</c> and
+/// <c>/apis/{group}/{version}/...</c>. The product uses no subresource: those are 404 here.
 /// </summary>
-internal sealed record ApiRoute(ResourceKind Kind, string? Namespace, string? Name, string? Subresource, bool LegacyWatch)
+internal sealed record ApiRoute(ResourceKind Kind, string? Namespace, string? Name)
 {
     public static ApiRoute? Parse(string path)
     {
@@ -24,12 +24,6 @@ internal sealed record ApiRoute(ResourceKind Kind, string? Namespace, string? Na
             return null;
         }
 
-        var legacyWatch = rest.Length > 0 && rest[0] == "watch";
-        if (legacyWatch)
-        {
-            rest = rest[1..];
-        }
-
         string? @namespace = null;
         if (rest.Length >= 3 && rest[0] == "namespaces" && ResourceKinds.Find(group, version, rest[2]) is { Namespaced: true })
         {
@@ -37,7 +31,7 @@ internal sealed record ApiRoute(ResourceKind Kind, string? Namespace, string? Na
             rest = rest[2..];
         }
 
-        if (rest.Length is 0 or > 3 || ResourceKinds.Find(group, version, rest[0]) is not { } kind)
+        if (rest.Length is 0 or > 2 || ResourceKinds.Find(group, version, rest[0]) is not { } kind)
         {
             return null;
         }
@@ -48,6 +42,6 @@ internal sealed record ApiRoute(ResourceKind Kind, string? Namespace, string? Na
             return null;
         }
 
-        return new ApiRoute(kind, @namespace, name, rest.Length > 2 ? rest[2] : null, legacyWatch);
+        return new ApiRoute(kind, @namespace, name);
     }
 }

@@ -87,16 +87,10 @@ internal sealed class ClusterState
         }
     }
 
-    /// <summary>Replaces an object.</summary>
+    /// <summary>Replaces an object (a test's change: always a new resourceVersion and an event).</summary>
     /// <param name="kind">Its kind.</param>
     /// <param name="value">A private copy with the new state.</param>
-    /// <param name="preconditionResourceVersion">When set, the update fails with 409 unless the object is at it.</param>
-    /// <param name="skipIfUnchanged">As kube-apiserver, write nothing (no new resourceVersion, no event) for a no-op.</param>
-    public StoredObject Update(
-        ResourceKind kind,
-        IKubernetesObject<V1ObjectMeta> value,
-        string? preconditionResourceVersion,
-        bool skipIfUnchanged)
+    public StoredObject Update(ResourceKind kind, IKubernetesObject<V1ObjectMeta> value)
     {
         lock (_gate)
         {
@@ -113,7 +107,7 @@ internal sealed class ClusterState
                 throw ApiStatusException.NotFound(kind, meta.Name);
             }
 
-            return Replace(state, existing, value, preconditionResourceVersion, skipIfUnchanged);
+            return Replace(state, existing, value, preconditionResourceVersion: null, skipIfUnchanged: false);
         }
     }
 
@@ -261,8 +255,7 @@ internal sealed class ClusterState
     /// </summary>
     /// <param name="watch">The connection.</param>
     /// <param name="from">The resourceVersion to start after; null to start with the current state as ADDED events.</param>
-    /// <param name="initialEventsEndBookmark">Whether to mark the end of the initial events (sendInitialEvents).</param>
-    public bool StartWatch(WatchStream watch, long? from, bool initialEventsEndBookmark)
+    public bool StartWatch(WatchStream watch, long? from)
     {
         lock (_gate)
         {
@@ -299,11 +292,6 @@ internal sealed class ClusterState
                     {
                         watch.Enqueue(stored.AddedLine);
                     }
-                }
-
-                if (initialEventsEndBookmark)
-                {
-                    watch.Enqueue(ApiJson.BookmarkLine(watch.Kind, _resourceVersion, initialEventsEnd: true));
                 }
 
                 watch.StartResourceVersion = _resourceVersion;

@@ -11,9 +11,10 @@ namespace Iam4Kube.Testing.Kubernetes;
 /// <summary>
 /// An in-process kube-apiserver on real Kestrel (127.0.0.1, a free port) that the real KubernetesClient talks to over
 /// HTTP/1.1 as it would to a cluster: LIST with limit/continue, WATCH as a chunked stream of JSON lines from a
-/// resourceVersion (ERROR 410 Expired once that is compacted away), BOOKMARKs, GET/POST/PUT/PATCH/DELETE, and
-/// 404/409/410 <c>Status</c> bodies. Serves core/v1 pods, serviceaccounts, nodes, events, services, namespaces,
-/// configmaps and discovery.k8s.io/v1 endpointslices. Tests drive it directly (<see cref="Create{T}"/>,
+/// resourceVersion (ERROR 410 Expired once that is compacted away), BOOKMARKs, label selectors, GET of one object,
+/// POST and JSON merge PATCH (Events), and 404/409/410 <c>Status</c> bodies: what the product uses, nothing more.
+/// Serves core/v1 pods, serviceaccounts, nodes, events, namespaces and discovery.k8s.io/v1 endpointslices. Tests
+/// drive it directly (<see cref="Create{T}"/>,
 /// <see cref="Update{T}"/>, ...) and inject faults (<see cref="DropWatches"/>, <see cref="FailNext"/>, ...).
 /// </summary>
 public sealed class FakeKubernetesApiServer : IAsyncDisposable
@@ -152,7 +153,7 @@ public sealed class FakeKubernetesApiServer : IAsyncDisposable
         where T : class, IKubernetesObject<V1ObjectMeta>
     {
         ArgumentNullException.ThrowIfNull(value);
-        return Control(() => _cluster.Update(Kind<T>(), JsonCopy.Clone(value), null, skipIfUnchanged: false)).ToModel<T>();
+        return Control(() => _cluster.Update(Kind<T>(), JsonCopy.Clone(value))).ToModel<T>();
     }
 
     /// <summary>Deletes an object now (no grace period) with a DELETED event.</summary>

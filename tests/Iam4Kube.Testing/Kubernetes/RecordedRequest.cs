@@ -6,10 +6,9 @@ namespace Iam4Kube.Testing.Kubernetes;
 /// <param name="Query">The query string without its leading <c>?</c>, e.g. <c>watch=true&amp;resourceVersion=12</c>.</param>
 public sealed record RecordedRequest(string Method, string Path, string Query)
 {
-    /// <summary>Whether the request was a watch (<c>watch=true</c>/<c>watch=1</c> or a legacy <c>/watch/</c> path).</summary>
+    /// <summary>Whether the request was a watch (<c>watch=true</c>/<c>watch=1</c>).</summary>
     public bool IsWatch =>
-        Path.Contains("/watch/", StringComparison.Ordinal)
-        || Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(Query).TryGetValue("watch", out var watch)
+        Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(Query).TryGetValue("watch", out var watch)
             && ApiRequestHandler.IsTrue(watch.ToString());
 
     /// <summary>One query parameter's value, or null.</summary>

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using k8s;
 using k8s.Models;
@@ -8,8 +7,6 @@ namespace Iam4Kube.Testing.Kubernetes;
 /// <summary>One resource type the fake API server serves, described as kube-apiserver's discovery would.</summary>
 internal sealed class ResourceKind
 {
-    private readonly Dictionary<string, Func<object, string?>> _fields;
-
     private ResourceKind(
         Type clrType,
         Func<string, IKubernetesObject<V1ObjectMeta>> deserialize,
@@ -17,8 +14,7 @@ internal sealed class ResourceKind
         string version,
         string plural,
         string kind,
-        bool namespaced,
-        IReadOnlyDictionary<string, Func<object, string?>>? fields = null)
+        bool namespaced)
     {
         ClrType = clrType;
         Deserialize = deserialize;
@@ -28,18 +24,6 @@ internal sealed class ResourceKind
         Kind = kind;
         Namespaced = namespaced;
         ApiVersion = group.Length == 0 ? version : $"{group}/{version}";
-        _fields = new Dictionary<string, Func<object, string?>>(StringComparer.Ordinal)
-        {
-            ["metadata.name"] = o => Meta(o).Name,
-            ["metadata.namespace"] = o => Meta(o).NamespaceProperty ?? string.Empty,
-        };
-        if (fields is not null)
-        {
-            foreach (var (name, getter) in fields)
-            {
-                _fields[name] = getter;
-            }
-        }
     }
 
     public Type ClrType { get; }
@@ -61,15 +45,11 @@ internal sealed class ResourceKind
 
     public bool Namespaced { get; }
 
-    /// <summary>The field selector labels this kind supports (kube-apiserver rejects any other with 400).</summary>
-    public bool TryGetField(string field, out Func<object, string?> getter) => _fields.TryGetValue(field, out getter!);
-
     public static ResourceKind Of<T>(
         string group,
         string version,
         string plural,
-        bool namespaced,
-        IReadOnlyDictionary<string, Func<object, string?>>? fields = null)
+        bool namespaced)
         where T : class, IKubernetesObject<V1ObjectMeta> =>
         new(
             typeof(T),
@@ -78,14 +58,7 @@ internal sealed class ResourceKind
             version,
             plural,
             typeof(T).GetField("KubeKind")?.GetValue(null) as string ?? typeof(T).Name,
-            namespaced,
-            fields);
+            namespaced);
 
     public override string ToString() => Group.Length == 0 ? Plural : $"{Plural}.{Group}";
-
-    internal static string Bool(bool? value) => value == true ? "true" : "false";
-
-    internal static string? Int(int? value) => value?.ToString(CultureInfo.InvariantCulture);
-
-    private static V1ObjectMeta Meta(object o) => ((IMetadata<V1ObjectMeta>)o).Metadata;
 }

@@ -66,26 +66,26 @@ public sealed partial class NetworkNamespace : IAsyncDisposable
     public Task<ProcessResult> RunAsync(
         string file,
         IEnumerable<string> args,
-        IDictionary<string, string>? env = null,
+        IReadOnlyDictionary<string, string?>? env = null,
         TimeSpan? timeout = null,
         string? standardInput = null,
         CancellationToken cancellationToken = default) =>
         IsRoot
-            ? ProcessRunner.RunAsync(file, args, env, timeout, standardInput, cancellationToken)
-            : ProcessRunner.RunAsync("ip", [.. CommandPrefix.Skip(1), file, .. args], env, timeout, standardInput, cancellationToken);
+            ? ProcessRunner.RunAsync(file, args, env, timeout, standardInput, cancellationToken: cancellationToken)
+            : ProcessRunner.RunAsync("ip", [.. CommandPrefix.Skip(1), file, .. args], env, timeout, standardInput, cancellationToken: cancellationToken);
 
     /// <summary>Like <see cref="RunAsync"/>, but throws <see cref="ProcessFailedException"/> on a non-zero exit.</summary>
     public async Task<ProcessResult> RunCheckedAsync(
         string file,
         IEnumerable<string> args,
-        IDictionary<string, string>? env = null,
+        IReadOnlyDictionary<string, string?>? env = null,
         TimeSpan? timeout = null,
         string? standardInput = null,
         CancellationToken cancellationToken = default) =>
-        (await RunAsync(file, args, env, timeout, standardInput, cancellationToken)).EnsureSuccess();
+        (await RunAsync(file, args, env, timeout, standardInput, cancellationToken: cancellationToken)).EnsureSuccess();
 
     /// <summary>Starts a long-running program inside this namespace; dispose the result to stop it.</summary>
-    public BackgroundProcess Start(string file, IEnumerable<string> args, IDictionary<string, string>? env = null) =>
+    public BackgroundProcess Start(string file, IEnumerable<string> args, IReadOnlyDictionary<string, string?>? env = null) =>
         IsRoot
             ? ProcessRunner.Start(file, args, env)
             : ProcessRunner.Start("ip", [.. CommandPrefix.Skip(1), file, .. args], env);

@@ -78,13 +78,13 @@ public sealed class PodNetwork : IAsyncDisposable
     public Task<ProcessResult> RunAsync(
         string file,
         IEnumerable<string> args,
-        IDictionary<string, string>? env = null,
+        IReadOnlyDictionary<string, string?>? env = null,
         TimeSpan? timeout = null,
         CancellationToken cancellationToken = default) =>
         Namespace.RunAsync(file, args, env, timeout, cancellationToken: cancellationToken);
 
     /// <summary>Starts a long-running program inside the pod.</summary>
-    public BackgroundProcess Start(string file, IEnumerable<string> args, IDictionary<string, string>? env = null) =>
+    public BackgroundProcess Start(string file, IEnumerable<string> args, IReadOnlyDictionary<string, string?>? env = null) =>
         Namespace.Start(file, args, env);
 
     /// <summary>Deletes the pod namespace, which removes the veth pair and the host's route to the pod.</summary>

@@ -8,18 +8,24 @@ public static class ProcessRunner
 {
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(60);
 
+    /// <summary>The <c>dotnet</c> running these tests (the SDK sets DOTNET_HOST_PATH), else the one on PATH.</summary>
+    public static string DotnetHost { get; } =
+        Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
+
     /// <summary>Runs <paramref name="file"/> to completion and returns its exit code and output; never throws on a
     /// non-zero exit code (see <see cref="RunCheckedAsync"/>), but throws <see cref="TimeoutException"/> after
-    /// killing the process when it outlives <paramref name="timeout"/>.</summary>
+    /// killing the process when it outlives <paramref name="timeout"/>. In <paramref name="env"/>, a null value removes
+    /// the variable.</summary>
     public static async Task<ProcessResult> RunAsync(
         string file,
         IEnumerable<string> args,
-        IDictionary<string, string>? env = null,
+        IReadOnlyDictionary<string, string?>? env = null,
         TimeSpan? timeout = null,
         string? standardInput = null,
+        string? workingDirectory = null,
         CancellationToken cancellationToken = default)
     {
-        using var process = new Process { StartInfo = CreateStartInfo(file, args, env) };
+        using var process = new Process { StartInfo = CreateStartInfo(file, args, env, workingDirectory) };
         process.StartInfo.RedirectStandardInput = true;
         var commandLine = FormatCommandLine(process.StartInfo);
         var stdout = new StringBuilder();
@@ -60,19 +66,21 @@ public static class ProcessRunner
     public static async Task<ProcessResult> RunCheckedAsync(
         string file,
         IEnumerable<string> args,
-        IDictionary<string, string>? env = null,
+        IReadOnlyDictionary<string, string?>? env = null,
         TimeSpan? timeout = null,
         string? standardInput = null,
         CancellationToken cancellationToken = default)
     {
-        var result = await RunAsync(file, args, env, timeout, standardInput, cancellationToken);
+        var result = await RunAsync(file, args, env, timeout, standardInput, cancellationToken: cancellationToken);
         return result.EnsureSuccess();
     }
 
-    /// <summary>Starts a long-running process (a server, a daemon); dispose the result to stop it.</summary>
-    public static BackgroundProcess Start(string file, IEnumerable<string> args, IDictionary<string, string>? env = null)
+    /// <summary>Starts a long-running process (a server, a daemon); dispose the result to stop it. In
+    /// <paramref name="env"/>, a null value removes the variable.</summary>
+    public static BackgroundProcess Start(
+        string file, IEnumerable<string> args, IReadOnlyDictionary<string, string?>? env = null, string? workingDirectory = null)
     {
-        var process = new Process { StartInfo = CreateStartInfo(file, args, env), EnableRaisingEvents = true };
+        var process = new Process { StartInfo = CreateStartInfo(file, args, env, workingDirectory), EnableRaisingEvents = true };
         return new BackgroundProcess(process, FormatCommandLine(process.StartInfo));
     }
 
@@ -100,10 +108,12 @@ public static class ProcessRunner
         }
     }
 
-    private static ProcessStartInfo CreateStartInfo(string file, IEnumerable<string> args, IDictionary<string, string>? env)
+    private static ProcessStartInfo CreateStartInfo(
+        string file, IEnumerable<string> args, IReadOnlyDictionary<string, string?>? env, string? workingDirectory)
     {
         var startInfo = new ProcessStartInfo(file)
         {
+            WorkingDirectory = workingDirectory ?? string.Empty,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
@@ -116,7 +126,14 @@ public static class ProcessRunner
         {
             foreach (var (key, value) in env)
             {
-                startInfo.Environment[key] = value;
+                if (value is null)
+                {
+                    startInfo.Environment.Remove(key);
+                }
+                else
+                {
+                    startInfo.Environment[key] = value;
+                }
             }
         }
         return startInfo;

@@ -6,7 +6,9 @@ namespace Iam4Kube.Testing.Programs;
 /// <summary>Waits for a program's /readyz the way a kubelet probe does: asking again until it answers 200.</summary>
 public static class ReadinessProbe
 {
-    public static async Task WaitUntilReadyAsync(BackgroundProcess process, Uri readyz, TimeSpan timeout, string name = "iam4kube")
+    /// <summary>Asks <paramref name="readyz"/> every <paramref name="pollEvery"/> (100 ms unless told) until it answers 200.</summary>
+    public static async Task WaitUntilReadyAsync(
+        BackgroundProcess process, Uri readyz, TimeSpan timeout, string name = "iam4kube", TimeSpan? pollEvery = null)
     {
         using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         var deadline = DateTime.UtcNow + timeout;
@@ -33,7 +35,7 @@ public static class ReadinessProbe
                 last = e.Message;
             }
 
-            await Task.Delay(100);
+            await Task.Delay(pollEvery ?? TimeSpan.FromMilliseconds(100));
         }
 
         throw new TimeoutException($"{name} was not ready within {timeout} (last /readyz: {last}).\n--- output ---\n{process.Output}");

@@ -20,7 +20,7 @@ internal static class SdkClients
     }
 
     /// <summary>An environment with nothing but the metadata endpoint: no keys, no profiles, no config files.</summary>
-    public static Dictionary<string, string> Environment(string? metadataEndpoint, string home) => new()
+    public static Dictionary<string, string?> Environment(string? metadataEndpoint, string home) => new()
     {
         ["HOME"] = home,
         ["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",

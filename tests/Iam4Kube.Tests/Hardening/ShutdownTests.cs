@@ -1,12 +1,12 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using Iam4Kube.Testing.Builders;
 using Iam4Kube.Testing.Kubernetes;
 using Iam4Kube.Testing.Sts;
 using Iam4Kube.Testing;
 using Xunit.Abstractions;
 using Iam4Kube.Testing.Networking;
+using Iam4Kube.Testing.Programs;
 
 namespace Iam4Kube.Tests.Hardening;
 
@@ -20,8 +20,7 @@ public sealed class ShutdownTests(ITestOutputHelper output) : IAsyncLifetime
     private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(5);
     private readonly FakeKubernetesApiServer _api = new();
     private FakeSts _sts = null!;
-    private Process? _process;
-    private readonly System.Text.StringBuilder _log = new();
+    private BackgroundProcess? _process;
 
     public async Task InitializeAsync()
     {
@@ -31,19 +30,14 @@ public sealed class ShutdownTests(ITestOutputHelper output) : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        if (_process is { HasExited: false })
+        if (_process is not null)
         {
-            _process.Kill();
-            await _process.WaitForExitAsync();
+            await _process.DisposeAsync();
+            output.WriteLine(_process.Output);
         }
 
-        _process?.Dispose();
         _sts.Dispose();
         await _api.DisposeAsync();
-        lock (_log)
-        {
-            output.WriteLine(_log.ToString());
-        }
     }
 
     [Fact]
@@ -52,7 +46,7 @@ public sealed class ShutdownTests(ITestOutputHelper output) : IAsyncLifetime
         _api.Create(KubeObjects.Node("node-1"));
         _api.Create(KubeObjects.ServiceAccount("a", "app", KubeObjects.RoleArn("app-role")));
         _api.Create(KubeObjects.Pod("a", "app-1", "127.0.47.1", "app"));
-        var (listen, admin) = (FreePort(), FreePort());
+        var (listen, admin) = (FreePorts.Pick(IPAddress.Loopback), FreePorts.Pick(IPAddress.Loopback));
         StartIam4Kube(listen, admin, "--wait-timeout", "30s");
 
         using var adminClient = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{admin}"), Timeout = TimeSpan.FromSeconds(5) };
@@ -70,7 +64,7 @@ public sealed class ShutdownTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.False(parkedThenServed.IsCompleted || parkedForever.IsCompleted);
 
         var terminated = Stopwatch.StartNew();
-        Signal("TERM");
+        await SignalAsync("TERM");
         await Eventually.TrueAsync(async () => await ReadyAsync(adminClient) == HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(3), "/readyz did not turn 503 after SIGTERM");
         Assert.False(_process!.HasExited);
 
@@ -87,17 +81,16 @@ public sealed class ShutdownTests(ITestOutputHelper output) : IAsyncLifetime
         // Answered when the drain starts (after the shutdown delay), well before the drain timeout would cut it off.
         Assert.True(terminated.Elapsed < ShutdownDelay + DrainTimeout - TimeSpan.FromSeconds(1.5), $"the parked request was answered only {terminated.Elapsed} after SIGTERM");
 
-        using var exit = new CancellationTokenSource(ShutdownDelay + DrainTimeout + TimeSpan.FromSeconds(4));
-        await _process.WaitForExitAsync(exit.Token);
-        output.WriteLine($"exited {_process.ExitCode} after {terminated.Elapsed}");
-        Assert.Equal(0, _process.ExitCode);
+        var exitCode = await _process.WaitForExitAsync(ShutdownDelay + DrainTimeout + TimeSpan.FromSeconds(4));
+        output.WriteLine($"exited {exitCode} after {terminated.Elapsed}");
+        Assert.Equal(0, exitCode);
         Assert.True(terminated.Elapsed < ShutdownDelay + DrainTimeout + TimeSpan.FromSeconds(3), $"exited {terminated.Elapsed} after SIGTERM");
     }
 
     [Fact]
     public async Task ASecondSigtermCutsTheShutdownDelayShort()
     {
-        var (listen, admin) = (FreePort(), FreePort());
+        var (listen, admin) = (FreePorts.Pick(IPAddress.Loopback), FreePorts.Pick(IPAddress.Loopback));
         var longDelay = TimeSpan.FromSeconds(60);
         _api.Create(KubeObjects.Node("node-1"));
         StartIam4Kube(listen, admin, "--shutdown-delay", "60s");
@@ -105,58 +98,34 @@ public sealed class ShutdownTests(ITestOutputHelper output) : IAsyncLifetime
         await Eventually.TrueAsync(async () => await ReadyAsync(adminClient) == HttpStatusCode.OK, TimeSpan.FromSeconds(30), "iam4kube never became ready");
 
         var terminated = Stopwatch.StartNew();
-        Signal("TERM");
+        await SignalAsync("TERM");
         await Eventually.TrueAsync(async () => await ReadyAsync(adminClient) == HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(3), "/readyz did not turn 503 after SIGTERM");
-        Signal("TERM");
+        await SignalAsync("TERM");
 
-        using var exit = new CancellationTokenSource(DrainTimeout + TimeSpan.FromSeconds(10));
-        await _process!.WaitForExitAsync(exit.Token);
-        Assert.Equal(0, _process.ExitCode);
+        Assert.Equal(0, await _process!.WaitForExitAsync(DrainTimeout + TimeSpan.FromSeconds(10)));
         Assert.True(terminated.Elapsed < longDelay / 2, $"exited {terminated.Elapsed} after the first SIGTERM");
     }
 
-    private void StartIam4Kube(int listen, int admin, params string[] extra)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "iam4kube.dll"));
-        foreach (var arg in new[]
-        {
-            "--listen", $"127.0.0.1:{listen}", "--admin-listen", $"127.0.0.1:{admin}",
-            "--kubeconfig", _api.KubeconfigPath, "--sts-endpoint", _sts.Url, "--region", "eu-west-1",
-            "--shutdown-delay", "1s", "--drain-timeout", "5s", "--log-format", "text",
-        }.Concat(extra))
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        start.Environment["AWS_ACCESS_KEY_ID"] = "AKIAIAM4KUBETESTING0";
-        start.Environment["AWS_SECRET_ACCESS_KEY"] = "iam4kube-own-secret-key-for-tests-only";
-        start.Environment["AWS_EC2_METADATA_DISABLED"] = "true";
-        _process = Process.Start(start)!;
-        _process.OutputDataReceived += (_, e) => Append(e.Data);
-        _process.ErrorDataReceived += (_, e) => Append(e.Data);
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
-    }
-
-    private void Append(string? line)
-    {
-        if (line is not null)
-        {
-            lock (_log)
+    private void StartIam4Kube(int listen, int admin, params string[] extra) =>
+        _process = ProcessRunner.Start(
+            ProcessRunner.DotnetHost,
+            [
+                Iam4KubeProgram.Dll,
+                "--listen", $"127.0.0.1:{listen}", "--admin-listen", $"127.0.0.1:{admin}",
+                "--kubeconfig", _api.KubeconfigPath, "--sts-endpoint", _sts.Url, "--region", "eu-west-1",
+                "--shutdown-delay", "1s", "--drain-timeout", "5s", "--log-format", "text",
+                .. extra,
+            ],
+            new Dictionary<string, string?>
             {
-                _log.AppendLine(line);
-            }
-        }
-    }
+                ["AWS_ACCESS_KEY_ID"] = "AKIAIAM4KUBETESTING0",
+                ["AWS_SECRET_ACCESS_KEY"] = "iam4kube-own-secret-key-for-tests-only",
+                ["AWS_EC2_METADATA_DISABLED"] = "true",
+            });
 
     /// <summary>Process.Kill is SIGKILL; the kubelet sends SIGTERM.</summary>
-    private void Signal(string signal)
-    {
-        using var kill = Process.Start(new ProcessStartInfo("kill") { ArgumentList = { $"-{signal}", _process!.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) } })!;
-        kill.WaitForExit();
-        Assert.Equal(0, kill.ExitCode);
-    }
+    private Task<ProcessResult> SignalAsync(string signal) =>
+        ProcessRunner.RunCheckedAsync("kill", [$"-{signal}", _process!.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
 
     private static async Task<HttpStatusCode?> ReadyAsync(HttpClient admin)
     {
@@ -168,12 +137,5 @@ public sealed class ShutdownTests(ITestOutputHelper output) : IAsyncLifetime
         {
             return null;
         }
-    }
-
-    private static int FreePort()
-    {
-        using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)socket.LocalEndPoint!).Port;
     }
 }

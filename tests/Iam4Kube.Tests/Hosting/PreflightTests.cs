@@ -1,6 +1,7 @@
 using Iam4Kube.Hosting;
 using Iam4Kube.Testing;
-using Iam4Kube.Tests.LocalMode;
+using Iam4Kube.Testing.Networking;
+using Iam4Kube.Testing.Programs;
 
 namespace Iam4Kube.Tests.Hosting;
 
@@ -17,8 +18,8 @@ public sealed class PreflightTests : IDisposable
 
     private static string LocalCluster => Checkout.Combine("deploy", "examples", "local-cluster.yaml");
 
-    private Task<(int ExitCode, string Output, string Error)> RunAsync(IReadOnlyDictionary<string, string?> environment, params string[] args) =>
-        ChildProcess.RunAsync(ChildProcess.Dotnet(), [ChildProcess.Iam4KubeAssembly(), .. args], _home.FullName, Clean(environment));
+    private Task<ProcessResult> RunAsync(IReadOnlyDictionary<string, string?> environment, params string[] args) =>
+        ProcessRunner.RunAsync(ProcessRunner.DotnetHost, [Iam4KubeProgram.Dll, .. args], Clean(environment), workingDirectory: _home.FullName);
 
     /// <summary>No AWS or Kubernetes configuration from this machine: HOME is an empty folder, then <paramref name="environment"/>.</summary>
     private Dictionary<string, string?> Clean(IReadOnlyDictionary<string, string?> environment)
@@ -44,11 +45,11 @@ public sealed class PreflightTests : IDisposable
         return clean;
     }
 
-    private static void AssertOneLineAndExitCode2((int ExitCode, string Output, string Error) run, string line)
+    private static void AssertOneLineAndExitCode2(ProcessResult run, string line)
     {
         Assert.Equal(2, run.ExitCode);
-        Assert.Equal("", run.Output);
-        Assert.Equal($"iam4kube: {line}", run.Error.TrimEnd('\n'));
+        Assert.Equal("", run.StandardOutput);
+        Assert.Equal($"iam4kube: {line}", run.StandardError.TrimEnd('\n'));
     }
 
     [Fact]
@@ -69,8 +70,8 @@ public sealed class PreflightTests : IDisposable
         var run = await RunAsync(new Dictionary<string, string?>(), "--kubeconfig", broken, "--credentials", "offline");
 
         Assert.Equal(2, run.ExitCode);
-        Assert.StartsWith($"iam4kube: --kubeconfig {broken} cannot be used: ", run.Error, StringComparison.Ordinal);
-        Assert.Single(run.Error.TrimEnd('\n').Split('\n'));
+        Assert.StartsWith($"iam4kube: --kubeconfig {broken} cannot be used: ", run.StandardError, StringComparison.Ordinal);
+        Assert.Single(run.StandardError.TrimEnd('\n').Split('\n'));
     }
 
     [Fact]
@@ -119,13 +120,13 @@ public sealed class PreflightTests : IDisposable
         });
 
         // It starts: the cluster file is applied (no AWS call is needed for that).
-        await using var iam4kube = ChildProcess.Start(
-            ChildProcess.Dotnet(),
-            [ChildProcess.Iam4KubeAssembly(), "--cluster-file", LocalCluster, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--log-format", "text"],
-            _home.FullName,
-            environment);
+        await using var iam4kube = ProcessRunner.Start(
+            ProcessRunner.DotnetHost,
+            [Iam4KubeProgram.Dll, "--cluster-file", LocalCluster, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--log-format", "text"],
+            environment,
+            _home.FullName);
         var log = await Eventually.ObserveAsync(
-            () => Task.FromResult(iam4kube.Error),
+            () => Task.FromResult(iam4kube.Output),
             text => text.Contains($"Applied {LocalCluster}", StringComparison.Ordinal) || iam4kube.HasExited,
             TimeSpan.FromSeconds(30));
 
@@ -150,8 +151,8 @@ public sealed class PreflightTests : IDisposable
         var run = await RunAsync(new Dictionary<string, string?>());
 
         Assert.Equal(2, run.ExitCode);
-        Assert.Equal(3, run.Error.TrimEnd('\n').Split('\n').Length);
-        Assert.DoesNotContain("   at ", run.Error, StringComparison.Ordinal);
+        Assert.Equal(3, run.StandardError.TrimEnd('\n').Split('\n').Length);
+        Assert.DoesNotContain("   at ", run.StandardError, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -160,7 +161,7 @@ public sealed class PreflightTests : IDisposable
         var run = await RunAsync(new Dictionary<string, string?>(), "--version");
 
         Assert.Equal(0, run.ExitCode);
-        Assert.Matches("^iam4kube [0-9]+\\.[0-9]+\\.[0-9]+ \\(commit ([0-9a-f]{40}|unknown)\\)\n$", run.Output);
+        Assert.Matches("^iam4kube [0-9]+\\.[0-9]+\\.[0-9]+ \\(commit ([0-9a-f]{40}|unknown)\\)\n$", run.StandardOutput);
     }
 
     [Fact]
@@ -169,6 +170,6 @@ public sealed class PreflightTests : IDisposable
         var run = await RunAsync(new Dictionary<string, string?>(), "--bogus");
 
         Assert.Equal(2, run.ExitCode);
-        Assert.Equal("iam4kube: unknown flag --bogus\nRun 'iam4kube --help' for usage.", run.Error.TrimEnd('\n'));
+        Assert.Equal("iam4kube: unknown flag --bogus\nRun 'iam4kube --help' for usage.", run.StandardError.TrimEnd('\n'));
     }
 }

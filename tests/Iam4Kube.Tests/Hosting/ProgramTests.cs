@@ -1,4 +1,5 @@
-using System.Diagnostics;
+using Iam4Kube.Testing.Networking;
+using Iam4Kube.Testing.Programs;
 
 namespace Iam4Kube.Tests.Hosting;
 
@@ -8,19 +9,8 @@ public sealed class ProgramTests
     /// <summary>Runs the built iam4kube binary with <paramref name="args"/> and waits (at most a minute) for it to exit.</summary>
     internal static async Task<(int ExitCode, string Output, string Error)> RunAsync(params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "iam4kube.dll"));
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await output, await error);
+        var run = await ProcessRunner.RunAsync(ProcessRunner.DotnetHost, [Iam4KubeProgram.Dll, .. args]);
+        return (run.ExitCode, run.StandardOutput, run.StandardError);
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using Iam4Kube.Testing;
 using Iam4Kube.Hosting;
 using Iam4Kube.Testing.Networking;
+using Iam4Kube.Testing.Programs;
 
 namespace Iam4Kube.Tests.LocalMode;
 
@@ -82,11 +83,11 @@ public sealed class InClusterRefusalTests
     [Fact]
     public async Task TheReadmeCommandExitsWithCode2AndSaysWhyWhenRunInsideACluster()
     {
-        var (exitCode, output, error) = await ChildProcess.RunAsync(
-            ChildProcess.Dotnet(),
-            [ChildProcess.Iam4KubeAssembly(), .. ReadmeLocalMode.RunArgumentsWithPorts(FreePorts.Pick(System.Net.IPAddress.Loopback), FreePorts.Pick(System.Net.IPAddress.Loopback))],
-            Checkout.Root,
-            new Dictionary<string, string?> { [InClusterProbe.ServiceHostVariable] = "10.96.0.1" });
+        var (_, exitCode, output, error) = await ProcessRunner.RunAsync(
+            ProcessRunner.DotnetHost,
+            [Iam4KubeProgram.Dll, .. ReadmeLocalMode.RunArgumentsWithPorts(FreePorts.Pick(System.Net.IPAddress.Loopback), FreePorts.Pick(System.Net.IPAddress.Loopback))],
+            new Dictionary<string, string?> { [InClusterProbe.ServiceHostVariable] = "10.96.0.1" },
+            workingDirectory: Checkout.Root);
 
         Assert.True(exitCode == 2, $"exit code {exitCode}\nstdout:\n{output}\nstderr:\n{error}");
         Assert.Contains($"iam4kube: {Refused}", error, StringComparison.Ordinal);

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Iam4Kube.Hosting;
 using Iam4Kube.Testing.Networking;
+using Iam4Kube.Testing.Programs;
 
 namespace Iam4Kube.Tests.LocalMode;
 
@@ -41,7 +42,7 @@ public sealed class ReadmeLocalModeTests(ReadmeLocalModeTests.LocalModeProcess i
     [Fact]
     public async Task BotocoreGetsTheExamplePodsCredentialsThroughItsDefaultChain()
     {
-        var (exitCode, output, error) = await ChildProcess.RunAsync(Python, ["-c", BotocoreScript], iam4kube.Home, iam4kube.SdkEnvironment());
+        var (_, exitCode, output, error) = await ProcessRunner.RunAsync(Python, ["-c", BotocoreScript], iam4kube.SdkEnvironment(), workingDirectory: iam4kube.Home);
 
         Assert.True(exitCode == 0, $"botocore failed ({exitCode}): {error}\niam4kube:\n{iam4kube.Log}");
         var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
@@ -67,7 +68,7 @@ public sealed class ReadmeLocalModeTests(ReadmeLocalModeTests.LocalModeProcess i
         {
             Assert.Contains(ReadmeLocalMode.DocumentedMetadataAddress, command, StringComparison.Ordinal);
             var local = command.Replace(ReadmeLocalMode.DocumentedMetadataAddress, iam4kube.MetadataAddress, StringComparison.Ordinal);
-            var (exitCode, output, error) = await ChildProcess.RunAsync("/bin/bash", ["-c", local], iam4kube.Home, iam4kube.SdkEnvironment());
+            var (_, exitCode, output, error) = await ProcessRunner.RunAsync("/bin/bash", ["-c", local], iam4kube.SdkEnvironment(), workingDirectory: iam4kube.Home);
 
             Assert.True(exitCode == 0, $"'{local}' failed ({exitCode}):\n{output}\n{error}\niam4kube:\n{iam4kube.Log}");
             Assert.True(output.Trim() == ExampleRole || output.Contains("ASIAOFFLINE", StringComparison.Ordinal),
@@ -78,7 +79,7 @@ public sealed class ReadmeLocalModeTests(ReadmeLocalModeTests.LocalModeProcess i
     /// <summary>The README's command, once for the class: the real iam4kube, started from the repository root.</summary>
     public sealed class LocalModeProcess : IAsyncLifetime
     {
-        private ChildProcess? _process;
+        private BackgroundProcess? _process;
 
         public string MetadataAddress { get; } = $"127.0.0.1:{FreePorts.Pick(System.Net.IPAddress.Loopback)}";
 
@@ -87,7 +88,7 @@ public sealed class ReadmeLocalModeTests(ReadmeLocalModeTests.LocalModeProcess i
         /// <summary>An empty HOME for the SDKs: no ~/.aws to find credentials in first.</summary>
         public string Home { get; } = Directory.CreateTempSubdirectory("iam4kube-readme-").FullName;
 
-        public string Log => _process is null ? "" : _process.Output + _process.Error;
+        public string Log => _process?.Output ?? "";
 
         /// <summary>Nothing for an AWS SDK to find but the metadata endpoint, as README says.</summary>
         public Dictionary<string, string?> SdkEnvironment()
@@ -120,35 +121,8 @@ public sealed class ReadmeLocalModeTests(ReadmeLocalModeTests.LocalModeProcess i
                 args.Add("--allow-offline-in-cluster");
             }
 
-            _process = ChildProcess.Start(ChildProcess.Dotnet(), [ChildProcess.Iam4KubeAssembly(), .. args], Checkout.Root);
-            using var admin = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{adminPort}"), Timeout = TimeSpan.FromSeconds(5) };
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-            while (true)
-            {
-                if (_process.HasExited)
-                {
-                    throw new InvalidOperationException($"iam4kube exited at start-up:\n{Log}");
-                }
-
-                try
-                {
-                    if ((await admin.GetAsync("/readyz")).IsSuccessStatusCode)
-                    {
-                        return;
-                    }
-                }
-                catch (HttpRequestException)
-                {
-                    // not listening yet
-                }
-
-                if (DateTime.UtcNow > deadline)
-                {
-                    throw new TimeoutException($"iam4kube started as README says never became ready:\n{Log}");
-                }
-
-                await Task.Delay(TimeSpan.FromMilliseconds(100));
-            }
+            _process = ProcessRunner.Start(ProcessRunner.DotnetHost, [Iam4KubeProgram.Dll, .. args], workingDirectory: Checkout.Root);
+            await ReadinessProbe.WaitUntilReadyAsync(_process, new Uri($"http://127.0.0.1:{adminPort}/readyz"), TimeSpan.FromSeconds(60));
         }
 
         public async Task DisposeAsync()

@@ -50,7 +50,7 @@ public sealed class Iam4KubeBehindIp2ServiceTests
             var metadataPort = FreePorts.Pick(IPAddress.Any);
             var adminPort = FreePorts.Pick(IPAddress.Loopback);
             await using var iam4kube = NetworkNamespace.Root.Start(
-                Ip2ServiceBinary.DotnetHost,
+                ProcessRunner.DotnetHost,
                 [
                     iam4kubeDll,
                     "--kubeconfig", api.KubeconfigPath,

@@ -276,7 +276,7 @@ public sealed class ZeroDowntimeRolloutTests
         var callsBefore = sts.Calls.Count;
         var adminPort = FreePorts.Pick(IPAddress.Loopback);
         var process = NetworkNamespace.Root.Start(
-            Ip2ServiceBinary.DotnetHost,
+            ProcessRunner.DotnetHost,
             [
                 iam4kubeDll,
                 "--kubeconfig", api.KubeconfigPath,

@@ -31,7 +31,7 @@ public sealed class ProgramTests
         var home = Directory.CreateTempSubdirectory("ip2service-preflight-");
         try
         {
-            var result = await Ip2ServiceBinary.RunAsync(NetworkNamespace.Root, new Dictionary<string, string> { ["HOME"] = home.FullName, ["KUBECONFIG"] = "" },
+            var result = await Ip2ServiceBinary.RunAsync(NetworkNamespace.Root, new Dictionary<string, string?> { ["HOME"] = home.FullName, ["KUBECONFIG"] = "" },
                 "run", "--service-namespace", "iam4kube", "--service-name", "iam4kube");
 
             Assert.Equal(2, result.ExitCode);
@@ -50,7 +50,7 @@ public sealed class ProgramTests
     {
         var missing = Path.Combine(Path.GetTempPath(), $"no-kubeconfig-{Guid.NewGuid():N}");
 
-        var result = await Ip2ServiceBinary.RunAsync(NetworkNamespace.Root, new Dictionary<string, string> { ["KUBECONFIG"] = missing },
+        var result = await Ip2ServiceBinary.RunAsync(NetworkNamespace.Root, new Dictionary<string, string?> { ["KUBECONFIG"] = missing },
             "run", "--service-namespace", "iam4kube", "--service-name", "iam4kube");
 
         Assert.Equal(2, result.ExitCode);

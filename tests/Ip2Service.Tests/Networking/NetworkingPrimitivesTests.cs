@@ -74,7 +74,7 @@ public sealed class NetworkingPrimitivesTests
     {
         await using var node = await NetworkNamespace.CreateAsync("node");
 
-        var result = await node.RunAsync("sh", ["-c", "ip -o addr show lo | grep -c 127.0.0.1; echo oops >&2; exit 3"], env: new Dictionary<string, string> { ["X"] = "1" });
+        var result = await node.RunAsync("sh", ["-c", "ip -o addr show lo | grep -c 127.0.0.1; echo oops >&2; exit 3"], env: new Dictionary<string, string?> { ["X"] = "1" });
 
         Assert.Equal(3, result.ExitCode);
         Assert.Equal("1\n", result.StandardOutput);

@@ -6,21 +6,18 @@ namespace Ip2Service.Tests.TestSupport;
 /// a DaemonSet would run it: `dotnet ip2service.dll ...`, optionally inside a network namespace.</summary>
 internal static class Ip2ServiceBinary
 {
-    public static string DotnetHost { get; } =
-        Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
-
     public static string Dll { get; } = Path.Combine(AppContext.BaseDirectory, "ip2service.dll");
 
     public static Task<ProcessResult> RunAsync(NetworkNamespace where, params string[] args) =>
-        where.RunAsync(DotnetHost, [Dll, .. args], timeout: TimeSpan.FromSeconds(60));
+        where.RunAsync(ProcessRunner.DotnetHost, [Dll, .. args], timeout: TimeSpan.FromSeconds(60));
 
     /// <summary>As <see cref="RunAsync(NetworkNamespace, string[])"/>, with these environment variables set.</summary>
-    public static Task<ProcessResult> RunAsync(NetworkNamespace where, IDictionary<string, string> env, params string[] args) =>
-        where.RunAsync(DotnetHost, [Dll, .. args], env, timeout: TimeSpan.FromSeconds(60));
+    public static Task<ProcessResult> RunAsync(NetworkNamespace where, IReadOnlyDictionary<string, string?> env, params string[] args) =>
+        where.RunAsync(ProcessRunner.DotnetHost, [Dll, .. args], env, timeout: TimeSpan.FromSeconds(60));
 
     public static async Task<ProcessResult> RunCheckedAsync(NetworkNamespace where, params string[] args) =>
         (await RunAsync(where, args)).EnsureSuccess();
 
     public static BackgroundProcess Start(NetworkNamespace where, params string[] args) =>
-        where.Start(DotnetHost, [Dll, .. args]);
+        where.Start(ProcessRunner.DotnetHost, [Dll, .. args]);
 }
