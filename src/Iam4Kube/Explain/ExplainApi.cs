@@ -7,7 +7,9 @@ namespace Iam4Kube.Explain;
 
 /// <summary>
 /// <c>GET /debug/explain?ip=IP</c> or <c>?pod=NAMESPACE/NAME</c> on the admin port: JSON by default, text with
-/// <c>Accept: text/plain</c> or <c>?format=text</c>.
+/// <c>Accept: text/plain</c> or <c>?format=text</c>. Answered only to loopback callers: the admin port is also
+/// reachable through the Service's metrics port, and every pod's role, annotations and access key id are not every
+/// pod's business. <c>kubectl exec</c> into a replica and <c>kubectl port-forward</c> both arrive from loopback.
 /// </summary>
 internal static partial class ExplainApi
 {
@@ -17,8 +19,18 @@ internal static partial class ExplainApi
         return endpoints;
     }
 
+    /// <summary>Whether a caller may ask: only from the replica itself (exec, port-forward).</summary>
+    internal static bool MayAsk(IPAddress? caller) => caller is not null && IPAddress.IsLoopback(caller.IsIPv4MappedToIPv6 ? caller.MapToIPv4() : caller);
+
     private static IResult Explain(HttpContext context, Explainer explainer, ILoggerFactory loggers)
     {
+        if (!MayAsk(context.Connection.RemoteIpAddress))
+        {
+            Log.NotLoopback(loggers.CreateLogger(typeof(ExplainApi)), context.Connection.RemoteIpAddress?.ToString() ?? "");
+            return TypedResults.Text("/debug/explain answers only on loopback: kubectl exec into a replica, or kubectl port-forward\n",
+                statusCode: StatusCodes.Status403Forbidden);
+        }
+
         var query = context.Request.Query;
         var (ip, pod, format) = (query["ip"], query["pod"], query["format"]);
         string? problem = null;
@@ -69,5 +81,8 @@ internal static partial class ExplainApi
     {
         [LoggerMessage(1, LogLevel.Information, "Refused /debug/explain{Query}: {Problem}")]
         public static partial void BadQuery(ILogger logger, string query, string problem);
+
+        [LoggerMessage(2, LogLevel.Warning, "Refused /debug/explain to {Caller}: only loopback callers may ask")]
+        public static partial void NotLoopback(ILogger logger, string caller);
     }
 }
