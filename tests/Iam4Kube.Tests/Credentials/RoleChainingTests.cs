@@ -7,32 +7,27 @@ using Iam4Kube.Tests.TestHost;
 namespace Iam4Kube.Tests.Credentials;
 
 /// <summary>--assume-role-arn: the controller role first, with iam4kube's own credentials, then application roles with it.</summary>
-public sealed class RoleChainingTests : IAsyncLifetime
+public sealed class RoleChainingTests : ClusterBeforeAppTests
 {
     private static readonly string ControllerArn = KubeObjects.RoleArn("iam4kube-controller", "999988887777");
     private static readonly string AppRole = KubeObjects.RoleArn("app-role");
-    private Iam4KubeTestHost _host = null!;
 
-    public async Task InitializeAsync()
+    private protected override void Arrange(Iam4KubeTestHost host)
     {
-        _host = await Iam4KubeTestHost.StartAsync(startApp: false);
-        _host.Api.Create(KubeObjects.Node("node-1"));
-        _host.Api.Create(KubeObjects.ServiceAccount("team", "app", AppRole, externalId: "ext-7"));
-        _host.Api.Create(KubeObjects.Pod("team", "app-1", "127.0.32.1", "app"));
+        host.Api.Create(KubeObjects.ServiceAccount("team", "app", AppRole, externalId: "ext-7"));
+        host.Api.Create(KubeObjects.Pod("team", "app-1", "127.0.32.1", "app"));
     }
-
-    public async Task DisposeAsync() => await _host.DisposeAsync();
 
     [Fact]
     public async Task AssumesTheControllerRoleWithItsOwnCredentialsThenTheApplicationRoleWithTheControllers()
     {
-        await _host.StartAppAsync(o => o with { AssumeRoleArn = ControllerArn });
-        await _host.WaitUntilReadyAsync();
+        await Host.StartAppAsync(o => o with { AssumeRoleArn = ControllerArn });
+        await Host.WaitUntilReadyAsync();
         await GetCredentialsAsync();
 
-        var controller = Assert.Single(_host.Sts.Calls, c => c.RoleArn == ControllerArn);
+        var controller = Assert.Single(Host.Sts.Calls, c => c.RoleArn == ControllerArn);
         Assert.Equal(("iam4kube", 3600, Iam4KubeTestHost.OwnAccessKeyId), (controller.RoleSessionName, controller.DurationSeconds, controller.CallerAccessKeyId));
-        var app = Assert.Single(_host.Sts.Calls, c => c.RoleArn == AppRole);
+        var app = Assert.Single(Host.Sts.Calls, c => c.RoleArn == AppRole);
         Assert.Equal(controller.AccessKeyIdIssued, app.CallerAccessKeyId);
         Assert.Equal(("team@app", "ext-7", 3600), (app.RoleSessionName, app.ExternalId, app.DurationSeconds));
     }
@@ -42,16 +37,16 @@ public sealed class RoleChainingTests : IAsyncLifetime
     {
         var serviceAccount = KubeObjects.ServiceAccount("team", "batch", AppRole);
         serviceAccount.Metadata.Annotations["iam.amazonaws.com/sessionDuration"] = "4h";
-        _host.Api.Create(serviceAccount);
-        _host.Api.Create(KubeObjects.Pod("team", "batch-1", "127.0.32.2", "batch"));
-        await _host.StartAppAsync(o => o with { AssumeRoleArn = ControllerArn });
+        Host.Api.Create(serviceAccount);
+        Host.Api.Create(KubeObjects.Pod("team", "batch-1", "127.0.32.2", "batch"));
+        await Host.StartAppAsync(o => o with { AssumeRoleArn = ControllerArn });
 
-        using var pod = _host.ClientFrom("127.0.32.2");
+        using var pod = Host.ClientFrom("127.0.32.2");
         Assert.Equal(HttpStatusCode.OK, (await pod.GetAsync("/latest/meta-data/iam/security-credentials/app-role")).StatusCode);
-        var call = Assert.Single(_host.Sts.Calls, c => c.RoleSessionName == "team@batch");
+        var call = Assert.Single(Host.Sts.Calls, c => c.RoleSessionName == "team@batch");
         Assert.Equal(3600, call.DurationSeconds);
         await Eventually.TrueAsync(
-            () => _host.Api.Events.Any(e => e.Reason == "IamSessionDurationClamped" && e.InvolvedObject.Name == "batch-1"
+            () => Host.Api.Events.Any(e => e.Reason == "IamSessionDurationClamped" && e.InvolvedObject.Name == "batch-1"
                 && e.Message.Contains("role chaining (--assume-role-arn) limits sessions to 3600 s", StringComparison.Ordinal)),
             TimeSpan.FromSeconds(10), "no IamSessionDurationClamped event about role chaining");
     }
@@ -59,31 +54,31 @@ public sealed class RoleChainingTests : IAsyncLifetime
     [Fact]
     public async Task IsNotReadyWhileTheControllerRoleCannotBeAssumedAndServesOnceItCan()
     {
-        _host.Sts.FailWith(StsFault.AccessDenied, ControllerArn);
-        await _host.StartAppAsync(o => o with { AssumeRoleArn = ControllerArn, WaitTimeout = TimeSpan.FromSeconds(1) });
+        Host.Sts.FailWith(StsFault.AccessDenied, ControllerArn);
+        await Host.StartAppAsync(o => o with { AssumeRoleArn = ControllerArn, WaitTimeout = TimeSpan.FromSeconds(1) });
 
-        using var admin = _host.AdminClient();
-        await Eventually.TrueAsync(() => _host.Sts.Calls.Any(c => c.RoleArn == ControllerArn), TimeSpan.FromSeconds(10), "the controller role was never asked for");
+        using var admin = Host.AdminClient();
+        await Eventually.TrueAsync(() => Host.Sts.Calls.Any(c => c.RoleArn == ControllerArn), TimeSpan.FromSeconds(10), "the controller role was never asked for");
         var readyz = await admin.GetAsync("/readyz");
         Assert.Equal(HttpStatusCode.ServiceUnavailable, readyz.StatusCode);
         Assert.Contains($"cannot assume the controller role {ControllerArn} (--assume-role-arn): AccessDenied", await readyz.Content.ReadAsStringAsync(), StringComparison.Ordinal);
 
         // Pods wait, then hear why: the application role is not to blame.
-        using var pod = _host.ClientFrom("127.0.32.1");
+        using var pod = Host.ClientFrom("127.0.32.1");
         var refused = await pod.GetAsync("/latest/meta-data/iam/security-credentials/app-role");
         Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
         Assert.Contains("ControllerRoleUnavailable", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-        Assert.DoesNotContain(_host.Sts.Calls, c => c.RoleArn == AppRole);
+        Assert.DoesNotContain(Host.Sts.Calls, c => c.RoleArn == AppRole);
         Assert.Contains("iam4kube_controller_role_refreshes_total{outcome=\"AccessDenied\"}", await admin.GetStringAsync("/metrics"), StringComparison.Ordinal);
 
-        _host.Sts.Heal();
-        await _host.WaitUntilReadyAsync(TimeSpan.FromSeconds(30));
+        Host.Sts.Heal();
+        await Host.WaitUntilReadyAsync(TimeSpan.FromSeconds(30));
         await GetCredentialsAsync();
     }
 
     private async Task GetCredentialsAsync()
     {
-        using var pod = _host.ClientFrom("127.0.32.1");
+        using var pod = Host.ClientFrom("127.0.32.1");
         var response = await pod.GetAsync("/latest/meta-data/iam/security-credentials/app-role");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }

@@ -19,44 +19,34 @@ namespace Iam4Kube.Tests.Hardening;
 /// Credentials/StsFaultTests (throttling, AccessDenied, 5xx, reset → 503 then recovery, rate limit) and
 /// Cluster/ClusterViewTests (the informers alone).
 /// </summary>
-public sealed partial class FaultTests : IAsyncLifetime
+public sealed partial class FaultTests : ClusterBeforeAppTests
 {
-    private Iam4KubeTestHost _host = null!;
-
-    public async Task InitializeAsync()
-    {
-        _host = await Iam4KubeTestHost.StartAsync(startApp: false);
-        _host.Api.Create(KubeObjects.Node("node-1"));
-    }
-
-    public async Task DisposeAsync() => await _host.DisposeAsync();
-
     [Fact]
     public async Task ASlowStsAnswerForOneRoleDoesNotHoldBackOtherRoles()
     {
-        await _host.StartAppAsync(o => o with { WaitTimeout = TimeSpan.FromSeconds(1) });
-        await _host.WaitUntilReadyAsync();
-        _host.Sts.FailWith(StsFault.Latency(TimeSpan.FromSeconds(10)), KubeObjects.RoleArn("slow"));
-        _host.Api.Create(KubeObjects.ServiceAccount("a", "slow", KubeObjects.RoleArn("slow")));
-        _host.Api.Create(KubeObjects.Pod("a", "slow-1", "127.0.46.1", "slow"));
-        await Eventually.TrueAsync(() => _host.Sts.Calls.Any(c => c.RoleArn == KubeObjects.RoleArn("slow")), TimeSpan.FromSeconds(10), "no STS call for the slow role");
+        await Host.StartAppAsync(o => o with { WaitTimeout = TimeSpan.FromSeconds(1) });
+        await Host.WaitUntilReadyAsync();
+        Host.Sts.FailWith(StsFault.Latency(TimeSpan.FromSeconds(10)), KubeObjects.RoleArn("slow"));
+        Host.Api.Create(KubeObjects.ServiceAccount("a", "slow", KubeObjects.RoleArn("slow")));
+        Host.Api.Create(KubeObjects.Pod("a", "slow-1", "127.0.46.1", "slow"));
+        await Eventually.TrueAsync(() => Host.Sts.Calls.Any(c => c.RoleArn == KubeObjects.RoleArn("slow")), TimeSpan.FromSeconds(10), "no STS call for the slow role");
 
         // While STS sits on the slow role's call, another role is fetched and served at once.
         var started = DateTimeOffset.UtcNow;
-        _host.Api.Create(KubeObjects.ServiceAccount("b", "fast", KubeObjects.RoleArn("fast")));
-        _host.Api.Create(KubeObjects.Pod("b", "fast-1", "127.0.46.2", "fast"));
-        using var fast = _host.ClientFrom("127.0.46.2");
+        Host.Api.Create(KubeObjects.ServiceAccount("b", "fast", KubeObjects.RoleArn("fast")));
+        Host.Api.Create(KubeObjects.Pod("b", "fast-1", "127.0.46.2", "fast"));
+        using var fast = Host.ClientFrom("127.0.46.2");
         var response = await fast.GetAsync("/latest/meta-data/iam/security-credentials/fast");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         // Well under the slow call's 10 s, with room for a loaded CI machine.
         Assert.True(DateTimeOffset.UtcNow - started < TimeSpan.FromSeconds(6), $"the fast role took {DateTimeOffset.UtcNow - started}");
 
         // The slow role's pod waits its wait timeout, then hears 503 with Retry-After: never a hang, never a 500.
-        using var slow = _host.ClientFrom("127.0.46.1");
+        using var slow = Host.ClientFrom("127.0.46.1");
         var waited = await slow.GetAsync("/latest/meta-data/iam/security-credentials/slow");
         Assert.Equal(HttpStatusCode.ServiceUnavailable, waited.StatusCode);
         Assert.Equal("1", waited.Headers.GetValues("Retry-After").Single());
-        Assert.Single(_host.Sts.Calls, c => c.RoleArn == KubeObjects.RoleArn("slow"));
+        Assert.Single(Host.Sts.Calls, c => c.RoleArn == KubeObjects.RoleArn("slow"));
     }
 
     /// <summary>
@@ -66,19 +56,19 @@ public sealed partial class FaultTests : IAsyncLifetime
     [Fact]
     public async Task OneLogicalStsCallIsAtMostOneStsRequestEvenWhenConnectionsAreReset()
     {
-        _host.Sts.FailWith(StsFault.ConnectionReset);
-        _host.Api.Create(KubeObjects.ServiceAccount("a", "reset", KubeObjects.RoleArn("reset")));
-        _host.Api.Create(KubeObjects.Pod("a", "reset-1", "127.0.46.3", "reset"));
-        await _host.StartAppAsync(o => o with { StsRate = 1, StsBurst = 1 }, services => services.Replace(
+        Host.Sts.FailWith(StsFault.ConnectionReset);
+        Host.Api.Create(KubeObjects.ServiceAccount("a", "reset", KubeObjects.RoleArn("reset")));
+        Host.Api.Create(KubeObjects.Pod("a", "reset-1", "127.0.46.3", "reset"));
+        await Host.StartAppAsync(o => o with { StsRate = 1, StsBurst = 1 }, services => services.Replace(
             ServiceDescriptor.Singleton<IAmazonSecurityTokenService>(sp => ProductionStsClient(sp.GetRequiredService<Iam4KubeOptions>()))));
 
         await Eventually.TrueAsync(async () => await LogicalStsCallsAsync() >= 3, TimeSpan.FromSeconds(20), "fewer than 3 AssumeRole attempts");
         var logical = await LogicalStsCallsAsync();
-        var requests = _host.Sts.Calls.Count(c => c.RoleArn == KubeObjects.RoleArn("reset"));
+        var requests = Host.Sts.Calls.Count(c => c.RoleArn == KubeObjects.RoleArn("reset"));
         Assert.True(requests <= logical + 1, $"{logical} logical AssumeRole calls caused {requests} STS requests");
 
-        _host.Sts.Heal();
-        using var pod = _host.ClientFrom("127.0.46.3");
+        Host.Sts.Heal();
+        using var pod = Host.ClientFrom("127.0.46.3");
         await Eventually.TrueAsync(async () => (await pod.GetAsync("/latest/meta-data/iam/security-credentials/reset")).IsSuccessStatusCode,
             TimeSpan.FromSeconds(30), "credentials never arrived after STS healed");
     }
@@ -86,14 +76,14 @@ public sealed partial class FaultTests : IAsyncLifetime
     [Fact]
     public async Task KeepsServingFromItsCacheWhileTheApiServerIsDownAndStaysReady()
     {
-        _host.Api.Create(KubeObjects.ServiceAccount("a", "app", KubeObjects.RoleArn("cached")));
-        _host.Api.Create(KubeObjects.Pod("a", "app-1", "127.0.46.4", "app"));
-        await _host.StartAppAsync(o => o with { WaitTimeout = TimeSpan.FromSeconds(1) });
-        await _host.WaitUntilReadyAsync();
+        Host.Api.Create(KubeObjects.ServiceAccount("a", "app", KubeObjects.RoleArn("cached")));
+        Host.Api.Create(KubeObjects.Pod("a", "app-1", "127.0.46.4", "app"));
+        await Host.StartAppAsync(o => o with { WaitTimeout = TimeSpan.FromSeconds(1) });
+        await Host.WaitUntilReadyAsync();
 
-        _host.Api.Unavailable = true;
-        using var pod = _host.ClientFrom("127.0.46.4");
-        using var admin = _host.AdminClient();
+        Host.Api.Unavailable = true;
+        using var pod = Host.ClientFrom("127.0.46.4");
+        using var admin = Host.AdminClient();
         for (var i = 0; i < 5; i++)
         {
             Assert.Equal(HttpStatusCode.OK, (await pod.GetAsync("/latest/meta-data/iam/security-credentials/cached")).StatusCode);
@@ -101,11 +91,11 @@ public sealed partial class FaultTests : IAsyncLifetime
             await Task.Delay(200);
         }
 
-        using var stranger = _host.ClientFrom("127.0.46.5");
+        using var stranger = Host.ClientFrom("127.0.46.5");
         Assert.Equal(HttpStatusCode.NotFound, (await stranger.GetAsync("/latest/meta-data/iam/security-credentials/")).StatusCode);
 
-        _host.Api.Unavailable = false;
-        _host.Api.Create(KubeObjects.Pod("a", "app-2", "127.0.46.5", "app"));
+        Host.Api.Unavailable = false;
+        Host.Api.Create(KubeObjects.Pod("a", "app-2", "127.0.46.5", "app"));
         await Eventually.TrueAsync(async () => (await stranger.GetAsync("/latest/meta-data/iam/security-credentials/cached")).IsSuccessStatusCode,
             TimeSpan.FromSeconds(30), "a pod created after the outage was never served");
     }
@@ -113,20 +103,20 @@ public sealed partial class FaultTests : IAsyncLifetime
     [Fact]
     public async Task AnIpReusedBehindACutWatchAndA410NeverServesTheOldPodsRole()
     {
-        _host.Api.Create(KubeObjects.ServiceAccount("old", "app", KubeObjects.RoleArn("old-role")));
-        _host.Api.Create(KubeObjects.ServiceAccount("new", "app", KubeObjects.RoleArn("new-role")));
-        _host.Api.Create(KubeObjects.Pod("old", "app-1", "127.0.46.6", "app"));
-        await _host.StartAppAsync(o => o with { WaitTimeout = TimeSpan.FromSeconds(1) });
-        await _host.WaitUntilReadyAsync();
-        using var pod = _host.ClientFrom("127.0.46.6");
+        Host.Api.Create(KubeObjects.ServiceAccount("old", "app", KubeObjects.RoleArn("old-role")));
+        Host.Api.Create(KubeObjects.ServiceAccount("new", "app", KubeObjects.RoleArn("new-role")));
+        Host.Api.Create(KubeObjects.Pod("old", "app-1", "127.0.46.6", "app"));
+        await Host.StartAppAsync(o => o with { WaitTimeout = TimeSpan.FromSeconds(1) });
+        await Host.WaitUntilReadyAsync();
+        using var pod = Host.ClientFrom("127.0.46.6");
         Assert.Equal("old-role", await pod.GetStringAsync("/latest/meta-data/iam/security-credentials/"));
 
         // The old pod's DELETE is missed, its IP goes to a pod of another namespace, history is compacted, the
         // watch is cut in the middle of a frame: only a relist (after 410) can tell.
-        _host.Api.DeleteSilently<V1Pod>("old", "app-1");
-        _host.Api.Create(KubeObjects.Pod("new", "app-1", "127.0.46.6", "app"));
-        _host.Api.CompactHistory();
-        _host.Api.DropWatches(midFrame: true);
+        Host.Api.DeleteSilently<V1Pod>("old", "app-1");
+        Host.Api.Create(KubeObjects.Pod("new", "app-1", "127.0.46.6", "app"));
+        Host.Api.CompactHistory();
+        Host.Api.DropWatches(midFrame: true);
 
         // Meanwhile both pods claim the IP (ambiguous: 404) or only the old one is known: never a 200 for the old role
         // once the new pod is seen, and eventually the new role.
@@ -139,9 +129,9 @@ public sealed partial class FaultTests : IAsyncLifetime
         var response = await pod.GetAsync("/latest/meta-data/iam/security-credentials/old-role");
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         using var json = JsonDocument.Parse(await pod.GetStringAsync("/latest/meta-data/iam/security-credentials/new-role"));
-        var issued = _host.Sts.Calls.Single(c => c.AccessKeyIdIssued == json.RootElement.GetProperty("AccessKeyId").GetString());
+        var issued = Host.Sts.Calls.Single(c => c.AccessKeyIdIssued == json.RootElement.GetProperty("AccessKeyId").GetString());
         Assert.Equal(KubeObjects.RoleArn("new-role"), issued.RoleArn);
-        using var admin = _host.AdminClient();
+        using var admin = Host.AdminClient();
         // A relist settled it: after the 410, or earlier, when the new pod's ADDED made the IP ambiguous.
         Assert.Matches("iam4kube_relists_total\\{resource=\"pods\",reason=\"(expired|requested)\"\\} [1-9]", await admin.GetStringAsync("/metrics"));
     }
@@ -149,35 +139,35 @@ public sealed partial class FaultTests : IAsyncLifetime
     [Fact]
     public async Task SlowListsAtStartKeepItUnreadyWhileARequestParksThenIsAnswered()
     {
-        _host.Api.Create(KubeObjects.ServiceAccount("a", "app", KubeObjects.RoleArn("slow-list")));
-        _host.Api.Create(KubeObjects.Pod("a", "app-1", "127.0.46.7", "app"));
-        _host.Api.Latency = TimeSpan.FromSeconds(2);
-        await _host.StartAppAsync(o => o with { WaitTimeout = TimeSpan.FromSeconds(10) });
+        Host.Api.Create(KubeObjects.ServiceAccount("a", "app", KubeObjects.RoleArn("slow-list")));
+        Host.Api.Create(KubeObjects.Pod("a", "app-1", "127.0.46.7", "app"));
+        Host.Api.Latency = TimeSpan.FromSeconds(2);
+        await Host.StartAppAsync(o => o with { WaitTimeout = TimeSpan.FromSeconds(10) });
 
-        using var admin = _host.AdminClient();
+        using var admin = Host.AdminClient();
         Assert.Equal(HttpStatusCode.ServiceUnavailable, (await admin.GetAsync("/readyz")).StatusCode);
-        using var pod = _host.ClientFrom("127.0.46.7");
+        using var pod = Host.ClientFrom("127.0.46.7");
         var response = await pod.GetAsync("/latest/meta-data/iam/security-credentials/slow-list");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        _host.Api.Latency = TimeSpan.Zero;
-        await _host.WaitUntilReadyAsync();
+        Host.Api.Latency = TimeSpan.Zero;
+        await Host.WaitUntilReadyAsync();
     }
 
     [Fact]
     public async Task ServerErrorsOnWatchesAreRetriedAndNewPodsAreStillServed()
     {
-        _host.Api.Create(KubeObjects.ServiceAccount("a", "app", KubeObjects.RoleArn("watched")));
-        await _host.StartAppAsync(o => o with { WaitTimeout = TimeSpan.FromSeconds(1) });
-        await _host.WaitUntilReadyAsync();
+        Host.Api.Create(KubeObjects.ServiceAccount("a", "app", KubeObjects.RoleArn("watched")));
+        await Host.StartAppAsync(o => o with { WaitTimeout = TimeSpan.FromSeconds(1) });
+        await Host.WaitUntilReadyAsync();
 
-        _host.Api.FailNext(4, HttpStatusCode.InternalServerError, "watch=");
-        _host.Api.DropWatches();
-        _host.Api.Create(KubeObjects.Pod("a", "late", "127.0.46.8", "app"));
+        Host.Api.FailNext(4, HttpStatusCode.InternalServerError, "watch=");
+        Host.Api.DropWatches();
+        Host.Api.Create(KubeObjects.Pod("a", "late", "127.0.46.8", "app"));
 
-        using var pod = _host.ClientFrom("127.0.46.8");
+        using var pod = Host.ClientFrom("127.0.46.8");
         await Eventually.TrueAsync(async () => (await pod.GetAsync("/latest/meta-data/iam/security-credentials/watched")).IsSuccessStatusCode,
             TimeSpan.FromSeconds(30), "the pod created while watches failed was never served");
-        using var admin = _host.AdminClient();
+        using var admin = Host.AdminClient();
         Assert.Matches("iam4kube_watch_errors_total\\{resource=\"pods\"\\} [1-9]", await admin.GetStringAsync("/metrics"));
     }
 
@@ -187,7 +177,7 @@ public sealed partial class FaultTests : IAsyncLifetime
 
     private async Task<double> LogicalStsCallsAsync()
     {
-        using var admin = _host.AdminClient();
+        using var admin = Host.AdminClient();
         return StsCallsMetric().Matches(await admin.GetStringAsync("/metrics"))
             .Sum(m => double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture));
     }
