@@ -40,6 +40,9 @@ public sealed class RoleChainingTests : ClusterBeforeAppTests
         Host.Api.Create(serviceAccount);
         Host.Api.Create(KubeObjects.Pod("team", "batch-1", "127.0.32.2", "batch"));
         await Host.StartAppAsync(o => o with { AssumeRoleArn = ControllerArn });
+        // Two AssumeRole calls in a row (controller, then application role) can outlast the host's 3 s wait timeout on
+        // a loaded machine; this test is about the clamp, not about parking.
+        await Host.WaitUntilReadyAsync();
 
         using var pod = Host.ClientFrom("127.0.32.2");
         Assert.Equal(HttpStatusCode.OK, (await pod.GetAsync("/latest/meta-data/iam/security-credentials/app-role")).StatusCode);
