@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Iam4Kube.Testing.Builders;
+using Iam4Kube.Stores;
 using Iam4Kube.Testing;
 using Iam4Kube.Tests.TestHost;
 using k8s.Models;
@@ -172,6 +173,45 @@ public sealed class MetadataApiTests : IAsyncLifetime
         get.Headers.Add("X-aws-ec2-metadata-token", token);
         Assert.Equal(HttpStatusCode.Unauthorized, (await client.SendAsync(get)).StatusCode);
         Assert.NotNull(first);
+    }
+
+    [Fact]
+    public async Task APodBeingDeletedKeepsItsCredentialsUntilANewPodClaimsItsIpAndItsDeleteHandsTheIpOver()
+    {
+        const string ip = "127.0.10.4";
+        using var client = Pod(ip);
+        var old = _host.Api.Create(KubeObjects.Pod("team", "leaving", ip, "app"));
+        await WaitForPodAsync(client);
+
+        // Its grace period: preStop hooks and a last flush still need credentials, over IMDSv1 and IMDSv2.
+        old.Metadata.DeletionTimestamp = DateTime.UtcNow;
+        _host.Api.Update(old);
+        var index = _host.Service<PodIndex>();
+        await Eventually.TrueAsync(() => Task.FromResult(index.Lookup(IPAddress.Parse(ip)).Pod?.Terminating == true), TimeSpan.FromSeconds(10), "the deletionTimestamp never arrived");
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/latest/meta-data/iam/security-credentials/app-role")).StatusCode);
+        var oldToken = await PutTokenAsync(client, "300");
+        using (var get = new HttpRequestMessage(HttpMethod.Get, "/latest/meta-data/iam/security-credentials/app-role"))
+        {
+            get.Headers.Add("X-aws-ec2-metadata-token", oldToken);
+            Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(get)).StatusCode);
+        }
+
+        // Its IP handed to a pod of another namespace before the DELETE arrived: nobody is answered.
+        _host.Api.Create(KubeObjects.ServiceAccount("other", "next", KubeObjects.RoleArn("other-role")));
+        _host.Api.Create(KubeObjects.Pod("other", "arriving", ip, "next"));
+        await Eventually.TrueAsync(() => Task.FromResult(index.Claimants(IPAddress.Parse(ip)).Count == 2), TimeSpan.FromSeconds(10), "the new pod never arrived");
+        var refused = await client.GetAsync("/latest/meta-data/iam/security-credentials/app-role");
+        Assert.Equal(HttpStatusCode.NotFound, refused.StatusCode);
+        Assert.DoesNotContain("AccessKeyId", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/latest/meta-data/iam/security-credentials/")).StatusCode);
+
+        // The old pod's DELETE: the new pod is served, and the old pod's token is refused.
+        _host.Api.Delete<V1Pod>("team", "leaving");
+        await Eventually.TrueAsync(async () => (await client.GetStringAsync("/latest/meta-data/iam/security-credentials/")) == "other-role",
+            TimeSpan.FromSeconds(10), "the new pod never got its role");
+        using var stale = new HttpRequestMessage(HttpMethod.Get, "/latest/meta-data/iam/security-credentials/other-role");
+        stale.Headers.Add("X-aws-ec2-metadata-token", oldToken);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.SendAsync(stale)).StatusCode);
     }
 
     [Theory]
