@@ -215,6 +215,36 @@ public sealed class MetadataApiTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData("127.0.10.5", ".")]
+    [InlineData("127.0.10.6", "..")]
+    public async Task RolesNamedDotAndDotDotAreServedByTheirExactName(string ip, string roleName)
+    {
+        // IAM allows both names; HttpClient would resolve the dot segment itself, so the request goes out as bytes.
+        _host.Api.Create(KubeObjects.ServiceAccount("dots", "sa-" + roleName.Length, KubeObjects.RoleArn(roleName)));
+        _host.Api.Create(KubeObjects.Pod("dots", "pod-" + roleName.Length, ip, "sa-" + roleName.Length));
+        using (var client = Pod(ip))
+        {
+            await WaitForPodAsync(client);
+        }
+
+        async Task<Hardening.RawResponse> GetAsync(string target) =>
+            await Hardening.RawHttp.SendAsync(ip, new IPEndPoint(IPAddress.Loopback, _host.MetadataEndpoint.Port), Hardening.RawHttp.Request("GET", target));
+
+        var listing = await Eventually.ObserveAsync(() => GetAsync("/latest/meta-data/iam/security-credentials/"), r => r.Status == 200, TimeSpan.FromSeconds(10));
+        Assert.Equal(roleName, listing.Body);
+        foreach (var target in new[] { $"/latest/meta-data/iam/security-credentials/{roleName}", $"/latest/meta-data/iam/security-credentials-extended/{roleName}/" })
+        {
+            var response = await GetAsync(target);
+            Assert.Equal(200, response.Status);
+            using var json = JsonDocument.Parse(response.Body);
+            Assert.Equal(KubeObjects.RoleArn(roleName), _host.Sts.Issued[json.RootElement.GetProperty("AccessKeyId").GetString()!].RoleArn);
+        }
+
+        // Only as the last segment: one further up still resolves, and leaves the role's name behind.
+        Assert.Equal(404, (await GetAsync($"/latest/meta-data/iam/security-credentials/{roleName}/x")).Status);
+    }
+
+    [Theory]
     [InlineData(null)]
     [InlineData("0")]
     [InlineData("21601")]
