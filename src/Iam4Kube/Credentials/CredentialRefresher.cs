@@ -22,7 +22,9 @@ internal sealed partial class CredentialRefresher(
     private static readonly TimeSpan StsDefaultDuration = TimeSpan.FromHours(1);
     private readonly Channel<Command> _commands = Channel.CreateUnbounded<Command>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Dictionary<IamRole, Entry> _entries = [];
+    private static readonly TimeSpan SkewLogInterval = TimeSpan.FromMinutes(10);
     private readonly PriorityQueue<Entry, DateTimeOffset> _schedule = new();
+    private DateTimeOffset? _skewLoggedAt;
     private Task<bool>? _commandArrived;
 
     public void Want(IamRole role) => _commands.Writer.TryWrite(new Command.Want(role));
@@ -122,10 +124,16 @@ internal sealed partial class CredentialRefresher(
                 Log.RoleForgotten(logger, role.Arn.Value, role.SessionName);
                 break;
             case Command.RefreshNow(var role) when _entries.TryGetValue(role, out var stale) && !stale.InFlight:
-                // Only when the cached credentials really are too old: several requests may ask at once.
+                // Only when the cached credentials really are too old: several requests may ask at once. After short
+                // credentials, no sooner than their spacing: STS would answer the same, and requests ask in a loop.
                 if (!policy.IsServable(stale.State, time.GetUtcNow(), role.SessionDuration) && stale.State.Healthy)
                 {
-                    Schedule(stale, time.GetUtcNow());
+                    var now = time.GetUtcNow();
+                    var due = stale.EarliestRefresh is { } earliest && earliest > now ? earliest : now;
+                    if (stale.DueAt is not { } planned || planned > due)
+                    {
+                        Schedule(stale, due);
+                    }
                 }
 
                 break;
@@ -148,8 +156,11 @@ internal sealed partial class CredentialRefresher(
             }
 
             entry.Failures = 0;
+            ObserveClock(credentials, now);
+            credentials = CheckLifetime(entry, credentials, now);
             entry.State = new CredentialState(credentials, null);
-            Schedule(entry, policy.RefreshAt(credentials, now, Random.Shared.NextDouble(), entry.Role.SessionDuration));
+            var refreshAt = policy.RefreshAt(credentials, now, Random.Shared.NextDouble(), entry.Role.SessionDuration);
+            Schedule(entry, entry.EarliestRefresh is { } earliest && earliest > refreshAt ? earliest : refreshAt);
             Log.CredentialsIssued(logger, entry.Role.Arn.Value, entry.Role.SessionName, credentials.AccessKeyId, credentials.Expiration);
         }
         else if (completed.Failure is { Code: StsCredentialIssuer.SessionDurationTooLong } tooLong && Shorter(entry.Duration) is { } shorter)
@@ -175,6 +186,54 @@ internal sealed partial class CredentialRefresher(
         }
 
         cache.Publish(entry.Role, entry.State with { NextAttemptAt = entry.DueAt });
+    }
+
+    /// <summary>The skew against STS's clock, as a metric, and a log line (at most every ten minutes) beyond the threshold.</summary>
+    private void ObserveClock(RoleCredentials credentials, DateTimeOffset now)
+    {
+        if (credentials.StsClockSkew is not { } skew)
+        {
+            return;
+        }
+
+        metrics.StsClockSkew.Set(skew.TotalSeconds);
+        if (skew.Duration() > RoleCredentials.ClockSkewThreshold && (_skewLoggedAt is not { } logged || now - logged >= SkewLogInterval))
+        {
+            _skewLoggedAt = now;
+            Log.ClockSkew(logger, skew.TotalSeconds, RoleCredentials.ClockSkewThreshold.TotalSeconds);
+        }
+    }
+
+    /// <summary>
+    /// Credentials with less life than the SDKs' refresh windows need: served down to the hard minimum, the next call
+    /// spaced by a backoff that grows while STS keeps answering so, and said in a log line, a metric and (through
+    /// <see cref="RoleCredentials.ShortLivedNotice"/>) a Warning Event on the pods served.
+    /// </summary>
+    private RoleCredentials CheckLifetime(Entry entry, RoleCredentials credentials, DateTimeOffset now)
+    {
+        if (!policy.IsShortLived(credentials, entry.Role.SessionDuration))
+        {
+            entry.ShortStreak = 0;
+            entry.EarliestRefresh = null;
+            return credentials;
+        }
+
+        entry.ShortStreak++;
+        var spacing = RetryBackoff.ShortCredentials(entry.ShortStreak, Random.Shared.NextDouble());
+        entry.EarliestRefresh = now + spacing;
+        var life = credentials.LifeAtIssue;
+        var why = credentials.StsClockSkew is null
+            ? "STS's clock could not be compared (no Date header)"
+            : credentials.ExpiryCorrection != TimeSpan.Zero
+                ? $"this node's clock is {credentials.StsClockSkew.Value.TotalSeconds:0} s off STS's (corrected for), and the session is still short"
+                : $"STS granted less than the {entry.Duration.TotalSeconds:0} s asked for";
+        metrics.ShortLivedCredentials.Inc();
+        Log.ShortLived(logger, entry.Role.Arn.Value, entry.Role.SessionName, life.TotalSeconds, why, FreshnessPolicy.HardMinimum.TotalSeconds, spacing.TotalSeconds);
+        return credentials with
+        {
+            ShortLivedNotice = $"STS issued credentials for {entry.Role.Arn} that live {life.TotalSeconds:0} s ({why}), less than SDKs' 15-minute refresh window: "
+                + $"they are served until {FreshnessPolicy.HardMinimum.TotalSeconds:0} s before expiry and refreshed at most every {spacing.TotalSeconds:0} s; expect SDKs to ask often",
+        };
     }
 
     /// <summary>The next duration to try after STS refused <paramref name="refused"/>: --session-duration, then STS's default hour.</summary>
@@ -297,6 +356,12 @@ internal sealed partial class CredentialRefresher(
 
         /// <summary>Why <see cref="Duration"/> is shorter than asked; carried by the credentials to an Event.</summary>
         public string? Notice { get; set; }
+
+        /// <summary>Short-lived credentials in a row: how far apart the next calls are (<see cref="RetryBackoff.ShortCredentials"/>).</summary>
+        public int ShortStreak { get; set; }
+
+        /// <summary>After short-lived credentials, no refresh before this, whatever requests ask.</summary>
+        public DateTimeOffset? EarliestRefresh { get; set; }
     }
 
     private abstract record Command
@@ -323,6 +388,12 @@ internal sealed partial class CredentialRefresher(
 
         [LoggerMessage(4, LogLevel.Warning, "AssumeRole {RoleArn} as {SessionName} failed with {Code}: {Reason} (permanent: {Permanent}); retrying in {RetryIn}; still-valid credentials kept: {KeptCredentials}")]
         public static partial void IssueFailed(ILogger logger, string roleArn, string sessionName, string code, string reason, bool permanent, TimeSpan retryIn, bool keptCredentials);
+
+        [LoggerMessage(6, LogLevel.Warning, "STS issued credentials for {RoleArn} as {SessionName} that live only {LifeSeconds:0} s ({Why}); serving them until {HardMinimumSeconds:0} s before expiry, next AssumeRole in {SpacingSeconds:0} s at the earliest")]
+        public static partial void ShortLived(ILogger logger, string roleArn, string sessionName, double lifeSeconds, string why, double hardMinimumSeconds, double spacingSeconds);
+
+        [LoggerMessage(7, LogLevel.Warning, "This node's clock is {SkewSeconds:0} s off STS's (its Date header; more than {ThresholdSeconds:0} s): expiry is computed on STS's clock. Fix the node's time sync (chrony, Amazon Time Sync Service)")]
+        public static partial void ClockSkew(ILogger logger, double skewSeconds, double thresholdSeconds);
 
         [LoggerMessage(5, LogLevel.Warning, "STS refused a {Refused} session for {RoleArn} as {SessionName} ({Reason}); asking again for {Duration}")]
         public static partial void SessionDurationFallback(ILogger logger, string roleArn, string sessionName, TimeSpan refused, TimeSpan duration, string reason);

@@ -6,14 +6,22 @@ namespace Iam4Kube.Credentials;
 /// every SDK call back at once, a refresh storm. So while STS is healthy we serve only credentials with at least
 /// <see cref="MinRemaining"/> left, and refresh well before that point, at a random moment so that entries fetched
 /// together do not all refresh together.
+/// <para>
+/// Credentials STS issues with less life than that (a session shortened by STS, a node clock STS disagrees with
+/// beyond what the <c>Date</c> correction catches) lower the floor for themselves to a quarter of their life, never
+/// below <see cref="HardMinimum"/>: valid credentials are served rather than refused, and asking STS again at once
+/// would only bring the same short credentials back (<see cref="RetryBackoff.ShortCredentials"/> spaces the calls).
+/// </para>
 /// </summary>
 internal sealed class FreshnessPolicy(TimeSpan sessionDuration)
 {
-    private static readonly TimeSpan SdkRefreshWindow = TimeSpan.FromMinutes(15);
+    /// <summary>
+    /// Never serve credentials with less left than this: a request in flight and a little clock slack between nodes
+    /// must fit in it. Also how close to expiry credentials are served while STS fails.
+    /// </summary>
+    public static readonly TimeSpan HardMinimum = TimeSpan.FromSeconds(60);
 
-    // While STS fails, credentials are served until this close to expiry: a little slack for clock skew and for
-    // the request in flight.
-    private static readonly TimeSpan ExpirySafety = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan SdkRefreshWindow = TimeSpan.FromMinutes(15);
 
     public TimeSpan SessionDuration => sessionDuration;
 
@@ -32,6 +40,22 @@ internal sealed class FreshnessPolicy(TimeSpan sessionDuration)
         : roleSessionDuration is null ? MinRemaining
         : SdkRefreshWindow;
 
+    /// <summary>
+    /// Whether STS gave <paramref name="credentials"/> less than twice the floor of life: too short for the usual
+    /// schedule (refresh at half to three quarters of the servable life) to leave room for the SDKs' windows.
+    /// </summary>
+    public bool IsShortLived(RoleCredentials credentials, TimeSpan? roleSessionDuration = null) =>
+        credentials.LifeAtIssue < 2 * MinRemainingFor(roleSessionDuration);
+
+    /// <summary>How close to expiry these credentials are served while STS is healthy.</summary>
+    public TimeSpan FloorFor(RoleCredentials credentials, TimeSpan? roleSessionDuration = null)
+    {
+        var floor = MinRemainingFor(roleSessionDuration);
+        var quarter = credentials.LifeAtIssue / 4;
+        var own = quarter > HardMinimum ? quarter : HardMinimum;
+        return own < floor ? own : floor;
+    }
+
     /// <summary>Credentials a request may be given now (for a role with its own session duration, if given).</summary>
     public bool IsServable(CredentialState state, DateTimeOffset now, TimeSpan? roleSessionDuration = null)
     {
@@ -41,7 +65,7 @@ internal sealed class FreshnessPolicy(TimeSpan sessionDuration)
         }
 
         var remaining = current.RemainingAt(now);
-        return remaining >= MinRemainingFor(roleSessionDuration) || (!state.Healthy && remaining > ExpirySafety);
+        return remaining >= FloorFor(current, roleSessionDuration) || (!state.Healthy && remaining > HardMinimum);
     }
 
     /// <summary>
@@ -51,7 +75,7 @@ internal sealed class FreshnessPolicy(TimeSpan sessionDuration)
     /// </summary>
     public DateTimeOffset RefreshAt(RoleCredentials credentials, DateTimeOffset now, double random, TimeSpan? roleSessionDuration = null)
     {
-        var usable = credentials.Expiration - MinRemainingFor(roleSessionDuration) - now;
+        var usable = credentials.RemainingAt(now) - FloorFor(credentials, roleSessionDuration);
         if (usable <= TimeSpan.Zero)
         {
             return now;

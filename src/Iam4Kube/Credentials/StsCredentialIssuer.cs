@@ -58,6 +58,7 @@ internal sealed class StsCredentialIssuer(IAmazonSecurityTokenService sts, TimeP
         }
 
         AssumeRoleResponse response;
+        using var date = StsResponseDate.Begin();
         try
         {
             response = await sts.AssumeRoleAsync(request, cancellationToken);
@@ -103,7 +104,11 @@ internal sealed class StsCredentialIssuer(IAmazonSecurityTokenService sts, TimeP
             credentials.SecretAccessKey,
             credentials.SessionToken,
             ToUtc(expiration),
-            time.GetUtcNow());
+            time.GetUtcNow())
+        {
+            // This node's clock minus STS's (positive: this node is ahead); the Date has whole seconds.
+            StsClockSkew = time.GetUtcNow() - date.Date,
+        };
     }
 
     private static DateTimeOffset ToUtc(DateTime value) => value.Kind switch

@@ -43,9 +43,9 @@ internal sealed class Explainer(
                 claimants, null, null, null, answer);
         }
 
-        // Pods that claim no IP (hostNetwork, finished, being deleted) are not indexed by IP: their IP is not kept.
+        // Pods that claim no IP (hostNetwork, finished) are not indexed by IP: their IP is not kept.
         return new Explanation(query, null,
-            $"no running pod claims {ip} (hostNetwork, finished and terminating pods claim none; a new pod may not be seen yet)",
+            $"no running pod claims {ip} (hostNetwork and finished pods claim none; a new pod may not be seen yet)",
             null, null, null, null, answer);
     }
 

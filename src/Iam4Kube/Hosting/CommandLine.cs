@@ -61,6 +61,12 @@ internal static class CommandLine
           --max-view-age D           when the view of pods, ServiceAccounts or nodes has not been confirmed
                                      up to date for this long: unready, and 503 instead of credentials
                                      (default 60s; 0: never)
+          --ready-wait-for-roles D   how long /readyz waits for the credentials of the roles in use; after it,
+                                     ready without those STS still fails (Warning Event, metric) (default 60s)
+          --imds-tokens optional|required
+                                     required: every metadata request needs an IMDSv2 token (401 without
+                                     one, as EC2's HttpTokens=required); a ServiceAccount can require it for
+                                     its pods with iam4kube.io/imds-tokens: required (default optional)
           --version                  print the version and the commit it was built from
           -h, --help                 show this help
 
@@ -157,6 +163,8 @@ internal static class CommandLine
                     "--assume-role-arn" => options with { AssumeRoleArn = value },
                     "--watch-idle-timeout" => options with { WatchIdleTimeout = Durations.Parse(value) },
                     "--max-view-age" => options with { MaxViewAge = Durations.Parse(value) },
+                    "--ready-wait-for-roles" => options with { ReadyWaitForRoles = Durations.Parse(value) },
+                    "--imds-tokens" => options with { RequireImdsTokens = ParseImdsTokens(value) },
                     _ => throw new UnknownFlagException(),
                 };
                 shutdownDelayGiven |= name == "--shutdown-delay";
@@ -247,6 +255,13 @@ internal static class CommandLine
         "sts" => CredentialSource.Sts,
         "offline" => CredentialSource.Offline,
         _ => throw new FormatException("expected sts or offline"),
+    };
+
+    private static bool ParseImdsTokens(string value) => value switch
+    {
+        "required" => true,
+        "optional" => false,
+        _ => throw new FormatException("expected optional or required"),
     };
 
     private static bool ParseOnOff(string value) => value switch

@@ -42,6 +42,7 @@ internal static class Iam4KubeApplication
         var app = builder.Build();
         app.UseMiddleware<ExactMethodMiddleware>();
         app.UseMiddleware<CollapseSlashesMiddleware>();
+        app.UseMiddleware<DotRoleNameMiddleware>();
         app.UseRouting();
         app.UseMiddleware<ListenerGateMiddleware>();
         app.UseMiddleware<RequestMetricsMiddleware>();

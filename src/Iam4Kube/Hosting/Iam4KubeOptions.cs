@@ -76,6 +76,13 @@ internal sealed record Iam4KubeOptions
     /// <summary>Past this age of the view of the cluster: unready, and 503 rather than an identity (0: never).</summary>
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
     public TimeSpan MaxViewAge { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>IMDSv2 only, for every pod (EC2's HttpTokens=required): tokenless requests get 401.</summary>
+    public bool RequireImdsTokens { get; init; }
+
+    /// <summary>How long readiness waits for the roles in use; after it, ready without those still failing.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan ReadyWaitForRoles { get; init; } = TimeSpan.FromSeconds(60);
 }
 
 internal enum LogFormat

@@ -119,7 +119,9 @@ internal static class Iam4KubeServiceCollectionExtensions
         // Doors
         services.AddSingleton(sp => new ImdsTokens(ImdsTokens.LoadKey(options.TokenKeyFile), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<ImdsTokenFilter>();
+        services.AddSingleton<ImdsTokenRequirement>();
         services.AddSingleton<ImdsDoor>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<MatcherPolicy, CaseSensitivePathPolicy>());
         services.AddSingleton<Explainer>();
 
         // Lifecycle
@@ -140,6 +142,8 @@ internal static class Iam4KubeServiceCollectionExtensions
             // so one AssumeRole would be 11 requests to STS behind the rate limiter's back.
             MaxStaleConnectionRetries = 0,
             Timeout = TimeSpan.FromSeconds(30),
+            // STS's Date header, to notice a node clock STS disagrees with (expiry is then computed on STS's clock).
+            HttpClientFactory = new StsResponseDate.Factory(),
         };
         if (options.StsEndpoint is not null)
         {

@@ -19,7 +19,7 @@ internal readonly struct SourceIpClaim(PodIndex pods, IPAddress ip, string bound
         if (lookup.Result != PodLookupResult.Found)
         {
             return lookup.Result == PodLookupResult.Ambiguous
-                ? new Identification(Outcome.PodAmbiguous, Detail: $"more than one running pod claims {ip}")
+                ? new Identification(Outcome.PodAmbiguous, Detail: $"more than one pod claims {ip} (a missed DELETE, or a new pod beside one being deleted)")
                 : new Identification(Outcome.PodUnknown, Detail: $"no running pod has IP {ip}");
         }
 

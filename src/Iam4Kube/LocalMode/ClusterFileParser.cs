@@ -157,7 +157,6 @@ internal static class ClusterFileParser
             var (field, why) = pod switch
             {
                 { Spec.HostNetwork: true } => ("spec.hostNetwork", "is true: a hostNetwork pod shares its node's IP and is never given a role"),
-                { Metadata.DeletionTimestamp: not null } => ("metadata.deletionTimestamp", "is set: a pod being deleted no longer owns its IP"),
                 { Status.Phase: "Succeeded" or "Failed" } => ("status.phase", $"is {pod.Status.Phase}: a finished pod no longer owns its IP"),
                 _ => ("status.podIP", "is not set, so no request can come from this pod; in local mode set it (127.0.0.1 is this machine) and status.phase: Running"),
             };

@@ -9,10 +9,17 @@ namespace Iam4Kube.Metadata;
 /// and turns any outcome short of success into EC2's answer (status from the <see cref="Outcome"/> table, reported
 /// once by <see cref="OutcomeReporter"/>).
 /// </summary>
-internal sealed class ImdsDoor(SourceIpIdentity identity, CallerResolver resolver, OutcomeReporter reporter)
+internal sealed class ImdsDoor(SourceIpIdentity identity, CallerResolver resolver, OutcomeReporter reporter, ImdsTokenRequirement tokens)
 {
-    public ValueTask<Resolution> ResolveAsync(HttpContext context, Need need) =>
-        resolver.ResolveAsync(identity.Claim(MetadataApi.SourceIp(context), ImdsSession.BoundUidOf(context)), need, context.RequestAborted);
+    public async ValueTask<Resolution> ResolveAsync(HttpContext context, Need need)
+    {
+        var resolution = await resolver.ResolveAsync(identity.Claim(MetadataApi.SourceIp(context), ImdsSession.BoundUidOf(context)), need, context.RequestAborted);
+        // IMDSv1 where the pod's ServiceAccount requires IMDSv2: known only once the pod is (--imds-tokens required
+        // refuses earlier, in ImdsTokenFilter).
+        return resolution.Pod is { } pod && !ImdsSession.HasToken(context) && tokens.For(pod) is { } why
+            ? new Resolution(Outcome.TokenRequired, pod, Detail: why)
+            : resolution;
+    }
 
     /// <summary>Reports the refusal and returns what EC2 would answer (nothing when the client has gone).</summary>
     public IResult Refuse(HttpContext context, Resolution resolution, CredentialsRequest? credentialsRequest = null)

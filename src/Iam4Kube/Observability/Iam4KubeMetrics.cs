@@ -50,6 +50,12 @@ internal sealed class Iam4KubeMetrics
         EventsDropped = factory.CreateCounter("iam4kube_pod_events_dropped_total", "Pod Events not written (queue full or API error).");
         SessionDurationFallbacks = factory.CreateCounter("iam4kube_session_duration_fallbacks_total",
             "Sessions asked for again with a shorter duration after STS refused the one asked for (above the role's MaxSessionDuration or the role-chaining hour).");
+        StsClockSkew = factory.CreateGauge("iam4kube_sts_clock_skew_seconds",
+            "This node's clock minus STS's, from the Date header of the last AssumeRole answer (beyond 60 s, expiry is computed on STS's clock).");
+        ShortLivedCredentials = factory.CreateCounter("iam4kube_sts_short_credentials_total",
+            "Credentials STS issued with less life than twice the serving floor (normally 30 minutes): served down to 60 s before expiry, refreshed with spacing.");
+        RolesSkippedForReadiness = factory.CreateCounter("iam4kube_readiness_roles_skipped_total",
+            "Roles in use still without credentials when --ready-wait-for-roles ran out: the replica turned ready without them.");
         ControllerRoleRefreshes = factory.CreateCounter("iam4kube_controller_role_refreshes_total",
             "AssumeRole calls for the controller role (--assume-role-arn) by outcome (success or the error code).", "outcome");
     }
@@ -99,4 +105,10 @@ internal sealed class Iam4KubeMetrics
     public Counter SessionDurationFallbacks { get; }
 
     public Counter ControllerRoleRefreshes { get; }
+
+    public Counter RolesSkippedForReadiness { get; }
+
+    public Gauge StsClockSkew { get; }
+
+    public Counter ShortLivedCredentials { get; }
 }

@@ -138,9 +138,9 @@ internal sealed partial class KubernetesPodEvents(IKubernetes client, Iam4KubeMe
         }
     }
 
+    // Everything but the two "it worked" reasons is a Warning (LoggedPodEvents logs the same split).
     private static bool IsWarning(PodEventReason reason) =>
-        reason is PodEventReason.IamRoleMissing or PodEventReason.IamRoleInvalid or PodEventReason.IamAssumeRoleDenied
-            or PodEventReason.IamSessionDurationClamped;
+        reason is not (PodEventReason.IamRoleFound or PodEventReason.IamCredentialsServed);
 
     private sealed record Occurrence(PodInfo Pod, PodEventReason Reason, string Message, DateTimeOffset At);
 

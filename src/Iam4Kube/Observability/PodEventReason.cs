@@ -20,4 +20,13 @@ internal enum PodEventReason
 
     /// <summary>The session is shorter than the ServiceAccount or --session-duration asked for, and why (Warning).</summary>
     IamSessionDurationClamped,
+
+    /// <summary>A replica turned ready (--ready-wait-for-roles) without credentials for the pod's role (Warning).</summary>
+    IamCredentialsDelayed,
+
+    /// <summary>STS issued credentials too short-lived for SDKs' refresh windows; served anyway, and why (Warning).</summary>
+    IamCredentialsShortLived,
+
+    /// <summary>An IMDSv1 request (no token) was refused: the pod's ServiceAccount requires IMDSv2 (Warning).</summary>
+    IamImdsTokenRequired,
 }

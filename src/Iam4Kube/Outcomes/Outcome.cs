@@ -60,6 +60,12 @@ internal sealed class Outcome
     /// <summary>The pod asked for credentials of a role name that is not its role (it listed an older one).</summary>
     public static readonly Outcome WrongRoleName = new("wrong_role_name", StatusCodes.Status404NotFound, isFinal: true, logLevel: LogLevel.None);
 
+    /// <summary>
+    /// A request without an IMDSv2 token where tokens are required (--imds-tokens required, or the ServiceAccount's
+    /// iam4kube.io/imds-tokens: required): 401, as EC2 answers with HttpTokens=required.
+    /// </summary>
+    public static readonly Outcome TokenRequired = new("token_required", StatusCodes.Status401Unauthorized, isFinal: true, PodEventReason.IamImdsTokenRequired);
+
     /// <summary>nginx's "client closed request": what the request metrics record when nothing could be written.</summary>
     public const int StatusClientClosedRequest = 499;
 
@@ -79,6 +85,7 @@ internal sealed class Outcome
     [
         Resolved, CredentialsServed, NoRole, InvalidRole, StsDenied, TokenRejected, PodUnknown, PodAmbiguous,
         ServiceAccountUnknown, NodeUnknown, CredentialsUnavailable, ParkedLimit, ShuttingDown, ViewTooOld, ClientGone, WrongRoleName,
+        TokenRequired,
     ];
 
     /// <summary>The <c>outcome</c> label of <c>iam4kube_request_outcomes_total</c>.</summary>

@@ -63,6 +63,12 @@ internal sealed partial class OutcomeReporter(Iam4KubeMetrics metrics, IPodEvent
         {
             events.Record(pod, PodEventReason.IamSessionDurationClamped, notice);
         }
+
+        if (credentials.ShortLivedNotice is { } shortLived)
+        {
+            events.Record(pod, PodEventReason.IamCredentialsShortLived, shortLived);
+        }
+
         if (logger.IsEnabled(LogLevel.Debug))
         {
             Log.CredentialsServed(logger, sourceIp, pod.Name.ToString(), role.Arn.Value, role.SessionName, credentials.AccessKeyId);

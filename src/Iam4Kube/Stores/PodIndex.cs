@@ -17,6 +17,12 @@ namespace Iam4Kube.Stores;
 /// claim leaves a suspect IP, the survivor is checked with a GET of that pod (<see cref="Confirmations"/>), so that
 /// a confirmed ambiguity clears within moments of its end.
 /// </para>
+/// <para>
+/// A pod being deleted (<see cref="PodInfo.Terminating"/>) keeps its IP while nobody else claims it, so it is served
+/// through its grace period. A second claimant beside it is no evidence of a missed event (the IP was released by the
+/// old pod's sandbox and handed on before its DELETE arrived), so the IP answers nothing but is not suspect: the old
+/// pod's DELETE hands it to the new one, without a relist.
+/// </para>
 /// </summary>
 internal sealed class PodIndex : IDisposable
 {
@@ -119,7 +125,7 @@ internal sealed class PodIndex : IDisposable
             {
                 _byIp.TryGetValue(ip, out var current);
                 // Two live pods in an authoritative list: still ambiguous, but relisting again would not help.
-                var next = fresh.TryGetValue(ip, out var claimants) ? new IpClaims(claimants, claimants.Length > 1) : null;
+                var next = fresh.TryGetValue(ip, out var claimants) ? new IpClaims(claimants, LiveClaimants(claimants) > 1) : null;
                 if (current is not null && next is not null && current.Suspect == next.Suspect && current.Pods.SequenceEqual(next.Pods))
                 {
                     continue;
@@ -165,7 +171,7 @@ internal sealed class PodIndex : IDisposable
     {
         _byIp.TryGetValue(ip, out var existing);
         PodInfo[] pods = existing is null ? [pod] : [.. existing.Pods.Where(p => p.Uid != pod.Uid), pod];
-        var suspect = existing?.Suspect == true || pods.Length > 1;
+        var suspect = existing?.Suspect == true || LiveClaimants(pods) > 1;
         _byIp[ip] = new IpClaims(pods, suspect);
         if (suspect && existing?.Suspect != true)
         {
@@ -209,6 +215,9 @@ internal sealed class PodIndex : IDisposable
 
         Changed.Pulse(ip);
     }
+
+    /// <summary>Claimants not being deleted: two of them on one IP mean a missed event.</summary>
+    private static int LiveClaimants(PodInfo[] pods) => pods.Count(p => !p.Terminating);
 
     /// <summary>Survivors of suspect IPs to confirm with the API server (<see cref="Confirm"/> applies the answer).</summary>
     public ChannelReader<Confirmation> Confirmations => _confirmations.Reader;

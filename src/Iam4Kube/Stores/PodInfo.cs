@@ -5,16 +5,19 @@ namespace Iam4Kube.Stores;
 
 /// <summary>
 /// What iam4kube keeps of a pod: enough to find it by IP and to name its ServiceAccount and node.
-/// <see cref="Unclaimed"/> says why a pod claims no IP (hostNetwork, finished, being deleted), for explain.
+/// <see cref="Unclaimed"/> says why a pod claims no IP (hostNetwork, finished), for explain. <see cref="Terminating"/>
+/// marks a pod being deleted: it still claims its IP (its containers run their grace period and may need credentials),
+/// but yields it to any other claimant (<see cref="PodIndex"/>).
 /// </summary>
-internal sealed record PodInfo(NamespacedName Name, string Uid, string ServiceAccount, string? NodeName, IReadOnlyList<IPAddress> Ips, string? Unclaimed = null)
+internal sealed record PodInfo(NamespacedName Name, string Uid, string ServiceAccount, string? NodeName, IReadOnlyList<IPAddress> Ips, string? Unclaimed = null, bool Terminating = false)
 {
     public NamespacedName ServiceAccountName => new(Name.Namespace, ServiceAccount);
 
     /// <summary>
     /// A pod's IPs count only while it can be the one using them: not hostNetwork (it shares the node's IP), not
-    /// finished (its IP is free for reuse), not being deleted (the IP may already be handed to a new pod).
-    /// Returns null for pods that claim no IP.
+    /// finished (its IP is free for reuse). A pod being deleted still runs (preStop hooks, a last flush to S3), so it
+    /// keeps its IPs, marked <see cref="Terminating"/>: the IP may already be handed to a new pod, and the index
+    /// then answers nothing rather than guess. Returns null for pods without a name.
     /// </summary>
     public static PodInfo? FromPod(V1Pod pod)
     {
@@ -28,11 +31,11 @@ internal sealed record PodInfo(NamespacedName Name, string Uid, string ServiceAc
         var uid = string.IsNullOrEmpty(meta.Uid) ? name.ToString() : meta.Uid;
         var serviceAccount = string.IsNullOrEmpty(pod.Spec?.ServiceAccountName) ? "default" : pod.Spec.ServiceAccountName;
         var unclaimed = pod.Spec?.HostNetwork == true ? "hostNetwork: it shares its node's IP"
-            : meta.DeletionTimestamp is not null ? "being deleted: its IP may already belong to a new pod"
             : pod.Status?.Phase is "Succeeded" or "Failed" ? $"finished ({pod.Status.Phase}): its IP is free for reuse"
             : null;
         var ips = unclaimed is null ? ParseIps(pod.Status) : [];
-        return new PodInfo(name, uid, serviceAccount, pod.Spec?.NodeName, ips, unclaimed ?? (ips.Length == 0 ? "no IP assigned yet" : null));
+        return new PodInfo(name, uid, serviceAccount, pod.Spec?.NodeName, ips, unclaimed ?? (ips.Length == 0 ? "no IP assigned yet" : null),
+            Terminating: meta.DeletionTimestamp is not null);
     }
 
     private static IPAddress[] ParseIps(V1PodStatus? status)

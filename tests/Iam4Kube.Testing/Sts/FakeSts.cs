@@ -35,6 +35,7 @@ public sealed class FakeSts : IDisposable
     private StsFault? _fault;
     private volatile bool _anyReset;
     private long _lifetimeTicks = -1;
+    private long _clockOffsetTicks;
 
     private FakeSts(TimeProvider timeProvider)
     {
@@ -44,7 +45,7 @@ public sealed class FakeSts : IDisposable
             Urls = ["http://127.0.0.1:0"],
             StartAdminInterface = false,
             MaxRequestLogCount = 1000,
-            PreWireMockMiddlewareInit = app => ((IApplicationBuilder)app).Use(ResetConnectionsAsync),
+            PreWireMockMiddlewareInit = app => ((IApplicationBuilder)app).Use(StsClockAsync).Use(ResetConnectionsAsync),
         });
         _server
             .Given(Request.Create().UsingAnyMethod())
@@ -62,6 +63,16 @@ public sealed class FakeSts : IDisposable
     {
         get => Interlocked.Read(ref _lifetimeTicks) is var ticks and >= 0 ? TimeSpan.FromTicks(ticks) : null;
         set => Interlocked.Exchange(ref _lifetimeTicks, value?.Ticks ?? -1);
+    }
+
+    /// <summary>
+    /// STS's clock minus the callers' (a caller whose clock is 50 minutes fast sees -50 min): credentials expire and the
+    /// <c>Date</c> header reads on STS's clock.
+    /// </summary>
+    public TimeSpan ClockOffset
+    {
+        get => TimeSpan.FromTicks(Interlocked.Read(ref _clockOffsetTicks));
+        set => Interlocked.Exchange(ref _clockOffsetTicks, value.Ticks);
     }
 
     /// <summary>Every AssumeRole call received, in arrival order, failed ones included.</summary>
@@ -254,7 +265,8 @@ public sealed class FakeSts : IDisposable
                 return Error(StsError.ServerError(), requestId);
         }
 
-        var issued = Mint(call, at);
+        var stsNow = at + ClockOffset;
+        var issued = Mint(call, stsNow);
         Record(call, at, issued.AccessKeyId, caller);
         if (fault?.Kind == StsFaultKind.Latency)
         {
@@ -339,6 +351,17 @@ public sealed class FakeSts : IDisposable
     /// Runs in front of WireMock: WireMock's own faults still send an HTTP response (an empty or garbled body), so a
     /// connection reset is done here, on the raw connection, after the request has been read.
     /// </summary>
+    /// <summary>Every answer's Date on STS's own clock (<see cref="ClockOffset"/>), as STS writes it (WireMock drops a Date set by a mapping).</summary>
+    private Task StsClockAsync(HttpContext context, Func<Task> next)
+    {
+        context.Response.OnStarting(() =>
+        {
+            context.Response.Headers.Date = (_time.GetUtcNow() + ClockOffset).ToString("r", System.Globalization.CultureInfo.InvariantCulture);
+            return Task.CompletedTask;
+        });
+        return next();
+    }
+
     private async Task ResetConnectionsAsync(HttpContext context, Func<Task> next)
     {
         if (!_anyReset)

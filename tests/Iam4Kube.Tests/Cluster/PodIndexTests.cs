@@ -55,14 +55,67 @@ public sealed class PodIndexTests
     }
 
     [Fact]
-    public void PodsBeingDeletedNeverMatch()
+    public void PodsBeingDeletedKeepTheirIpWhileNoOtherPodClaimsIt()
     {
         var index = new PodIndex();
-        var pod = KubeObjects.Pod("ns", "a", "10.1.2.3");
+        var pod = KubeObjects.Pod("ns", "a", "10.1.2.3", uid: "uid-a");
         index.Upsert(Info(pod));
         pod.Metadata.DeletionTimestamp = DateTime.UtcNow;
         index.Upsert(Info(pod));
-        Assert.Equal(PodLookupResult.Missing, index.Lookup(Ip).Result);
+
+        var lookup = index.Lookup(Ip);
+        Assert.Equal(PodLookupResult.Found, lookup.Result);
+        Assert.True(lookup.Pod!.Terminating);
+        Assert.Equal("uid-a", lookup.Pod.Uid);
+        Assert.False(index.RelistRequested.TryConsume());
+    }
+
+    [Fact]
+    public void ANewPodBesideOneBeingDeletedAnswersNothingUntilTheOldOnesDeleteWithoutAskingForAList()
+    {
+        var index = new PodIndex();
+        var old = KubeObjects.Pod("ns1", "old", "10.1.2.3", uid: "uid-old");
+        old.Metadata.DeletionTimestamp = DateTime.UtcNow;
+        index.Upsert(Info(old));
+        index.Upsert(Info(KubeObjects.Pod("ns2", "new", "10.1.2.3", uid: "uid-new")));
+        Assert.Equal(PodLookupResult.Ambiguous, index.Lookup(Ip).Result);
+        Assert.False(index.RelistRequested.TryConsume());
+
+        index.Remove("uid-old");
+        var lookup = index.Lookup(Ip);
+        Assert.Equal(PodLookupResult.Found, lookup.Result);
+        Assert.Equal("uid-new", lookup.Pod!.Uid);
+        Assert.False(index.Confirmations.TryRead(out _));
+    }
+
+    [Fact]
+    public void AListWithAPodBeingDeletedAndANewOneOnOneIpAnswersNothingUntilTheOldOneGoes()
+    {
+        var index = new PodIndex();
+        var old = KubeObjects.Pod("ns1", "old", "10.1.2.3", uid: "uid-old");
+        old.Metadata.DeletionTimestamp = DateTime.UtcNow;
+        index.ReplaceAll([Info(old), Info(KubeObjects.Pod("ns2", "new", "10.1.2.3", uid: "uid-new"))]);
+        Assert.Equal(PodLookupResult.Ambiguous, index.Lookup(Ip).Result);
+
+        index.Remove("uid-old");
+        Assert.Equal("uid-new", index.Lookup(Ip).Pod?.Uid);
+    }
+
+    [Fact]
+    public void TwoLivePodsStaySuspectWhenOneOfThemStartsTerminating()
+    {
+        var index = new PodIndex();
+        var stale = KubeObjects.Pod("ns1", "stale", "10.1.2.3", uid: "uid-stale");
+        index.Upsert(Info(stale));
+        index.Upsert(Info(KubeObjects.Pod("ns2", "new", "10.1.2.3", uid: "uid-new")));
+        stale.Metadata.DeletionTimestamp = DateTime.UtcNow;
+        index.Upsert(Info(stale));
+        index.Remove("uid-stale");
+
+        // Suspicion came first: only the API server can say the survivor is real.
+        Assert.Equal(PodLookupResult.Ambiguous, index.Lookup(Ip).Result);
+        Assert.True(index.Confirmations.TryRead(out var confirmation));
+        Assert.Equal("uid-new", confirmation.Claimant.Uid);
     }
 
     [Fact]

@@ -142,17 +142,64 @@ public sealed class CredentialRefresherTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task ARequestForStaleCredentialsTriggersAnImmediateRefresh()
+    public async Task ShortLivedCredentialsAreServedAndRequestsAskingForARefreshNeverBringTheNextCallCloserThanItsSpacing()
     {
-        _issuer.Lifetime = TimeSpan.FromMinutes(16);
+        // 80 s of life: far below the 15-minute floor; served down to the last minute, so for 20 s.
+        _issuer.Lifetime = TimeSpan.FromSeconds(80);
         _refresher.Want(Role);
         await _issuer.NextCallAsync();
-        await NextStateAsync(Role, s => s.Current is not null);
-        _issuer.Lifetime = null;
+        var first = (await NextStateAsync(Role, s => s.Current is not null)).Current!;
+        Assert.True(_policy.IsShortLived(first));
+        Assert.True(_policy.IsServable(_store.Get(Role)!, _time.GetUtcNow()));
+        Assert.Contains("live 80 s", first.ShortLivedNotice, StringComparison.Ordinal);
 
-        // The credentials are about to drop below the serving margin; a request asks for a refresh.
-        _time.Advance(TimeSpan.FromSeconds(90));
-        _refresher.RefreshSoon(Role);
+        // Requests keep asking (every second, and from 20 s on they find nothing servable): no STS call before the
+        // spacing's least 30 s.
+        for (var i = 0; i < 29; i++)
+        {
+            _refresher.RefreshSoon(Role);
+            _time.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        Assert.False(_issuer.HasPendingCall);
+        Assert.Single(_issuer.Calls);
+
+        Assert.False(_policy.IsServable(_store.Get(Role)!, _time.GetUtcNow()));
+
+        // By 60 s (the spacing's most) the refresh has happened.
+        _time.Advance(TimeSpan.FromSeconds(31));
+        await _issuer.NextCallAsync();
+        var second = (await NextStateAsync(Role, s => s.Current != first)).Current!;
+
+        // The second short answer in a row doubles the spacing: nothing for the next 59 s, whatever is asked.
+        for (var i = 0; i < 59; i++)
+        {
+            _refresher.RefreshSoon(Role);
+            _time.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        Assert.False(_issuer.HasPendingCall);
+        Assert.Equal(2, _issuer.Calls.Count);
+        Assert.NotNull(second.ShortLivedNotice);
+    }
+
+    [Fact]
+    public async Task ASkewedNodeClockIsCorrectedWithStsDateSoOneHourCredentialsAreNotShortLived()
+    {
+        // This node is 50 minutes ahead of STS: one-hour credentials look like ten minutes to its clock.
+        _issuer.Lifetime = TimeSpan.FromMinutes(10);
+        _issuer.ClockSkew = TimeSpan.FromMinutes(50);
+        _refresher.Want(Role);
+        await _issuer.NextCallAsync();
+        var credentials = (await NextStateAsync(Role, s => s.Current is not null)).Current!;
+        Assert.False(_policy.IsShortLived(credentials));
+        Assert.Null(credentials.ShortLivedNotice);
+        Assert.Equal(TimeSpan.FromHours(1), credentials.RemainingAt(_time.GetUtcNow()));
+
+        // Refreshed on the usual schedule (22-34 minutes in), not every few seconds.
+        _time.Advance(TimeSpan.FromMinutes(22));
+        Assert.False(_issuer.HasPendingCall);
+        _time.Advance(TimeSpan.FromMinutes(12));
         await _issuer.NextCallAsync();
     }
 

@@ -18,6 +18,9 @@ internal sealed class ScriptedIssuer(TimeProvider time) : ICredentialIssuer
 
     public TimeSpan? Lifetime { get; set; }
 
+    /// <summary>This node's clock minus STS's, as the issuer would measure it from STS's Date header.</summary>
+    public TimeSpan? ClockSkew { get; set; }
+
     public async Task<RoleCredentials> IssueAsync(IamRole role, TimeSpan duration, CancellationToken cancellationToken)
     {
         Calls.Enqueue(role);
@@ -29,7 +32,7 @@ internal sealed class ScriptedIssuer(TimeProvider time) : ICredentialIssuer
 
         var n = Interlocked.Increment(ref _issued);
         var now = time.GetUtcNow();
-        return new RoleCredentials($"ASIASCRIPTED{n:D8}", $"secret-{n}", $"token-{n}", now + (Lifetime ?? duration), now);
+        return new RoleCredentials($"ASIASCRIPTED{n:D8}", $"secret-{n}", $"token-{n}", now + (Lifetime ?? duration), now) { StsClockSkew = ClockSkew };
     }
 
     /// <summary>Waits for the next call (test side).</summary>

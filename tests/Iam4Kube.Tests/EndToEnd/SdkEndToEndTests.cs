@@ -125,6 +125,29 @@ public sealed class SdkEndToEndTests : IAsyncLifetime
         Assert.Equal(3, result.ExitCode);
     }
 
+    [Fact]
+    public async Task WhereTheServiceAccountRequiresImdsV2RealSdksSucceedAndCurlWithoutATokenGets401()
+    {
+        var ip = NextPodIp();
+        var account = KubeObjects.ServiceAccount("vault", "strict", KubeObjects.RoleArn("strict"));
+        account.Metadata.Annotations[global::Iam4Kube.Metadata.ImdsTokenRequirement.AnnotationKey] = "required";
+        _host.Api.Create(account);
+        _host.Api.Create(KubeObjects.Pod("vault", "strict-pod", ip.ToString(), "strict"));
+        await using var pod = await PodNetwork.CreateAsync(ip);
+
+        // botocore and AWSSDK for .NET speak IMDSv2 first: they never notice.
+        AssertIssuedFor(await SdkClients.RunBotocoreAsync(pod, Endpoint(pod), _home), "strict", "vault@strict");
+        var dotnet = await pod.RunAsync("dotnet", ["exec", Checkout.DotnetImdsClientDll(), "instance-profile"],
+            SdkClients.Environment(Endpoint(pod), _home), TimeSpan.FromSeconds(60));
+        AssertIssuedFor(dotnet, "strict", "vault@strict");
+
+        // A relayed GET without a token (a proxy, an SSRF bug, an IMDSv1-only client) gets 401, as on EC2.
+        var curl = await pod.RunAsync("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", Endpoint(pod) + "latest/meta-data/iam/security-credentials/strict"],
+            SdkClients.Environment(Endpoint(pod), _home), TimeSpan.FromSeconds(30));
+        Assert.Equal("401", curl.StandardOutput.Trim());
+        Assert.Contains(_host.Api.Events, e => e.Reason == "IamImdsTokenRequired" && e.InvolvedObject.Name == "strict-pod" && e.Type == "Warning");
+    }
+
     private void AssertIssuedFor(ProcessResult result, string roleName, string sessionName)
     {
         Assert.True(result.Succeeded, result.ToString());

@@ -43,12 +43,38 @@ public sealed class HostileHttpTests(HostileCluster cluster) : IClassFixture<Hos
     [InlineData("/latest/meta-data/iam/security-credentials/%61ttacker-role", 200)]
     [InlineData("/latest/meta-data/iam/security-credentials/%2e%2e/info", 200)]
     [InlineData("/latest/meta-data/iam/./security-credentials/attacker-role", 200)]
+    // A final "." or ".." after the listing is a role name (IAM allows both), never a way up: not the caller's role, 404.
+    [InlineData("/latest/meta-data/iam/security-credentials/..", 404)]
+    [InlineData("/latest/meta-data/iam/security-credentials/.", 404)]
+    [InlineData("/latest/meta-data/iam/security-credentials-extended/../", 404)]
+    [InlineData("/latest/meta-data/iam/security-credentials/%2e%2e", 404)]
     public async Task EncodedTraversalNeverLeavesTheAllowListNorReachesAnotherRole(string target, int expected)
     {
         var response = await SendAsync(Get(target));
         Assert.Equal(expected, response.Status);
         Assert.DoesNotContain("victim-role", response.Body, StringComparison.Ordinal);
         await cluster.AssertStillServingAsync();
+    }
+
+    [Theory]
+    [InlineData("GET", "/Latest/meta-data/iam/security-credentials/")]
+    [InlineData("GET", "/latest/Meta-Data/iam/security-credentials/attacker-role")]
+    [InlineData("GET", "/latest/meta-data/IAM/info")]
+    [InlineData("GET", "/latest/meta-data/iam/Security-Credentials-Extended/attacker-role")]
+    [InlineData("GET", "/latest/meta-data/placement/Region")]
+    [InlineData("GET", "/latest/dynamic/instance-identity/Document")]
+    [InlineData("PUT", "/latest/api/Token")]
+    public async Task PathsAreCaseSensitiveAsOnEc2(string method, string target)
+    {
+        var requests = cluster.Host.Service<Iam4Kube.Observability.Iam4KubeMetrics>().Requests.WithLabels("other", "404");
+        var before = requests.Value;
+        var response = await SendAsync(RawHttp.Request(method, target, $"{MetadataApi.TokenTtlHeader}: 60"));
+        Assert.Equal(404, response.Status);
+        Assert.Equal("Not Found", response.Body);
+        Assert.Equal(before + 1, requests.Value);
+
+        // The same path spelled as EC2 spells it is served.
+        Assert.Equal(200, (await SendAsync(RawHttp.Request(method, target.ToLowerInvariant(), $"{MetadataApi.TokenTtlHeader}: 60"))).Status);
     }
 
     [Theory]

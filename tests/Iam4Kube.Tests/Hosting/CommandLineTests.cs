@@ -22,6 +22,17 @@ public sealed class CommandLineTests
         Assert.Equal(LogFormat.Json, options.LogFormat);
         Assert.Equal(Serilog.Events.LogEventLevel.Information, options.LogLevel);
         Assert.True(options.AuditLog);
+        Assert.Equal(TimeSpan.FromSeconds(60), options.ReadyWaitForRoles);
+        Assert.False(options.RequireImdsTokens);
+    }
+
+    [Fact]
+    public void ParsesTheReadinessBoundAndTheImdsTokenMode()
+    {
+        var options = Parse(["--ready-wait-for-roles", "90s", "--imds-tokens=required"]).Options!;
+        Assert.Equal(TimeSpan.FromSeconds(90), options.ReadyWaitForRoles);
+        Assert.True(options.RequireImdsTokens);
+        Assert.False(Parse(["--imds-tokens", "optional"]).Options!.RequireImdsTokens);
     }
 
     [Fact]
@@ -74,6 +85,8 @@ public sealed class CommandLineTests
     [InlineData("--sts-endpoint", "sts.amazonaws.com", "not an http(s) URL")]
     [InlineData("--kubeconfig", "/no/such/file", "no such file")]
     [InlineData("--bogus", "1", "unknown flag --bogus")]
+    [InlineData("--imds-tokens", "v2", "--imds-tokens 'v2': expected optional or required")]
+    [InlineData("--ready-wait-for-roles", "2h", "--ready-wait-for-roles must be between 0s and 1h")]
     public void RefusesInvalidValuesWithAClearMessage(string flag, string value, string expected)
     {
         var result = Parse([flag, value]);

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Iam4Kube.Testing.Builders;
+using Iam4Kube.Stores;
 using Iam4Kube.Testing;
 using Iam4Kube.Tests.TestHost;
 using k8s.Models;
@@ -172,6 +173,76 @@ public sealed class MetadataApiTests : IAsyncLifetime
         get.Headers.Add("X-aws-ec2-metadata-token", token);
         Assert.Equal(HttpStatusCode.Unauthorized, (await client.SendAsync(get)).StatusCode);
         Assert.NotNull(first);
+    }
+
+    [Fact]
+    public async Task APodBeingDeletedKeepsItsCredentialsUntilANewPodClaimsItsIpAndItsDeleteHandsTheIpOver()
+    {
+        const string ip = "127.0.10.4";
+        using var client = Pod(ip);
+        var old = _host.Api.Create(KubeObjects.Pod("team", "leaving", ip, "app"));
+        await WaitForPodAsync(client);
+
+        // Its grace period: preStop hooks and a last flush still need credentials, over IMDSv1 and IMDSv2.
+        old.Metadata.DeletionTimestamp = DateTime.UtcNow;
+        _host.Api.Update(old);
+        var index = _host.Service<PodIndex>();
+        await Eventually.TrueAsync(() => Task.FromResult(index.Lookup(IPAddress.Parse(ip)).Pod?.Terminating == true), TimeSpan.FromSeconds(10), "the deletionTimestamp never arrived");
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/latest/meta-data/iam/security-credentials/app-role")).StatusCode);
+        var oldToken = await PutTokenAsync(client, "300");
+        Assert.Equal(HttpStatusCode.OK, await GetWithTokenAsync(client, "/latest/meta-data/iam/security-credentials/app-role", oldToken));
+
+        // Its IP handed to a pod of another namespace before the DELETE arrived: nobody is answered.
+        _host.Api.Create(KubeObjects.ServiceAccount("other", "next", KubeObjects.RoleArn("other-role")));
+        _host.Api.Create(KubeObjects.Pod("other", "arriving", ip, "next"));
+        await Eventually.TrueAsync(() => Task.FromResult(index.Claimants(IPAddress.Parse(ip)).Count == 2), TimeSpan.FromSeconds(10), "the new pod never arrived");
+        var refused = await client.GetAsync("/latest/meta-data/iam/security-credentials/app-role");
+        Assert.Equal(HttpStatusCode.NotFound, refused.StatusCode);
+        Assert.DoesNotContain("AccessKeyId", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/latest/meta-data/iam/security-credentials/")).StatusCode);
+
+        // The old pod's DELETE: the new pod is served, and the old pod's token is refused.
+        _host.Api.Delete<V1Pod>("team", "leaving");
+        await Eventually.TrueAsync(async () => (await client.GetStringAsync("/latest/meta-data/iam/security-credentials/")) == "other-role",
+            TimeSpan.FromSeconds(10), "the new pod never got its role");
+        Assert.Equal(HttpStatusCode.Unauthorized, await GetWithTokenAsync(client, "/latest/meta-data/iam/security-credentials/other-role", oldToken));
+    }
+
+    private static async Task<HttpStatusCode> GetWithTokenAsync(HttpClient client, string path, string token)
+    {
+        using var get = new HttpRequestMessage(HttpMethod.Get, path);
+        get.Headers.Add("X-aws-ec2-metadata-token", token);
+        return (await client.SendAsync(get)).StatusCode;
+    }
+
+    [Theory]
+    [InlineData("127.0.10.5", ".")]
+    [InlineData("127.0.10.6", "..")]
+    public async Task RolesNamedDotAndDotDotAreServedByTheirExactName(string ip, string roleName)
+    {
+        // IAM allows both names; HttpClient would resolve the dot segment itself, so the request goes out as bytes.
+        _host.Api.Create(KubeObjects.ServiceAccount("dots", "sa-" + roleName.Length, KubeObjects.RoleArn(roleName)));
+        _host.Api.Create(KubeObjects.Pod("dots", "pod-" + roleName.Length, ip, "sa-" + roleName.Length));
+        using (var client = Pod(ip))
+        {
+            await WaitForPodAsync(client);
+        }
+
+        async Task<Hardening.RawResponse> GetAsync(string target) =>
+            await Hardening.RawHttp.SendAsync(ip, new IPEndPoint(IPAddress.Loopback, _host.MetadataEndpoint.Port), Hardening.RawHttp.Request("GET", target));
+
+        var listing = await Eventually.ObserveAsync(() => GetAsync("/latest/meta-data/iam/security-credentials/"), r => r.Status == 200, TimeSpan.FromSeconds(10));
+        Assert.Equal(roleName, listing.Body);
+        foreach (var target in new[] { $"/latest/meta-data/iam/security-credentials/{roleName}", $"/latest/meta-data/iam/security-credentials-extended/{roleName}/" })
+        {
+            var response = await GetAsync(target);
+            Assert.Equal(200, response.Status);
+            using var json = JsonDocument.Parse(response.Body);
+            Assert.Equal(KubeObjects.RoleArn(roleName), _host.Sts.Issued[json.RootElement.GetProperty("AccessKeyId").GetString()!].RoleArn);
+        }
+
+        // Only as the last segment: one further up still resolves, and leaves the role's name behind.
+        Assert.Equal(404, (await GetAsync($"/latest/meta-data/iam/security-credentials/{roleName}/x")).Status);
     }
 
     [Theory]
