@@ -37,9 +37,9 @@ internal static class CommandLine
           --session-duration D       role session duration, 15m to 12h (default 1h)
           --wait-timeout D           how long a request waits for an unknown pod, ServiceAccount or
                                      credentials (default 15s)
-          --max-parked N             requests allowed to wait at once; more get 503 (default 10000)
+          --max-parked N             requests allowed to wait at once; more get 503 (default 1000)
           --max-connections N        connections open at once on the metadata door; more are closed at once
-                                     (default 4000; lowered to what the open-file limit allows)
+                                     (default 2000; lowered to what the open-file limit allows)
           --max-connections-per-source N
                                      connections open at once from one source IP (default 100)
           --shutdown-delay D         after SIGTERM, keep serving while unready this long (default 5s; 0 with
