@@ -16,13 +16,9 @@ public sealed class ClusterFileInputTests
         await using var host = await LocalModeHost.StartAsync(ClusterYaml("first"));
 
         await File.WriteAllTextAsync(host.ClusterFile, "");
-        await host.WaitUntilAsync(() => Task.FromResult(host.Metrics.ClusterFileLoads.WithLabels("empty").Value >= 1), "the empty file was never noticed");
 
-        Assert.Equal("first", await host.RoleAsync());
-        Assert.Contains($"WRN Did not apply {host.ClusterFile}: it is empty", host.LogText, StringComparison.Ordinal);
+        await AssertKeptThenRecoversAsync(host, "empty", $"WRN Did not apply {host.ClusterFile}: it is empty");
         Assert.Contains("still serving the last good state", host.LogText, StringComparison.Ordinal);
-        await File.WriteAllTextAsync(host.ClusterFile, ClusterYaml("second"));
-        await host.WaitForRoleAsync("second", "after the file was written again");
     }
 
     [Fact]
@@ -38,12 +34,8 @@ public sealed class ClusterFileInputTests
         }
 
         File.Move(huge, host.ClusterFile, overwrite: true);
-        await host.WaitUntilAsync(() => Task.FromResult(host.Metrics.ClusterFileLoads.WithLabels("too_large").Value >= 1), "the huge file was never noticed");
 
-        Assert.Equal("first", await host.RoleAsync());
-        Assert.Contains("it is 100,000,000 bytes, more than the 4 MiB a cluster file may have; still serving the last good state", host.LogText, StringComparison.Ordinal);
-        await File.WriteAllTextAsync(host.ClusterFile, ClusterYaml("second"));
-        await host.WaitForRoleAsync("second", "after the file was replaced");
+        await AssertKeptThenRecoversAsync(host, "too_large", "it is 100,000,000 bytes, more than the 4 MiB a cluster file may have; still serving the last good state");
     }
 
     [Fact]
@@ -53,15 +45,23 @@ public sealed class ClusterFileInputTests
 
         File.Delete(host.ClusterFile);
         await ProcessRunner.RunCheckedAsync("mkfifo", [host.ClusterFile]);
-        await host.WaitUntilAsync(() => Task.FromResult(host.Metrics.ClusterFileLoads.WithLabels("not_regular").Value >= 1), "the FIFO was never refused");
-        Assert.Equal("first", await host.RoleAsync());
-        Assert.Contains("it is not a regular file (a FIFO, a socket or a device)", host.LogText, StringComparison.Ordinal);
 
-        // Opening a FIFO without O_NONBLOCK waits for a writer, and every later reload behind it: this edit proves
-        // the loader is free.
+        // Opening a FIFO without O_NONBLOCK waits for a writer, and every later reload behind it: the good version
+        // written afterwards proves the loader is free.
+        await AssertKeptThenRecoversAsync(host, "not_regular", "it is not a regular file (a FIFO, a socket or a device)");
+    }
+
+    /// <summary>The bad version is refused with <paramref name="outcome"/> and <paramref name="logged"/>, the last
+    /// good state stays, and a good version written next (replacing whatever is there) is applied.</summary>
+    private static async Task AssertKeptThenRecoversAsync(LocalModeHost host, string outcome, string logged)
+    {
+        await host.WaitUntilAsync(() => Task.FromResult(host.Metrics.ClusterFileLoads.WithLabels(outcome).Value >= 1), $"never refused as {outcome}");
+        Assert.Equal("first", await host.RoleAsync());
+        Assert.Contains(logged, host.LogText, StringComparison.Ordinal);
+
         File.Delete(host.ClusterFile);
         await File.WriteAllTextAsync(host.ClusterFile, ClusterYaml("second"));
-        await host.WaitForRoleAsync("second", "after the FIFO was replaced by a file");
+        await host.WaitForRoleAsync("second", $"after the file refused as {outcome} was replaced");
     }
 
     [Fact]
