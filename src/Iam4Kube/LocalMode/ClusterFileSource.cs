@@ -68,13 +68,13 @@ internal sealed partial class ClusterFileSource : BackgroundService, IClusterSou
         try
         {
             target = WatchLinkTarget(target);
-            await LoadAsync(stoppingToken);
+            Load();
             while (await _changed.Reader.WaitToReadAsync(stoppingToken))
             {
                 _changed.Reader.TryRead(out _);
                 // A link may point elsewhere now (a ConfigMap update, `ln -sf`): follow where it points today.
                 target = WatchLinkTarget(target);
-                await LoadAsync(stoppingToken);
+                Load();
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -148,13 +148,6 @@ internal sealed partial class ClusterFileSource : BackgroundService, IClusterSou
     {
         _debounce.Dispose();
         base.Dispose();
-    }
-
-    private Task LoadAsync(CancellationToken cancellationToken)
-    {
-        cancellationToken.ThrowIfCancellationRequested();
-        Load();
-        return Task.CompletedTask;
     }
 
     private void Load()
