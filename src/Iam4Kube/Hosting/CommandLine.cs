@@ -37,7 +37,11 @@ internal static class CommandLine
           --session-duration D       role session duration, 15m to 12h (default 1h)
           --wait-timeout D           how long a request waits for an unknown pod, ServiceAccount or
                                      credentials (default 15s)
-          --max-parked N             requests allowed to wait at once; more get 503 (default 10000)
+          --max-parked N             requests allowed to wait at once; more get 503 (default 1000)
+          --max-connections N        connections open at once on the metadata door; more are closed at once
+                                     (default 2000; lowered to what the open-file limit allows)
+          --max-connections-per-source N
+                                     connections open at once from one source IP (default 100)
           --shutdown-delay D         after SIGTERM, keep serving while unready this long (default 5s; 0 with
                                      --cluster-file). A second SIGTERM or Ctrl-C cuts it short
           --drain-timeout D          then give in-flight requests this long to finish (default 20s)
@@ -153,6 +157,8 @@ internal static class CommandLine
                     "--session-duration" => options with { SessionDuration = Durations.Parse(value) },
                     "--wait-timeout" => options with { WaitTimeout = Durations.Parse(value) },
                     "--max-parked" => options with { MaxParkedRequests = ParseInt(value) },
+                    "--max-connections" => options with { MaxConnections = ParseInt(value) },
+                    "--max-connections-per-source" => options with { MaxConnectionsPerSource = ParseInt(value) },
                     "--shutdown-delay" => options with { ShutdownDelay = Durations.Parse(value) },
                     "--drain-timeout" => options with { DrainTimeout = Durations.Parse(value) },
                     "--token-key-file" => options with { TokenKeyFile = ExistingFile(value) },

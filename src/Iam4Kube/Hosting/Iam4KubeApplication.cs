@@ -9,6 +9,8 @@ namespace Iam4Kube.Hosting;
 /// <summary>Builds the iam4kube web application: a Kestrel listener per door, the metadata API and the admin API.</summary>
 internal static class Iam4KubeApplication
 {
+    public static readonly TimeSpan KeepAliveTimeout = TimeSpan.FromSeconds(10);
+
     public static WebApplication Build(Iam4KubeOptions options, Serilog.ILogger? logger = null, Action<IServiceCollection>? configureServices = null)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
@@ -26,7 +28,9 @@ internal static class Iam4KubeApplication
             kestrel.Limits.MaxRequestLineSize = 8 * 1024;
             kestrel.Limits.MaxRequestBodySize = 16 * 1024;
             kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
-            kestrel.Limits.KeepAliveTimeout = TimeSpan.FromSeconds(60);
+            // An idle connection costs memory and a descriptor, and SDKs open a new one when theirs was closed: 10 s
+            // (docs/security.md) rather than Kestrel's 130 s, and the connection limits bound the rest.
+            kestrel.Limits.KeepAliveTimeout = KeepAliveTimeout;
             kestrel.Listen(options.Listen, listen =>
             {
                 listen.Protocols = HttpProtocols.Http1;

@@ -31,8 +31,20 @@ internal sealed record Iam4KubeOptions
     [Range(typeof(TimeSpan), "00:00:00", "00:05:00")]
     public TimeSpan WaitTimeout { get; init; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>Each parked request holds a connection (~16 KiB): 1,000 fit the shipped memory limit with 100,000 pods (docs/operations.md).</summary>
     [Range(1, 1_000_000)]
-    public int MaxParkedRequests { get; init; } = 10_000;
+    public int MaxParkedRequests { get; init; } = 1_000;
+
+    /// <summary>
+    /// Connections open at once on the pod-facing doors; more are closed at once (docs/operations.md, "Memory and
+    /// connections"). Lowered at start to what the open-file limit allows.
+    /// </summary>
+    [Range(1, 1_000_000)]
+    public int MaxConnections { get; init; } = 2_000;
+
+    /// <summary>Connections open at once from one source IP on one door, so that one pod cannot take every slot.</summary>
+    [Range(1, 1_000_000)]
+    public int MaxConnectionsPerSource { get; init; } = 100;
 
     /// <summary>How long to keep serving after SIGTERM while unready, so endpoints converge before the drain.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]

@@ -28,6 +28,10 @@ internal static class Iam4KubeServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<Iam4KubeMetrics>();
         services.AddSingleton<Listeners>();
+        services.AddSingleton(sp => new ConnectionLimiter(
+            options.MaxConnections, options.MaxConnectionsPerSource,
+            DescriptorBudget.ConnectionsAllowed(DescriptorBudget.SoftLimit(), DescriptorBudget.OpenNow()),
+            sp.GetRequiredService<Iam4KubeMetrics>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ConnectionLimiter>>()));
 
         // Cluster
         services.AddSingleton<PodIndex>();

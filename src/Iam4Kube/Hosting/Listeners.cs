@@ -7,13 +7,17 @@ namespace Iam4Kube.Hosting;
 /// The Kestrel listeners, one per named door (<see cref="Doors"/>). After start-up their endpoints hold the ports
 /// actually bound (port 0 in tests), and every request is told apart by the port it arrived on: an endpoint
 /// answers only on its own door's listener, so admin endpoints are invisible on the metadata port and metadata
-/// paths on the admin port.
+/// paths on the admin port. Every door's connections are bounded by the <see cref="ConnectionLimiter"/>.
 /// </summary>
-internal sealed class Listeners
+internal sealed class Listeners(ConnectionLimiter limits)
 {
     private readonly List<(string Door, ListenOptions Listen)> _doors = [];
 
-    public void Add(string door, ListenOptions listen) => _doors.Add((door, listen));
+    public void Add(string door, ListenOptions listen)
+    {
+        listen.Use(limits.For(door));
+        _doors.Add((door, listen));
+    }
 
     public IPEndPoint EndpointOf(string door) =>
         _doors.Find(d => d.Door == door).Listen?.IPEndPoint ?? throw new InvalidOperationException($"not listening for the {door} door");

@@ -4,6 +4,7 @@ using Iam4Kube.Stores;
 using k8s;
 using k8s.Models;
 using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
 using YamlDotNet.RepresentationModel;
 
 namespace Iam4Kube.LocalMode;
@@ -16,6 +17,13 @@ namespace Iam4Kube.LocalMode;
 /// </summary>
 internal static class ClusterFileParser
 {
+    /// <summary>
+    /// Deepest nesting of mappings and sequences a document may have. Kubernetes objects stay far below it (a pod's
+    /// managedFields about 20); building nodes is recursive in YamlDotNet, so a 50,000-deep <c>[[[…</c> would
+    /// overflow the stack and kill the process, and a 10,000-deep mapping take hundreds of MiB.
+    /// </summary>
+    public const int MaxDepth = 100;
+
     private const string DefaultNamespace = "default";
 
     public static ClusterFileContents Parse(string file, string text)
@@ -27,6 +35,13 @@ internal static class ClusterFileParser
             YamlNode root;
             try
             {
+                if (DepthBeyondLimit(chunk.Text) is { } tooDeep)
+                {
+                    number++;
+                    state.Problem(number, chunk.LineOf(tooDeep), null, null, $"nests mappings and sequences more than {MaxDepth} levels deep");
+                    continue;
+                }
+
                 var stream = new YamlStream();
                 stream.Load(new StringReader(chunk.Text));
                 if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is YamlScalarNode { Value: null or "" })
@@ -216,6 +231,30 @@ internal static class ClusterFileParser
         {
             state.Problems.Add(document.Issue(field, $"'{value}' is not an IP address"));
         }
+    }
+
+    /// <summary>
+    /// Where a document first nests deeper than <see cref="MaxDepth"/>, or null. YamlDotNet's event parser is a
+    /// state machine, not recursive, and stops here at the first level too many, so the check costs little
+    /// whatever the input. A syntax error before that point throws, and is reported as any other.
+    /// </summary>
+    private static Mark? DepthBeyondLimit(string text)
+    {
+        var parser = new Parser(new StringReader(text));
+        var depth = 0;
+        while (parser.MoveNext())
+        {
+            switch (parser.Current)
+            {
+                case MappingStart or SequenceStart when ++depth > MaxDepth:
+                    return parser.Current.Start;
+                case MappingEnd or SequenceEnd:
+                    depth--;
+                    break;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>Splits on lines that are <c>---</c> (optionally followed by a comment), as kubectl does.</summary>

@@ -57,20 +57,82 @@ internal sealed partial class ClusterFileSource : BackgroundService, IClusterSou
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         // The directory, not the file: editors and `kubectl`-style tools often write a new file and rename it over
-        // the old one, which a watch on the file itself would lose.
-        using var watcher = new FileSystemWatcher(Path.GetDirectoryName(_fullPath)!)
+        // the old one, which a watch on the file itself would lose. Names starting with ".." are a ConfigMap
+        // volume's: the kubelet swaps the `..data` symlink to publish a new version, and the file is a link into it.
+        var name = Path.GetFileName(_fullPath);
+        using var directory = Watch(Path.GetDirectoryName(_fullPath)!, changed => changed == name || changed?.StartsWith("..", StringComparison.Ordinal) == true);
+        FileSystemWatcher? target = null;
+
+        // Watch first, then load: an edit made during the first load is not missed.
+        Log.Watching(_logger, _file, _fullPath);
+        try
         {
-            NotifyFilter = NotifyFilters.FileName | NotifyFilters.LastWrite | NotifyFilters.Size | NotifyFilters.CreationTime,
+            target = WatchLinkTarget(target);
+            Load();
+            while (await _changed.Reader.WaitToReadAsync(stoppingToken))
+            {
+                _changed.Reader.TryRead(out _);
+                // A link may point elsewhere now (a ConfigMap update, `ln -sf`): follow where it points today.
+                target = WatchLinkTarget(target);
+                Load();
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // stopping
+        }
+        finally
+        {
+            target?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// When the file is a symbolic link, also watches the directory of the file it finally points to, so that an
+    /// edit of the target (which changes nothing in the link's own directory) is seen. Null for a plain file.
+    /// </summary>
+    private FileSystemWatcher? WatchLinkTarget(FileSystemWatcher? previous)
+    {
+        previous?.Dispose();
+        try
+        {
+            if (File.ResolveLinkTarget(_fullPath, returnFinalTarget: true) is not { } target
+                || Path.GetDirectoryName(target.FullName) is not { } directory || !Directory.Exists(directory))
+            {
+                return null;
+            }
+
+            var name = Path.GetFileName(target.FullName);
+            return Watch(directory, changed => changed == name);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            return null; // no file (yet) or a broken link: the directory watch sees it appear
+        }
+    }
+
+    private FileSystemWatcher Watch(string directory, Func<string?, bool> relevant)
+    {
+        var watcher = new FileSystemWatcher(directory)
+        {
+            NotifyFilter = NotifyFilters.FileName | NotifyFilters.DirectoryName | NotifyFilters.LastWrite | NotifyFilters.Size | NotifyFilters.CreationTime,
             IncludeSubdirectories = false,
         };
-        var name = Path.GetFileName(_fullPath);
-        watcher.Changed += (_, e) => OnFileEvent(e.Name, name);
-        watcher.Created += (_, e) => OnFileEvent(e.Name, name);
-        watcher.Deleted += (_, e) => OnFileEvent(e.Name, name);
+        void OnEvent(string? changed)
+        {
+            if (relevant(changed))
+            {
+                _debounce.Change(Debounce, Timeout.InfiniteTimeSpan);
+            }
+        }
+
+        watcher.Changed += (_, e) => OnEvent(e.Name);
+        watcher.Created += (_, e) => OnEvent(e.Name);
+        watcher.Deleted += (_, e) => OnEvent(e.Name);
         watcher.Renamed += (_, e) =>
         {
-            OnFileEvent(e.Name, name);
-            OnFileEvent(e.OldName, name);
+            OnEvent(e.Name);
+            OnEvent(e.OldName);
         };
         watcher.Error += (_, e) =>
         {
@@ -78,23 +140,8 @@ internal sealed partial class ClusterFileSource : BackgroundService, IClusterSou
             Log.WatchError(_logger, _file, e.GetException().Message);
             _debounce.Change(Debounce, Timeout.InfiniteTimeSpan);
         };
-
-        // Watch first, then load: an edit made during the first load is not missed.
         watcher.EnableRaisingEvents = true;
-        Log.Watching(_logger, _file, _fullPath);
-        try
-        {
-            await LoadAsync(stoppingToken);
-            while (await _changed.Reader.WaitToReadAsync(stoppingToken))
-            {
-                _changed.Reader.TryRead(out _);
-                await LoadAsync(stoppingToken);
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // stopping
-        }
+        return watcher;
     }
 
     public override void Dispose()
@@ -103,26 +150,23 @@ internal sealed partial class ClusterFileSource : BackgroundService, IClusterSou
         base.Dispose();
     }
 
-    private void OnFileEvent(string? changed, string watched)
+    private void Load()
     {
-        if (string.Equals(changed, watched, StringComparison.Ordinal))
+        var read = ClusterFileReader.Read(_fullPath);
+        if (read.Text is not { } text)
         {
-            _debounce.Change(Debounce, Timeout.InfiniteTimeSpan);
-        }
-    }
-
-    private async Task LoadAsync(CancellationToken cancellationToken)
-    {
-        string text;
-        try
-        {
-            text = await File.ReadAllTextAsync(_fullPath, cancellationToken);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
+            // Nothing is applied: the last good state stays, and the next good version is applied (and logged) anew.
             _lastSeen = null;
-            Log.Unreadable(_logger, _file, e.Message.TrimEnd('.'), StateNote());
-            _metrics.ClusterFileLoads.WithLabels("unreadable").Inc();
+            if (read.Outcome == "empty")
+            {
+                Log.Empty(_logger, _file, read.Reason!, StateNote());
+            }
+            else
+            {
+                Log.Unreadable(_logger, _file, read.Reason!, StateNote());
+            }
+
+            _metrics.ClusterFileLoads.WithLabels(read.Outcome!).Inc();
             return;
         }
 
@@ -203,10 +247,13 @@ internal sealed partial class ClusterFileSource : BackgroundService, IClusterSou
         [LoggerMessage(6, LogLevel.Information, "{File}: document {Document} (line {Line}): {Skipped}")]
         public static partial void Skipped(ILogger logger, string file, int document, int line, string skipped);
 
-        [LoggerMessage(7, LogLevel.Error, "Cannot read {File}: {Reason}; {State}")]
+        [LoggerMessage(7, LogLevel.Error, "Cannot load {File}: {Reason}; {State}")]
         public static partial void Unreadable(ILogger logger, string file, string reason, string state);
 
         [LoggerMessage(8, LogLevel.Warning, "Watching {File} lost events ({Reason}); reading it again")]
         public static partial void WatchError(ILogger logger, string file, string reason);
+
+        [LoggerMessage(9, LogLevel.Warning, "Did not apply {File}: {Reason}; {State}")]
+        public static partial void Empty(ILogger logger, string file, string reason, string state);
     }
 }

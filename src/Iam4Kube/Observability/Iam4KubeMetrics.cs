@@ -22,6 +22,11 @@ internal sealed class Iam4KubeMetrics
             "How requests that need a pod's identity ended: credentials, no_role, invalid_role, sts_denied, pod_unknown, pod_ambiguous, serviceaccount_unknown, credentials_unavailable, token_rejected, parked_limit, view_too_old.",
             "outcome");
         Parked = factory.CreateGauge("iam4kube_parked_requests", "Requests currently waiting for a pod, ServiceAccount or credentials.");
+        OpenConnections = factory.CreateGauge("iam4kube_open_connections", "Connections open now, by door.", "door");
+        ConnectionsRefused = factory.CreateCounter("iam4kube_connections_refused_total",
+            "Connections closed at once because a limit was reached, by door and reason (max_connections, max_connections_per_source).", "door", "reason");
+        ConnectionLimit = factory.CreateGauge("iam4kube_connection_limit",
+            "The connection limits in force: pod-facing (--max-connections, lowered to what the open-file limit allows), admin, per-source.", "limit");
         ParkedDuration = factory.CreateHistogram("iam4kube_parked_duration_seconds", "How long parked requests waited before they were answered.",
             new HistogramConfiguration { Buckets = LatencyBuckets });
 
@@ -71,6 +76,12 @@ internal sealed class Iam4KubeMetrics
     public Gauge Parked { get; }
 
     public Histogram ParkedDuration { get; }
+
+    public Gauge OpenConnections { get; }
+
+    public Counter ConnectionsRefused { get; }
+
+    public Gauge ConnectionLimit { get; }
 
     public Counter StsCalls { get; }
 

@@ -57,6 +57,19 @@ public sealed class CommandLineTests
     }
 
     [Fact]
+    public void ConnectionAndParkedLimitsDefaultToWhatFitsTheShippedMemoryLimit()
+    {
+        var defaults = Parse([]).Options!;
+        Assert.Equal(1_000, defaults.MaxParkedRequests);
+        Assert.Equal(2_000, defaults.MaxConnections);
+        Assert.Equal(100, defaults.MaxConnectionsPerSource);
+
+        var options = Parse(["--max-connections", "50", "--max-connections-per-source=5"]).Options!;
+        Assert.Equal(50, options.MaxConnections);
+        Assert.Equal(5, options.MaxConnectionsPerSource);
+    }
+
+    [Fact]
     public void HonoursAwsEnvironmentVariablesWhenFlagsAreAbsent()
     {
         var environment = new Dictionary<string, string> { ["AWS_REGION"] = "ap-south-1", ["AWS_ENDPOINT_URL_STS"] = "https://sts.example:443" };
@@ -74,6 +87,8 @@ public sealed class CommandLineTests
     [InlineData("--session-duration", "5m", "--session-duration must be between 15m and 12h")]
     [InlineData("--session-duration", "13h", "--session-duration must be between 15m and 12h")]
     [InlineData("--max-parked", "0", "--max-parked must be between 1 and 1000000")]
+    [InlineData("--max-connections", "0", "--max-connections must be between 1 and 1000000")]
+    [InlineData("--max-connections-per-source", "0", "--max-connections-per-source must be between 1 and 1000000")]
     [InlineData("--wait-timeout", "6m", "--wait-timeout must be between 0s and 5m")]
     [InlineData("--session-duration", "1 hour", "expected a duration")]
     [InlineData("--wait-timeout", "1d", "units are h, m, s and ms")]

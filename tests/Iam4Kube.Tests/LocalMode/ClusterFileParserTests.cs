@@ -257,3 +257,54 @@ public sealed class ClusterFileParserTests
             w => Assert.Equal(("Pod default/orphan", "spec.nodeName"), (w.Object, w.Field)));
     }
 }
+
+/// <summary>Hostile nesting: refused early, in bounded time and memory, never a stack overflow.</summary>
+public sealed class ClusterFileParserDepthTests
+{
+    private const string Head = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: deep\nspec:\n  x: ";
+
+    [Fact]
+    public void AFiftyThousandDeepFlowSequenceIsRefusedWithoutOverflowingTheStack()
+    {
+        // ~100 KB: YamlDotNet builds nodes recursively, and this used to kill the process.
+        AssertRefusedCheaply(Head + new string('[', 50_000) + new string(']', 50_000) + "\n");
+    }
+
+    [Fact]
+    public void ATenThousandDeepMappingIsRefusedInBoundedMemory()
+    {
+        AssertRefusedCheaply(Head + string.Concat(Enumerable.Repeat("{a: ", 10_000)) + "1" + new string('}', 10_000) + "\n");
+    }
+
+    [Fact]
+    public void ADeepBlockMappingIsRefusedToo()
+    {
+        var lines = Enumerable.Range(0, 200).Select(i => new string(' ', 2 + (2 * i)) + "a:");
+        AssertRefusedCheaply(Head.Replace("  x: ", "", StringComparison.Ordinal) + string.Join('\n', lines) + " 1\n");
+    }
+
+    [Fact]
+    public void NestingUpToTheLimitIsStillRead()
+    {
+        // Depth: the document, metadata, annotations… here a value nested MaxDepth - 1 levels inside the document.
+        var yaml = Head + new string('[', ClusterFileParser.MaxDepth - 2) + new string(']', ClusterFileParser.MaxDepth - 2) + "\n";
+        var contents = ClusterFileParser.Parse("cluster.yaml", yaml);
+
+        Assert.DoesNotContain(contents.Problems, p => p.Detail.Contains("levels deep", StringComparison.Ordinal));
+    }
+
+    private static void AssertRefusedCheaply(string yaml)
+    {
+        var allocated = GC.GetAllocatedBytesForCurrentThread();
+        var started = System.Diagnostics.Stopwatch.StartNew();
+
+        var contents = ClusterFileParser.Parse("cluster.yaml", yaml);
+
+        var problem = Assert.Single(contents.Problems);
+        Assert.Equal($"nests mappings and sequences more than {ClusterFileParser.MaxDepth} levels deep", problem.Detail);
+        Assert.Equal(1, problem.Document);
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(5), $"took {started.Elapsed}");
+        var megabytes = (GC.GetAllocatedBytesForCurrentThread() - allocated) >> 20;
+        Assert.True(megabytes < 32, $"allocated {megabytes} MiB");
+    }
+}

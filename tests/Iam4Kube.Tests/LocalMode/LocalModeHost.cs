@@ -40,11 +40,20 @@ internal sealed class LocalModeHost : IAsyncDisposable
     public string LogText => _log.Text;
 
     /// <summary>Writes <paramref name="yaml"/> as the cluster file, starts iam4kube on it, and (unless told not to) waits until it is ready.</summary>
-    public static async Task<LocalModeHost> StartAsync(string yaml, bool waitUntilReady = true)
+    public static Task<LocalModeHost> StartAsync(string yaml, bool waitUntilReady = true) =>
+        StartAsync(directory =>
+        {
+            var file = Path.Combine(directory, "cluster.yaml");
+            File.WriteAllText(file, yaml);
+            return file;
+        }, waitUntilReady);
+
+    /// <summary>Lets <paramref name="layOut"/> create the files in a temporary folder (symbolic links, a ConfigMap's
+    /// layout) and return the path to give as <c>--cluster-file</c>; then starts iam4kube on it.</summary>
+    public static async Task<LocalModeHost> StartAsync(Func<string, string> layOut, bool waitUntilReady = true)
     {
         var directory = System.IO.Directory.CreateTempSubdirectory("iam4kube-local-").FullName;
-        var file = Path.Combine(directory, "cluster.yaml");
-        await File.WriteAllTextAsync(file, yaml);
+        var file = layOut(directory);
         var options = new Iam4KubeOptions
         {
             Listen = new IPEndPoint(IPAddress.Loopback, 0),
