@@ -61,6 +61,12 @@ internal static class CommandLine
           --max-view-age D           when the view of pods, ServiceAccounts or nodes has not been confirmed
                                      up to date for this long: unready, and 503 instead of credentials
                                      (default 60s; 0: never)
+          --namespace-restrictions   watch Namespaces: a pod may have a role only if its namespace's
+                                     iam.amazonaws.com/allowed-roles (JSON array of globs) or
+                                     iam.amazonaws.com/permitted (regular expression) matches it, always
+                                     anchored; a namespace with neither permits none (default off)
+          --allowed-roles GLOBS      comma-separated globs (* and ?) over role ARNs that any pod may have,
+                                     checked before namespace rules; repeatable (default: every role)
           --version                  print the version and the commit it was built from
           -h, --help                 show this help
 
@@ -94,7 +100,7 @@ internal static class CommandLine
 
             var equals = arg.IndexOf('=', StringComparison.Ordinal);
             var name = equals < 0 ? arg : arg[..equals];
-            if (name is "--allow-offline-in-cluster" or "--session-tags" or "--sts-fips")
+            if (name is "--allow-offline-in-cluster" or "--session-tags" or "--sts-fips" or "--namespace-restrictions")
             {
                 // A switch: present means true; --switch=true|false works too.
                 var on = true;
@@ -107,6 +113,7 @@ internal static class CommandLine
                 {
                     "--session-tags" => options with { SessionTags = on },
                     "--sts-fips" => options with { StsFips = on },
+                    "--namespace-restrictions" => options with { NamespaceRestrictions = on },
                     _ => options with { AllowOfflineInCluster = on },
                 };
                 continue;
@@ -157,6 +164,7 @@ internal static class CommandLine
                     "--assume-role-arn" => options with { AssumeRoleArn = value },
                     "--watch-idle-timeout" => options with { WatchIdleTimeout = Durations.Parse(value) },
                     "--max-view-age" => options with { MaxViewAge = Durations.Parse(value) },
+                    "--allowed-roles" => options with { AllowedRoles = [.. options.AllowedRoles, .. ParseList(value)] },
                     _ => throw new UnknownFlagException(),
                 };
                 shutdownDelayGiven |= name == "--shutdown-delay";
@@ -228,6 +236,11 @@ internal static class CommandLine
 
         throw new FormatException("expected ADDRESS:PORT, such as 0.0.0.0:8080 or [::]:8080");
     }
+
+    private static string[] ParseList(string value) =>
+        value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) is { Length: > 0 } items
+            ? items
+            : throw new FormatException("expected one or more comma-separated patterns");
 
     private static string ExistingFile(string value) =>
         File.Exists(value) ? value : throw new FormatException("no such file");

@@ -76,6 +76,12 @@ internal sealed record Iam4KubeOptions
     /// <summary>Past this age of the view of the cluster: unready, and 503 rather than an identity (0: never).</summary>
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
     public TimeSpan MaxViewAge { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Watch Namespaces: a namespace permits only the roles its annotations allow (none without them).</summary>
+    public bool NamespaceRestrictions { get; init; }
+
+    /// <summary>Globs over role ARNs (or bare path/name patterns); when any is set, every other role is forbidden.</summary>
+    public IReadOnlyList<string> AllowedRoles { get; init; } = [];
 }
 
 internal enum LogFormat

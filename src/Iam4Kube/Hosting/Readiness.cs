@@ -1,6 +1,7 @@
 using Iam4Kube.Cluster;
 using Iam4Kube.Credentials;
 using Iam4Kube.Observability;
+using Iam4Kube.Policy;
 using Iam4Kube.Roles;
 using Iam4Kube.Stores;
 
@@ -21,7 +22,8 @@ internal sealed class Readiness(
     CredentialStore credentials,
     ViewFreshness freshness,
     Iam4KubeMetrics metrics,
-    ControllerRole? controller = null)
+    ControllerRole? controller = null,
+    RoleGuard? guard = null)
 {
     private volatile bool _latched;
     private volatile bool _shuttingDown;
@@ -98,7 +100,8 @@ internal sealed class Readiness(
         {
             if (pod.Ips.Count > 0
                 && serviceAccounts.TryGet(pod.ServiceAccountName, out var assignment)
-                && assignment is RoleAssignment.Assigned assigned)
+                && assignment is RoleAssignment.Assigned assigned
+                && (guard is null || guard.Check(assigned.Role.Arn, pod.Name.Namespace).IsPermitted))
             {
                 roles.Add(assigned.Role);
             }

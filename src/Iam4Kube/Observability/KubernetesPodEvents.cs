@@ -140,7 +140,7 @@ internal sealed partial class KubernetesPodEvents(IKubernetes client, Iam4KubeMe
 
     private static bool IsWarning(PodEventReason reason) =>
         reason is PodEventReason.IamRoleMissing or PodEventReason.IamRoleInvalid or PodEventReason.IamAssumeRoleDenied
-            or PodEventReason.IamSessionDurationClamped;
+            or PodEventReason.IamSessionDurationClamped or PodEventReason.IamRoleForbidden;
 
     private sealed record Occurrence(PodInfo Pod, PodEventReason Reason, string Message, DateTimeOffset At);
 

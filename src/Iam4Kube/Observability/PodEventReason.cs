@@ -20,4 +20,7 @@ internal enum PodEventReason
 
     /// <summary>The session is shorter than the ServiceAccount or --session-duration asked for, and why (Warning).</summary>
     IamSessionDurationClamped,
+
+    /// <summary>The role is not permitted by --allowed-roles or the namespace's rules; the message names the rule (Warning).</summary>
+    IamRoleForbidden,
 }
