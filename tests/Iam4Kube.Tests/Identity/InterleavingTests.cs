@@ -250,9 +250,12 @@ public sealed class InterleavingTests(ITestOutputHelper output)
                     run.Relists++;
                     missedDeleteAt = null;
                     break;
-                case < 78:
+                // The namespace's rules change: kube2iam's globs or kiam's regex, some roles in, some out. About once
+                // a second in all, so that a namespace's rules mostly stay put longer than the allowed event-delivery
+                // lag: otherwise every role would have been permitted at some moment of the window, and the check
+                // would catch nothing.
+                case < 69 when random.Next(2) == 0:
                 {
-                    // The namespace's rules change: kube2iam's globs or kiam's regex, some roles in, some out.
                     var ns = Namespaces[random.Next(Namespaces.Length)];
                     var (permitted, edited) = PickPermits(random, ns);
                     var current = api.Get<V1Namespace>(null, ns)!;
