@@ -28,56 +28,42 @@ internal sealed class ClusterView : BackgroundService, IClusterSource
         NamespaceStore? namespaces = null)
     {
         var logger = loggers.CreateLogger<ClusterView>();
-        var podInformer = new ResourceInformer<V1Pod, V1PodList>(
+        ResourceInformer<TItem, TList> Informer<TItem, TList>(string resource, ResourceInformer<TItem, TList>.ListPage list,
+            ResourceInformer<TItem, TList>.Watch watch, IResourceHandler<TItem> handler, RelistSignal? relist = null)
+            where TItem : IKubernetesObject<V1ObjectMeta>
+            where TList : IItems<TItem>, IMetadata<V1ListMeta> =>
+            new(resource, list, watch, handler, settings, freshness, metrics, time, logger, relist);
+
+        var podInformer = Informer<V1Pod, V1PodList>(
             "pods",
             (token, limit, ct) => client.CoreV1.ListPodForAllNamespacesAsync(continueParameter: token, limit: limit, cancellationToken: ct),
             (rv, timeout, onError, ct) => client.CoreV1.WatchListPodForAllNamespacesAsync(
                 allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: timeout, onError: onError, cancellationToken: ct),
             new PodHandler(pods),
-            settings,
-            freshness,
-            metrics,
-            time,
-            logger,
             pods.RelistRequested);
-        var serviceAccountInformer = new ResourceInformer<V1ServiceAccount, V1ServiceAccountList>(
+        var serviceAccountInformer = Informer<V1ServiceAccount, V1ServiceAccountList>(
             "serviceaccounts",
             (token, limit, ct) => client.CoreV1.ListServiceAccountForAllNamespacesAsync(continueParameter: token, limit: limit, cancellationToken: ct),
             (rv, timeout, onError, ct) => client.CoreV1.WatchListServiceAccountForAllNamespacesAsync(
                 allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: timeout, onError: onError, cancellationToken: ct),
-            new ServiceAccountHandler(serviceAccounts),
-            settings,
-            freshness,
-            metrics,
-            time,
-            logger);
-        var nodeInformer = new ResourceInformer<V1Node, V1NodeList>(
+            new ServiceAccountHandler(serviceAccounts));
+        var nodeInformer = Informer<V1Node, V1NodeList>(
             "nodes",
             (token, limit, ct) => client.CoreV1.ListNodeAsync(continueParameter: token, limit: limit, cancellationToken: ct),
             (rv, timeout, onError, ct) => client.CoreV1.WatchListNodeAsync(
                 allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: timeout, onError: onError, cancellationToken: ct),
-            new NodeHandler(nodes),
-            settings,
-            freshness,
-            metrics,
-            time,
-            logger);
+            new NodeHandler(nodes));
         List<Func<CancellationToken, Task>> informers = [podInformer.RunAsync, serviceAccountInformer.RunAsync, nodeInformer.RunAsync, ct => ConfirmSurvivorsAsync(client, pods, ct)];
         List<Task> synced = [podInformer.Synced, serviceAccountInformer.Synced, nodeInformer.Synced];
         if (namespaces is { Watched: true })
         {
             // --namespace-restrictions: a namespace's annotations say which roles its workloads may have.
-            var namespaceInformer = new ResourceInformer<V1Namespace, V1NamespaceList>(
+            var namespaceInformer = Informer<V1Namespace, V1NamespaceList>(
                 "namespaces",
                 (token, limit, ct) => client.CoreV1.ListNamespaceAsync(continueParameter: token, limit: limit, cancellationToken: ct),
                 (rv, timeout, onError, ct) => client.CoreV1.WatchListNamespaceAsync(
                     allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: timeout, onError: onError, cancellationToken: ct),
-                new NamespaceHandler(namespaces),
-                settings,
-                freshness,
-                metrics,
-                time,
-                logger);
+                new NamespaceHandler(namespaces));
             informers.Add(namespaceInformer.RunAsync);
             synced.Add(namespaceInformer.Synced);
         }

@@ -125,6 +125,5 @@ public sealed class NamespaceRulesTests
         return annotations;
     }
 
-    private static RoleArn Arn(string text) =>
-        RoleArn.TryParse(text, out var arn, out var error) ? arn : throw new ArgumentException(error, nameof(text));
+    private static RoleArn Arn(string text) => RolePatternTests.Arn(text);
 }

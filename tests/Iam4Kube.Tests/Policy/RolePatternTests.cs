@@ -134,6 +134,6 @@ public sealed class RolePatternTests
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(1), $"took {watch.Elapsed}");
     }
 
-    private static RoleArn Arn(string text) =>
+    internal static RoleArn Arn(string text) =>
         RoleArn.TryParse(text, out var arn, out var error) ? arn : throw new ArgumentException(error, nameof(text));
 }

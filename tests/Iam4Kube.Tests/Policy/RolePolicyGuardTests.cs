@@ -186,7 +186,7 @@ public sealed class RolePolicyGuardTests
     {
         var (_, _, guard) = BuildWithGuard();
 
-        var verdict = RoleAdmission.ForRole(RoleArn.TryParse(Reader, out var arn, out _) ? arn : null!, "team-new", guard);
+        var verdict = RoleAdmission.ForRole(RolePatternTests.Arn(Reader), "team-new", guard);
 
         Assert.True(verdict.Allowed);
         Assert.Contains("not known to iam4kube yet", verdict.Warning);
