@@ -70,7 +70,8 @@ public class HotPathBenchmarks : IDisposable
         serviceAccounts.TryGet(new NamespacedName("ns", "sa"), out var assignment);
         store.Publish(((RoleAssignment.Assigned)assignment).Role, new CredentialState(_credentials, null));
         _identity = new SourceIpIdentity(_index);
-        _resolver = new CallerResolver(new RolePolicy(serviceAccounts), new CredentialSupply(store, refresher, freshness, TimeProvider.System),
+        var namespaces = new NamespaceStore(NullLogger<NamespaceStore>.Instance);
+        _resolver = new CallerResolver(new RolePolicy(serviceAccounts, RoleGuard.Off(namespaces), namespaces), new CredentialSupply(store, refresher, freshness, TimeProvider.System),
             new NodeStore(), new ParkedRequestBudget(10), new ViewFreshness(TimeProvider.System, TimeSpan.Zero, NullLogger<ViewFreshness>.Instance),
             metrics, TimeProvider.System, TimeSpan.FromSeconds(15));
     }

@@ -24,59 +24,71 @@ internal sealed class ClusterView : BackgroundService, IClusterSource
         ViewFreshness freshness,
         Iam4KubeMetrics metrics,
         TimeProvider time,
-        ILoggerFactory loggers)
+        ILoggerFactory loggers,
+        NamespaceStore? namespaces = null)
     {
         var logger = loggers.CreateLogger<ClusterView>();
-        var podInformer = new ResourceInformer<V1Pod, V1PodList>(
+        ResourceInformer<TItem, TList> Informer<TItem, TList>(string resource, ResourceInformer<TItem, TList>.ListPage list,
+            ResourceInformer<TItem, TList>.Watch watch, IResourceHandler<TItem> handler, RelistSignal? relist = null)
+            where TItem : IKubernetesObject<V1ObjectMeta>
+            where TList : IItems<TItem>, IMetadata<V1ListMeta> =>
+            new(resource, list, watch, handler, settings, freshness, metrics, time, logger, relist);
+
+        var podInformer = Informer<V1Pod, V1PodList>(
             "pods",
             (token, limit, ct) => client.CoreV1.ListPodForAllNamespacesAsync(continueParameter: token, limit: limit, cancellationToken: ct),
             (rv, timeout, onError, ct) => client.CoreV1.WatchListPodForAllNamespacesAsync(
                 allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: timeout, onError: onError, cancellationToken: ct),
             new PodHandler(pods),
-            settings,
-            freshness,
-            metrics,
-            time,
-            logger,
             pods.RelistRequested);
-        var serviceAccountInformer = new ResourceInformer<V1ServiceAccount, V1ServiceAccountList>(
+        var serviceAccountInformer = Informer<V1ServiceAccount, V1ServiceAccountList>(
             "serviceaccounts",
             (token, limit, ct) => client.CoreV1.ListServiceAccountForAllNamespacesAsync(continueParameter: token, limit: limit, cancellationToken: ct),
             (rv, timeout, onError, ct) => client.CoreV1.WatchListServiceAccountForAllNamespacesAsync(
                 allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: timeout, onError: onError, cancellationToken: ct),
-            new ServiceAccountHandler(serviceAccounts),
-            settings,
-            freshness,
-            metrics,
-            time,
-            logger);
-        var nodeInformer = new ResourceInformer<V1Node, V1NodeList>(
+            new ServiceAccountHandler(serviceAccounts));
+        var nodeInformer = Informer<V1Node, V1NodeList>(
             "nodes",
             (token, limit, ct) => client.CoreV1.ListNodeAsync(continueParameter: token, limit: limit, cancellationToken: ct),
             (rv, timeout, onError, ct) => client.CoreV1.WatchListNodeAsync(
                 allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: timeout, onError: onError, cancellationToken: ct),
-            new NodeHandler(nodes),
-            settings,
-            freshness,
-            metrics,
-            time,
-            logger);
-        _informers = [podInformer.RunAsync, serviceAccountInformer.RunAsync, nodeInformer.RunAsync, ct => ConfirmSurvivorsAsync(client, pods, ct)];
+            new NodeHandler(nodes));
+        List<Func<CancellationToken, Task>> informers = [podInformer.RunAsync, serviceAccountInformer.RunAsync, nodeInformer.RunAsync, ct => ConfirmSurvivorsAsync(client, pods, ct)];
+        List<Task> synced = [podInformer.Synced, serviceAccountInformer.Synced, nodeInformer.Synced];
+        if (namespaces is { Watched: true })
+        {
+            // --namespace-restrictions: a namespace's annotations say which roles its workloads may have.
+            var namespaceInformer = Informer<V1Namespace, V1NamespaceList>(
+                "namespaces",
+                (token, limit, ct) => client.CoreV1.ListNamespaceAsync(continueParameter: token, limit: limit, cancellationToken: ct),
+                (rv, timeout, onError, ct) => client.CoreV1.WatchListNamespaceAsync(
+                    allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: timeout, onError: onError, cancellationToken: ct),
+                new NamespaceHandler(namespaces));
+            informers.Add(namespaceInformer.RunAsync);
+            synced.Add(namespaceInformer.Synced);
+        }
+
+        _informers = informers;
         // Counted when scraped, not on every watch event.
         metrics.Registry.AddBeforeCollectCallback(() =>
         {
             metrics.Objects.WithLabels("pods").Set(pods.Count);
             metrics.Objects.WithLabels("serviceaccounts").Set(serviceAccounts.Count);
             metrics.Objects.WithLabels("nodes").Set(nodes.Count);
+            if (namespaces is { Watched: true })
+            {
+                metrics.Objects.WithLabels("namespaces").Set(namespaces.Count);
+                metrics.NamespaceRulesInvalid.Set(namespaces.InvalidCount);
+            }
             foreach (var resource in freshness.Resources)
             {
                 metrics.ViewAge.WithLabels(resource).Set(freshness.Age(resource)?.TotalSeconds ?? 0);
             }
         });
-        _synced = Task.WhenAll(podInformer.Synced, serviceAccountInformer.Synced, nodeInformer.Synced);
+        _synced = Task.WhenAll(synced);
     }
 
-    /// <summary>Completes when pods, ServiceAccounts and nodes have all been listed once.</summary>
+    /// <summary>Completes when pods, ServiceAccounts and nodes (and namespaces, when watched) have all been listed once.</summary>
     public Task Synced => _synced;
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
@@ -140,6 +152,15 @@ internal sealed class ClusterView : BackgroundService, IClusterSource
         public void Upsert(V1ServiceAccount item) => store.Upsert(item);
 
         public void Remove(V1ServiceAccount item) => store.Remove(item);
+    }
+
+    private sealed class NamespaceHandler(NamespaceStore store) : IResourceHandler<V1Namespace>
+    {
+        public void ReplaceAll(IReadOnlyList<V1Namespace> items) => store.ReplaceAll(items);
+
+        public void Upsert(V1Namespace item) => store.Upsert(item);
+
+        public void Remove(V1Namespace item) => store.Remove(item);
     }
 
     private sealed class NodeHandler(NodeStore store) : IResourceHandler<V1Node>

@@ -71,6 +71,12 @@ internal static class CommandLine
                                      required: every metadata request needs an IMDSv2 token (401 without
                                      one, as EC2's HttpTokens=required); a ServiceAccount can require it for
                                      its pods with iam4kube.io/imds-tokens: required (default optional)
+          --namespace-restrictions   watch Namespaces: a pod may have a role only if its namespace's
+                                     iam.amazonaws.com/allowed-roles (JSON array of globs) or
+                                     iam.amazonaws.com/permitted (regular expression) matches it, always
+                                     anchored; a namespace with neither permits none (default off)
+          --allowed-roles GLOBS      comma-separated globs (* and ?) over role ARNs that any pod may have,
+                                     checked before namespace rules; repeatable (default: every role)
           --version                  print the version and the commit it was built from
           -h, --help                 show this help
 
@@ -104,7 +110,7 @@ internal static class CommandLine
 
             var equals = arg.IndexOf('=', StringComparison.Ordinal);
             var name = equals < 0 ? arg : arg[..equals];
-            if (name is "--allow-offline-in-cluster" or "--session-tags" or "--sts-fips")
+            if (name is "--allow-offline-in-cluster" or "--session-tags" or "--sts-fips" or "--namespace-restrictions")
             {
                 // A switch: present means true; --switch=true|false works too.
                 var on = true;
@@ -117,6 +123,7 @@ internal static class CommandLine
                 {
                     "--session-tags" => options with { SessionTags = on },
                     "--sts-fips" => options with { StsFips = on },
+                    "--namespace-restrictions" => options with { NamespaceRestrictions = on },
                     _ => options with { AllowOfflineInCluster = on },
                 };
                 continue;
@@ -171,6 +178,7 @@ internal static class CommandLine
                     "--max-view-age" => options with { MaxViewAge = Durations.Parse(value) },
                     "--ready-wait-for-roles" => options with { ReadyWaitForRoles = Durations.Parse(value) },
                     "--imds-tokens" => options with { RequireImdsTokens = ParseImdsTokens(value) },
+                    "--allowed-roles" => options with { AllowedRoles = [.. options.AllowedRoles, .. ParseList(value)] },
                     _ => throw new UnknownFlagException(),
                 };
                 shutdownDelayGiven |= name == "--shutdown-delay";
@@ -242,6 +250,11 @@ internal static class CommandLine
 
         throw new FormatException("expected ADDRESS:PORT, such as 0.0.0.0:8080 or [::]:8080");
     }
+
+    private static string[] ParseList(string value) =>
+        value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) is { Length: > 0 } items
+            ? items
+            : throw new FormatException("expected one or more comma-separated patterns");
 
     private static string ExistingFile(string value) =>
         File.Exists(value) ? value : throw new FormatException("no such file");

@@ -95,6 +95,11 @@ internal sealed record Iam4KubeOptions
     /// <summary>How long readiness waits for the roles in use; after it, ready without those still failing.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
     public TimeSpan ReadyWaitForRoles { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>Watch Namespaces: a namespace permits only the roles its annotations allow (none without them).</summary>
+    public bool NamespaceRestrictions { get; init; }
+
+    /// <summary>Globs over role ARNs (or bare path/name patterns); when any is set, every other role is forbidden.</summary>
+    public IReadOnlyList<string> AllowedRoles { get; init; } = [];
 }
 
 internal enum LogFormat

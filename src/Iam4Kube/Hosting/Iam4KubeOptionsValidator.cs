@@ -97,6 +97,20 @@ internal sealed partial class Iam4KubeOptionsValidator : IValidateOptions<Iam4Ku
             problems.Add("--max-view-age must be longer than --watch-idle-timeout (or 0 to never refuse)");
         }
 
+        foreach (var glob in options.AllowedRoles)
+        {
+            if (!Policy.RolePattern.TryGlob(glob, out _, out var error))
+            {
+                problems.Add($"--allowed-roles '{glob}': {error}");
+            }
+        }
+
+        if (options.NamespaceRestrictions && options.ClusterFile is not null)
+        {
+            // A cluster file holds no Namespaces: every role would be refused, which is surely not what was meant.
+            problems.Add("--namespace-restrictions needs Namespaces from an API server; local mode (--cluster-file) has none");
+        }
+
         return problems;
     }
 

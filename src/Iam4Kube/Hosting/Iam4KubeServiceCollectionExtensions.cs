@@ -37,6 +37,11 @@ internal static class Iam4KubeServiceCollectionExtensions
         services.AddSingleton<PodIndex>();
         services.AddSingleton<NodeStore>();
         services.AddSingleton(sp => new ServiceAccountStore(sp.GetRequiredService<IRoleDemand>()));
+        services.AddSingleton(sp => new NamespaceStore(sp.GetRequiredService<ILogger<NamespaceStore>>()) { Watched = options.NamespaceRestrictions });
+        services.AddSingleton(sp => new RoleGuard(
+            [.. options.AllowedRoles.Select(g => RolePattern.TryGlob(g, out var p, out _) ? p : throw new ArgumentException($"--allowed-roles '{g}' was not validated"))],
+            options.NamespaceRestrictions,
+            sp.GetRequiredService<NamespaceStore>()));
         services.TryAddSingleton(new WatchSettings { IdleTimeout = options.WatchIdleTimeout });
         services.AddSingleton(sp => new ViewFreshness(
             sp.GetRequiredService<TimeProvider>(), options.MaxViewAge, sp.GetRequiredService<ILogger<ViewFreshness>>()));
@@ -100,7 +105,10 @@ internal static class Iam4KubeServiceCollectionExtensions
         }
 
         services.AddSingleton<CredentialRefresher>();
-        services.AddSingleton<IRoleDemand>(sp => sp.GetRequiredService<CredentialRefresher>());
+        // Only permitted roles are prefetched: the guard stands between ServiceAccounts and the refresher.
+        services.AddSingleton<IRoleDemand>(sp => sp.GetRequiredService<RoleGuard>().IsOff
+            ? sp.GetRequiredService<CredentialRefresher>()
+            : new PermittedRoleDemand(sp.GetRequiredService<CredentialRefresher>(), sp.GetRequiredService<RoleGuard>(), sp.GetRequiredService<NamespaceStore>()));
         services.AddHostedService(sp => sp.GetRequiredService<CredentialRefresher>());
 
         // Identity → policy → credentials, and waiting over them

@@ -1,6 +1,7 @@
 using Iam4Kube.Cluster;
 using Iam4Kube.Credentials;
 using Iam4Kube.Observability;
+using Iam4Kube.Policy;
 using Iam4Kube.Roles;
 using Iam4Kube.Stores;
 
@@ -27,7 +28,8 @@ internal sealed partial class Readiness(
     TimeProvider time,
     Iam4KubeOptions options,
     ILogger<Readiness> logger,
-    ControllerRole? controller = null)
+    ControllerRole? controller = null,
+    RoleGuard? guard = null)
 {
     /// <summary>Pods per role given the Warning Event when readiness stops waiting for it: enough to be seen, never a flood.</summary>
     internal const int EventsPerRole = 20;
@@ -148,7 +150,8 @@ internal sealed partial class Readiness(
         {
             if (pod.Ips.Count > 0
                 && serviceAccounts.TryGet(pod.ServiceAccountName, out var assignment)
-                && assignment is RoleAssignment.Assigned assigned)
+                && assignment is RoleAssignment.Assigned assigned
+                && (guard is null || guard.Check(assigned.Role.Arn, pod.Name.Namespace).IsPermitted))
             {
                 if (!roles.TryGetValue(assigned.Role, out var users))
                 {

@@ -19,7 +19,7 @@ internal sealed class Iam4KubeMetrics
         RequestDuration = factory.CreateHistogram("iam4kube_request_duration_seconds", "Metadata API request latency, including time parked.",
             new HistogramConfiguration { LabelNames = ["route"], Buckets = LatencyBuckets });
         Outcomes = factory.CreateCounter("iam4kube_request_outcomes_total",
-            "How requests that need a pod's identity ended: credentials, no_role, invalid_role, sts_denied, pod_unknown, pod_ambiguous, serviceaccount_unknown, credentials_unavailable, token_rejected, parked_limit, view_too_old.",
+            "How requests that need a pod's identity ended: credentials, no_role, invalid_role, sts_denied, pod_unknown, pod_ambiguous, serviceaccount_unknown, credentials_unavailable, token_rejected, parked_limit, view_too_old, role_forbidden, namespace_unknown.",
             "outcome");
         Parked = factory.CreateGauge("iam4kube_parked_requests", "Requests currently waiting for a pod, ServiceAccount or credentials.");
         OpenConnections = factory.CreateGauge("iam4kube_open_connections", "Connections open now, by door.", "door");
@@ -63,6 +63,8 @@ internal sealed class Iam4KubeMetrics
             "Roles in use still without credentials when --ready-wait-for-roles ran out: the replica turned ready without them.");
         ControllerRoleRefreshes = factory.CreateCounter("iam4kube_controller_role_refreshes_total",
             "AssumeRole calls for the controller role (--assume-role-arn) by outcome (success or the error code).", "outcome");
+        NamespaceRulesInvalid = factory.CreateGauge("iam4kube_namespace_rules_invalid",
+            "--namespace-restrictions: namespaces whose iam.amazonaws.com/allowed-roles or iam.amazonaws.com/permitted annotation is malformed (they permit no role).");
     }
 
     public CollectorRegistry Registry { get; }
@@ -122,4 +124,5 @@ internal sealed class Iam4KubeMetrics
     public Gauge StsClockSkew { get; }
 
     public Counter ShortLivedCredentials { get; }
+    public Gauge NamespaceRulesInvalid { get; }
 }

@@ -29,4 +29,6 @@ internal enum PodEventReason
 
     /// <summary>An IMDSv1 request (no token) was refused: the pod's ServiceAccount requires IMDSv2 (Warning).</summary>
     IamImdsTokenRequired,
+    /// <summary>The role is not permitted by --allowed-roles or the namespace's rules; the message names the rule (Warning).</summary>
+    IamRoleForbidden,
 }

@@ -66,6 +66,15 @@ internal sealed class Outcome
     /// </summary>
     public static readonly Outcome TokenRequired = new("token_required", StatusCodes.Status401Unauthorized, isFinal: true, PodEventReason.IamImdsTokenRequired);
 
+    /// <summary>
+    /// The role is not permitted: by --allowed-roles, or by its namespace's rules (--namespace-restrictions). Never
+    /// sent to STS; final: a change of the rules wakes no one, the next request decides afresh.
+    /// </summary>
+    public static readonly Outcome RoleForbidden = new("role_forbidden", StatusCodes.Status404NotFound, isFinal: true, PodEventReason.IamRoleForbidden);
+
+    /// <summary>--namespace-restrictions: the pod's Namespace is not known (yet); its rules are never assumed.</summary>
+    public static readonly Outcome NamespaceUnknown = new("namespace_unknown", StatusCodes.Status404NotFound, isFinal: false);
+
     /// <summary>nginx's "client closed request": what the request metrics record when nothing could be written.</summary>
     public const int StatusClientClosedRequest = 499;
 
@@ -85,7 +94,7 @@ internal sealed class Outcome
     [
         Resolved, CredentialsServed, NoRole, InvalidRole, StsDenied, TokenRejected, PodUnknown, PodAmbiguous,
         ServiceAccountUnknown, NodeUnknown, CredentialsUnavailable, ParkedLimit, ShuttingDown, ViewTooOld, ClientGone, WrongRoleName,
-        TokenRequired,
+        TokenRequired, RoleForbidden, NamespaceUnknown,
     ];
 
     /// <summary>The <c>outcome</c> label of <c>iam4kube_request_outcomes_total</c>.</summary>

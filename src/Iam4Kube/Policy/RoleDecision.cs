@@ -5,7 +5,7 @@ namespace Iam4Kube.Policy;
 
 /// <summary>
 /// What a caller may have: its role (with session name and external id), or why not: no role, an invalid
-/// annotation, a ServiceAccount not known yet (and, for later inputs, "forbidden by policy").
+/// annotation, a ServiceAccount or Namespace not known yet, a role forbidden by --allowed-roles or the namespace.
 /// </summary>
 internal readonly record struct RoleDecision(Outcome Outcome, IamRole? Role = null, string? Detail = null)
 {

@@ -70,6 +70,7 @@ internal sealed class CallerResolver(
             }
 
             Task? otherChanged = null;
+            Task? policyChanged = null;
             using var otherWatch = waitFor switch
             {
                 Stage.Policy => policy.WatchForChange(resolution.Pod!, out otherChanged),
@@ -77,6 +78,10 @@ internal sealed class CallerResolver(
                 Stage.Credentials => credentials.WatchForChange(resolution.Role!, out otherChanged),
                 _ => null,
             };
+
+            // Waiting for credentials, the role may become forbidden (its namespace's rules, its ServiceAccount): wake
+            // for that too, so that the answer is the refusal at once, not credentials fetched meanwhile.
+            using var policyWatch = waitFor == Stage.Credentials ? policy.WatchForChange(resolution.Pod!, out policyChanged) : null;
 
             // The state may have changed between TryResolve and the second subscription: check once more.
             if (otherChanged is not null)
@@ -88,7 +93,7 @@ internal sealed class CallerResolver(
                 }
             }
 
-            await Task.WhenAny(callerChanged, otherChanged ?? abandoned, abandoned);
+            await Task.WhenAny(callerChanged, otherChanged ?? abandoned, policyChanged ?? abandoned, abandoned);
             if (linked.IsCancellationRequested)
             {
                 if (aborted.IsCancellationRequested)

@@ -89,5 +89,30 @@ public static class KubeObjects
         };
     }
 
+    public const string AllowedRolesAnnotation = "iam.amazonaws.com/allowed-roles";
+    public const string PermittedAnnotation = "iam.amazonaws.com/permitted";
+
+    /// <summary>A Namespace with kube2iam's allowed-roles (a JSON array) and/or kiam's permitted (a regex) annotation.</summary>
+    public static V1Namespace Namespace(string name, string? allowedRoles = null, string? permitted = null)
+    {
+        var annotations = new Dictionary<string, string>();
+        if (allowedRoles is not null)
+        {
+            annotations[AllowedRolesAnnotation] = allowedRoles;
+        }
+
+        if (permitted is not null)
+        {
+            annotations[PermittedAnnotation] = permitted;
+        }
+
+        return new V1Namespace
+        {
+            ApiVersion = "v1",
+            Kind = "Namespace",
+            Metadata = new V1ObjectMeta { Name = name, Annotations = annotations },
+        };
+    }
+
     public static string RoleArn(string name, string account = "123456789012") => $"arn:aws:iam::{account}:role/{name}";
 }

@@ -98,6 +98,8 @@ public sealed class ChartTests
             "--set", "iam4kube.maxParked=500",
             "--set", "iam4kube.logLevel=debug",
             "--set", "iam4kube.replicas=4",
+            "--set", "iam4kube.namespaceRestrictions=true",
+            "--set", "iam4kube.allowedRoles={arn:aws:iam::111122223333:role/apps/*,reader}",
             "--set", "ip2service.excludeIps={10.0.0.7,10.0.0.8}",
             "--set", "ip2service.iptablesBackend=nft",
             "--set", "ip2service.logLevel=warning",
@@ -110,6 +112,8 @@ public sealed class ChartTests
         Assert.Equal(TimeSpan.FromHours(2), options.SessionDuration);
         Assert.Equal(TimeSpan.FromSeconds(10), options.WaitTimeout);
         Assert.Equal(500, options.MaxParkedRequests);
+        Assert.True(options.NamespaceRestrictions);
+        Assert.Equal(["arn:aws:iam::111122223333:role/apps/*", "reader"], options.AllowedRoles);
         Assert.Equal(4, manifests.Iam4KubeDeployment.Spec.Replicas);
         var ip2service = manifests.Ip2ServiceContainer.Args;
         Assert.Contains("--exclude-ip=10.0.0.7", ip2service);

@@ -10,6 +10,7 @@ public sealed class RbacTests
         ("", "pods", "get"), ("", "pods", "list"), ("", "pods", "watch"),
         ("", "serviceaccounts", "get"), ("", "serviceaccounts", "list"), ("", "serviceaccounts", "watch"),
         ("", "nodes", "get"), ("", "nodes", "list"), ("", "nodes", "watch"),
+        ("", "namespaces", "list"), ("", "namespaces", "watch"),
         ("", "events", "create"), ("", "events", "patch"),
         ("events.k8s.io", "events", "create"), ("events.k8s.io", "events", "patch"),
     ];

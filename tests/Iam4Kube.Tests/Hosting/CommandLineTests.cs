@@ -193,4 +193,45 @@ public sealed class CommandLineTests
     {
         Assert.Equal(TimeSpan.FromSeconds(seconds), Durations.Parse(text));
     }
+
+    [Fact]
+    public void GuardrailsAreOffByDefault()
+    {
+        var options = Parse([]).Options!;
+
+        Assert.False(options.NamespaceRestrictions);
+        Assert.Empty(options.AllowedRoles);
+    }
+
+    [Fact]
+    public void AllowedRolesAreCommaSeparatedAndRepeatable()
+    {
+        var options = Parse(["--namespace-restrictions", "--allowed-roles", "arn:aws:iam::111122223333:role/*, reader", "--allowed-roles=team/*"]).Options!;
+
+        Assert.True(options.NamespaceRestrictions);
+        Assert.Equal(["arn:aws:iam::111122223333:role/*", "reader", "team/*"], options.AllowedRoles);
+    }
+
+    [Theory]
+    [InlineData("--allowed-roles=", "--allowed-roles '': expected one or more comma-separated patterns")]
+    [InlineData("--namespace-restrictions=maybe", "--namespace-restrictions takes no value, or =true or =false")]
+    public void GuardrailFlagsRefuseBadValues(string arg, string error)
+    {
+        Assert.Contains(error, Parse([arg]).Errors);
+    }
+
+    [Fact]
+    public void NamespaceRestrictionsNeedAnApiServer()
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            Assert.Contains("--namespace-restrictions needs Namespaces from an API server; local mode (--cluster-file) has none",
+                Parse(["--namespace-restrictions", "--cluster-file", file]).Errors);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
 }

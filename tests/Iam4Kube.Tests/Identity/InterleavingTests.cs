@@ -17,7 +17,8 @@ namespace Iam4Kube.Tests.Identity;
 /// namespaces, DELETEs missed and seen only through a relist), ServiceAccount annotations and watch streams, while
 /// many clients ask for credentials from the IPs that pods own. Oracle: every credentials answer belongs to a pod
 /// that owned the caller's IP during the request (or moments before: event delivery), with a role its
-/// ServiceAccount named then. Set IAM4KUBE_INTERLEAVING_SEED / IAM4KUBE_INTERLEAVING_REQUESTS to reproduce or scale.
+/// ServiceAccount named then, and that its namespace permitted then (--namespace-restrictions is on: namespaces'
+/// allowed-roles and permitted annotations change too). Set IAM4KUBE_INTERLEAVING_SEED / IAM4KUBE_INTERLEAVING_REQUESTS to reproduce or scale.
 /// </summary>
 [Collection(EndToEndGroup.Name)]
 public sealed class InterleavingTests(ITestOutputHelper output)
@@ -61,12 +62,12 @@ public sealed class InterleavingTests(ITestOutputHelper output)
         }
 
         output.WriteLine($"seed {seed}: {run.Requests} requests, {run.CredentialsServed} credentials checked, {run.Operations} cluster operations " +
-            $"({run.Reuses} IP reuses, {run.MissedDeletes} missed deletes, {run.Relists} forced relists, {run.AnnotationChanges} annotation changes, {run.WatchDrops} dropped watches, " +
+            $"({run.Reuses} IP reuses, {run.MissedDeletes} missed deletes, {run.Relists} forced relists, {run.AnnotationChanges} annotation changes, {run.NamespaceChanges} namespace rule changes, {run.WatchDrops} dropped watches, " +
             $"{run.QuietFaults} quiet faults), {run.Violations.Count} violations, {run.Refused} answers refused as too stale");
         Assert.True(run.Violations.IsEmpty, $"seed {seed}: {run.Violations.Count} violations, e.g. {string.Join(" | ", run.Violations.Take(5))}");
         Assert.True(run.Requests >= requests);
         Assert.True(run.CredentialsServed > requests / 10, $"only {run.CredentialsServed} credentials answers: the run proves little");
-        Assert.True(run.Reuses > 0 && run.MissedDeletes > 0 && run.Relists > 0 && run.AnnotationChanges > 0);
+        Assert.True(run.Reuses > 0 && run.MissedDeletes > 0 && run.Relists > 0 && run.AnnotationChanges > 0 && run.NamespaceChanges > 0);
         Assert.True(!quietFaults || run.QuietFaults > 0);
         Assert.Empty(run.UnexpectedStatuses);
     }
@@ -82,6 +83,7 @@ public sealed class InterleavingTests(ITestOutputHelper output)
                 LogLevel = Serilog.Events.LogEventLevel.Error,
                 WatchIdleTimeout = quietFaults ? FaultIdleTimeout : o.WatchIdleTimeout,
                 MaxViewAge = quietFaults ? FaultMaxViewAge : o.MaxViewAge,
+                NamespaceRestrictions = true,
             },
             services =>
             {
@@ -109,6 +111,12 @@ public sealed class InterleavingTests(ITestOutputHelper output)
         var random = new Random(seed);
 
         api.Create(KubeObjects.Node("node-1"));
+        foreach (var ns in Namespaces)
+        {
+            var (permitted, namespaceObject) = PickPermits(random, ns);
+            history.PermitChange(ns, permitted, () => api.Create(namespaceObject));
+        }
+
         foreach (var ns in Namespaces)
         {
             foreach (var sa in ServiceAccounts)
@@ -242,6 +250,21 @@ public sealed class InterleavingTests(ITestOutputHelper output)
                     run.Relists++;
                     missedDeleteAt = null;
                     break;
+                // The namespace's rules change: kube2iam's globs or kiam's regex, some roles in, some out. About once
+                // a second in all, so that a namespace's rules mostly stay put longer than the allowed event-delivery
+                // lag: otherwise every role would have been permitted at some moment of the window, and the check
+                // would catch nothing.
+                case < 69 when random.Next(2) == 0:
+                {
+                    var ns = Namespaces[random.Next(Namespaces.Length)];
+                    var (permitted, edited) = PickPermits(random, ns);
+                    var current = api.Get<V1Namespace>(null, ns)!;
+                    current.Metadata.Annotations = edited.Metadata.Annotations;
+                    history.PermitChange(ns, permitted, () => api.Update(current));
+                    run.NamespaceChanges++;
+                    break;
+                }
+
                 case < 85:
                 {
                     var ns = Namespaces[random.Next(Namespaces.Length)];
@@ -287,6 +310,17 @@ public sealed class InterleavingTests(ITestOutputHelper output)
         }
 
         return run;
+    }
+
+    /// <summary>Each role permitted with probability 2/3, written as globs of bare names or as one anchored regex.</summary>
+    private static (IReadOnlySet<string> Permitted, V1Namespace Namespace) PickPermits(Random random, string ns)
+    {
+        var indexes = Enumerable.Range(0, Roles.Length).Where(_ => random.Next(3) != 0).ToList();
+        var permitted = indexes.Select(i => Roles[i]).ToHashSet();
+        var namespaceObject = random.Next(2) == 0
+            ? KubeObjects.Namespace(ns, allowedRoles: JsonSerializer.Serialize(indexes.Select(i => $"role-{i}")))
+            : KubeObjects.Namespace(ns, permitted: indexes.Count == 0 ? "" : $"role-({string.Join('|', indexes)})");
+        return (permitted, namespaceObject);
     }
 
     private static string? PickRole(Random random) => random.Next(8) == 0 ? null : Roles[random.Next(Roles.Length)];
@@ -413,6 +447,8 @@ public sealed class InterleavingTests(ITestOutputHelper output)
         public int Relists { get; set; }
 
         public int AnnotationChanges { get; set; }
+
+        public int NamespaceChanges { get; set; }
 
         public int WatchDrops { get; set; }
     }

@@ -12,6 +12,7 @@ internal sealed class OwnershipHistory
     private readonly Lock _gate = new();
     private readonly Dictionary<string, List<Interval<(string Namespace, string ServiceAccount, string Pod)>>> _owners = [];
     private readonly Dictionary<(string Namespace, string ServiceAccount), List<Interval<string?>>> _roles = [];
+    private readonly Dictionary<string, List<Interval<IReadOnlySet<string>>>> _permits = [];
 
     public static long Now => Stopwatch.GetTimestamp();
 
@@ -47,6 +48,27 @@ internal sealed class OwnershipHistory
             var list = Get(_roles, (ns, serviceAccount));
             previous = list.Count > 0 && list[^1].End is null ? list[^1] : null;
             list.Add(new Interval<string?>(roleArn, Now));
+        }
+
+        change();
+        lock (_gate)
+        {
+            previous?.End = Now;
+        }
+    }
+
+    /// <summary>
+    /// Records a change of the roles a namespace permits (--namespace-restrictions) around the API call that makes
+    /// it, as <see cref="RoleChange"/> does: the new set counts from before the call, the old one until after it.
+    /// </summary>
+    public void PermitChange(string ns, IReadOnlySet<string> roleArns, Action change)
+    {
+        Interval<IReadOnlySet<string>>? previous;
+        lock (_gate)
+        {
+            var list = Get(_permits, ns);
+            previous = list.Count > 0 && list[^1].End is null ? list[^1] : null;
+            list.Add(new Interval<IReadOnlySet<string>>(roleArns, Now));
         }
 
         change();
@@ -92,6 +114,15 @@ internal sealed class OwnershipHistory
                     .Select(i => i.End!.Value).DefaultIfEmpty(long.MinValue).Max();
                 var ago = lastNamed == long.MinValue ? "never" : $"{Elapsed(lastNamed, from).TotalMilliseconds:F0} ms before the request";
                 return $"{ip} got {roleArn} for {ns}/{serviceAccount}, which that ServiceAccount last named {ago}";
+            }
+
+            // Namespace restrictions, when recorded: the namespace permitted the role at some moment of the window.
+            if (roleArn is not null && _permits.TryGetValue(ns, out var permits) && !permits.Any(i => i.Value.Contains(roleArn) && i.Overlaps(windowStart, to)))
+            {
+                var lastPermitted = permits.Where(i => i.Value.Contains(roleArn) && i.End is not null && i.End < from)
+                    .Select(i => i.End!.Value).DefaultIfEmpty(long.MinValue).Max();
+                var ago = lastPermitted == long.MinValue ? "never" : $"{Elapsed(lastPermitted, from).TotalMilliseconds:F0} ms before the request";
+                return $"{ip} got {roleArn} for {ns}/{serviceAccount}, which namespace {ns} last permitted {ago}";
             }
         }
 

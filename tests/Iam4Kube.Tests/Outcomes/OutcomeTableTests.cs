@@ -27,7 +27,7 @@ public sealed partial class OutcomeTableTests
     public void WhatMoreWaitingCouldChangeIsNotFinal()
     {
         Assert.Equal(
-            ["pod_unknown", "pod_ambiguous", "serviceaccount_unknown", "node_unknown", "credentials_unavailable"],
+            ["pod_unknown", "pod_ambiguous", "serviceaccount_unknown", "node_unknown", "credentials_unavailable", "namespace_unknown"],
             Outcome.All.Where(o => !o.IsFinal).Select(o => o.Label));
     }
 

@@ -18,7 +18,8 @@ public sealed class RolePolicyTests
     public RolePolicyTests()
     {
         _serviceAccounts = new ServiceAccountStore(_demand);
-        _policy = new RolePolicy(_serviceAccounts);
+        var namespaces = new NamespaceStore(Microsoft.Extensions.Logging.Abstractions.NullLogger<NamespaceStore>.Instance);
+        _policy = new RolePolicy(_serviceAccounts, RoleGuard.Off(namespaces), namespaces);
     }
 
     [Fact]
