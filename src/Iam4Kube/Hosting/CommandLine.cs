@@ -61,6 +61,11 @@ internal static class CommandLine
           --max-view-age D           when the view of pods, ServiceAccounts or nodes has not been confirmed
                                      up to date for this long: unready, and 503 instead of credentials
                                      (default 60s; 0: never)
+          --token-listen ADDR:PORT   the token door: EKS Pod Identity's GET /v1/credentials for pods that
+                                     send a projected ServiceAccount token (default: off; manifests 0.0.0.0:8081)
+          --token-audience AUD       the audience those tokens must have (default iam4kube.io/pod-identity)
+          --token-door-hosts LIST    comma-separated Host values the token door answers (default
+                                     169.254.170.23,[fd00:ec2::23]; any port)
           --version                  print the version and the commit it was built from
           -h, --help                 show this help
 
@@ -157,6 +162,9 @@ internal static class CommandLine
                     "--assume-role-arn" => options with { AssumeRoleArn = value },
                     "--watch-idle-timeout" => options with { WatchIdleTimeout = Durations.Parse(value) },
                     "--max-view-age" => options with { MaxViewAge = Durations.Parse(value) },
+                    "--token-listen" => options with { TokenListen = value.Length == 0 ? null : ParseEndpoint(value) },
+                    "--token-audience" => options with { TokenAudience = value },
+                    "--token-door-hosts" => options with { TokenDoorHosts = ParseList(value) },
                     _ => throw new UnknownFlagException(),
                 };
                 shutdownDelayGiven |= name == "--shutdown-delay";
@@ -228,6 +236,11 @@ internal static class CommandLine
 
         throw new FormatException("expected ADDRESS:PORT, such as 0.0.0.0:8080 or [::]:8080");
     }
+
+    private static string[] ParseList(string value) =>
+        value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) is { Length: > 0 } items
+            ? items
+            : throw new FormatException("expected a comma-separated list");
 
     private static string ExistingFile(string value) =>
         File.Exists(value) ? value : throw new FormatException("no such file");

@@ -1,6 +1,7 @@
 using Iam4Kube.Explain;
 using Iam4Kube.Metadata;
 using Iam4Kube.Observability;
+using Iam4Kube.PodIdentity;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Serilog;
 
@@ -37,6 +38,14 @@ internal static class Iam4KubeApplication
                 listen.Protocols = HttpProtocols.Http1;
                 listeners.Add(Doors.Admin, listen);
             });
+            if (options.TokenListen is { } tokenListen)
+            {
+                kestrel.Listen(tokenListen, listen =>
+                {
+                    listen.Protocols = HttpProtocols.Http1;
+                    listeners.Add(Doors.Token, listen);
+                });
+            }
         });
 
         var app = builder.Build();
@@ -47,6 +56,7 @@ internal static class Iam4KubeApplication
         app.UseMiddleware<RequestMetricsMiddleware>();
         app.MapAdminApi(app.Services.GetRequiredService<Iam4KubeMetrics>());
         app.MapExplainApi();
+        app.MapPodIdentityApi();
         app.MapMetadataApi();
         return app;
     }

@@ -76,6 +76,32 @@ internal sealed record Iam4KubeOptions
     /// <summary>Past this age of the view of the cluster: unready, and 503 rather than an identity (0: never).</summary>
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
     public TimeSpan MaxViewAge { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>The token door's listener (EKS Pod Identity's protocol); null: no token door.</summary>
+    public IPEndPoint? TokenListen { get; init; }
+
+    /// <summary>
+    /// The audience of the ServiceAccount tokens the token door accepts: iam4kube's own, so that a token meant for
+    /// another service (the API server, STS, EKS's agent) is worthless here, and one for iam4kube worthless there.
+    /// </summary>
+    public string TokenAudience { get; init; } = DefaultTokenAudience;
+
+    public const string DefaultTokenAudience = "iam4kube.io/pod-identity";
+
+    /// <summary>The Host values the token door answers.</summary>
+    public IReadOnlyList<string> TokenDoorHosts { get; init; } = PodIdentity.TokenDoorHosts.Default;
+
+    /// <summary>TokenReview calls per second for tokens not seen before (more get 429).</summary>
+    [Range(0.1, 100_000)]
+    public double TokenReviewRate { get; init; } = 50;
+
+    /// <summary>TokenReview calls allowed at once before the rate applies.</summary>
+    [Range(1, 100_000)]
+    public int TokenReviewBurst { get; init; } = 100;
+
+    /// <summary>Most token verdicts kept (SHA-256 keys; about 200 bytes each).</summary>
+    [Range(1, 10_000_000)]
+    public int TokenCacheSize { get; init; } = 20_000;
 }
 
 internal enum LogFormat

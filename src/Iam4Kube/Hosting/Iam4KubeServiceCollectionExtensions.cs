@@ -9,6 +9,7 @@ using Iam4Kube.LocalMode;
 using Iam4Kube.Metadata;
 using Iam4Kube.Observability;
 using Iam4Kube.Outcomes;
+using Iam4Kube.PodIdentity;
 using Iam4Kube.Policy;
 using Iam4Kube.Stores;
 using Iam4Kube.Waiting;
@@ -121,6 +122,20 @@ internal static class Iam4KubeServiceCollectionExtensions
         services.AddSingleton<ImdsTokenFilter>();
         services.AddSingleton<ImdsDoor>();
         services.AddSingleton<Explainer>();
+        if (options.TokenListen is not null && options.ClusterFile is null)
+        {
+            services.AddSingleton(sp => new ServiceAccountTokenVerifier(
+                sp.GetRequiredService<IKubernetes>(),
+                options.TokenAudience,
+                options.TokenReviewRate,
+                options.TokenReviewBurst,
+                options.TokenCacheSize,
+                sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<Iam4KubeMetrics>(),
+                sp.GetRequiredService<ILogger<ServiceAccountTokenVerifier>>()));
+            services.AddSingleton(new TokenDoorHosts(options.TokenDoorHosts));
+            services.AddSingleton<TokenDoor>();
+        }
 
         // Lifecycle
         services.AddSingleton<Readiness>();

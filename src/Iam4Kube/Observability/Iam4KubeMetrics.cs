@@ -19,7 +19,7 @@ internal sealed class Iam4KubeMetrics
         RequestDuration = factory.CreateHistogram("iam4kube_request_duration_seconds", "Metadata API request latency, including time parked.",
             new HistogramConfiguration { LabelNames = ["route"], Buckets = LatencyBuckets });
         Outcomes = factory.CreateCounter("iam4kube_request_outcomes_total",
-            "How requests that need a pod's identity ended: credentials, no_role, invalid_role, sts_denied, pod_unknown, pod_ambiguous, serviceaccount_unknown, credentials_unavailable, token_rejected, parked_limit, view_too_old.",
+            "How requests that need a pod's identity ended: credentials, no_role, invalid_role, sts_denied, pod_unknown, pod_ambiguous, serviceaccount_unknown, credentials_unavailable, token_rejected, parked_limit, view_too_old, and the token door's token_missing, token_malformed, token_invalid, token_expired, token_wrong_audience, token_pod_gone, host_not_allowed, token_review_unavailable, token_review_overloaded.",
             "outcome");
         Parked = factory.CreateGauge("iam4kube_parked_requests", "Requests currently waiting for a pod, ServiceAccount or credentials.");
         ParkedDuration = factory.CreateHistogram("iam4kube_parked_duration_seconds", "How long parked requests waited before they were answered.",
@@ -50,11 +50,19 @@ internal sealed class Iam4KubeMetrics
         EventsDropped = factory.CreateCounter("iam4kube_pod_events_dropped_total", "Pod Events not written (queue full or API error).");
         SessionDurationFallbacks = factory.CreateCounter("iam4kube_session_duration_fallbacks_total",
             "Sessions asked for again with a shorter duration after STS refused the one asked for (above the role's MaxSessionDuration or the role-chaining hour).");
+        TokenVerifications = factory.CreateCounter("iam4kube_token_verifications_total",
+            "Token door: ServiceAccount tokens looked up, by result: verified (a TokenReview said yes), cached (a kept verdict answered), or the refusal's outcome (token_invalid, token_wrong_audience, token_review_unavailable, token_review_overloaded).",
+            "result");
+        TokenCacheEntries = factory.CreateGauge("iam4kube_token_cache_entries", "Token door: token verdicts kept (bounded by the cache's capacity).");
         ControllerRoleRefreshes = factory.CreateCounter("iam4kube_controller_role_refreshes_total",
             "AssumeRole calls for the controller role (--assume-role-arn) by outcome (success or the error code).", "outcome");
     }
 
     public CollectorRegistry Registry { get; }
+
+    public Counter TokenVerifications { get; }
+
+    public Gauge TokenCacheEntries { get; }
 
     public Counter Requests { get; }
 

@@ -7,7 +7,8 @@ namespace Iam4Kube.Stores;
 /// What iam4kube keeps of a pod: enough to find it by IP and to name its ServiceAccount and node.
 /// <see cref="Unclaimed"/> says why a pod claims no IP (hostNetwork, finished, being deleted), for explain.
 /// </summary>
-internal sealed record PodInfo(NamespacedName Name, string Uid, string ServiceAccount, string? NodeName, IReadOnlyList<IPAddress> Ips, string? Unclaimed = null)
+internal sealed record PodInfo(NamespacedName Name, string Uid, string ServiceAccount, string? NodeName, IReadOnlyList<IPAddress> Ips, string? Unclaimed = null,
+    bool Ending = false)
 {
     public NamespacedName ServiceAccountName => new(Name.Namespace, ServiceAccount);
 
@@ -32,7 +33,9 @@ internal sealed record PodInfo(NamespacedName Name, string Uid, string ServiceAc
             : pod.Status?.Phase is "Succeeded" or "Failed" ? $"finished ({pod.Status.Phase}): its IP is free for reuse"
             : null;
         var ips = unclaimed is null ? ParseIps(pod.Status) : [];
-        return new PodInfo(name, uid, serviceAccount, pod.Spec?.NodeName, ips, unclaimed ?? (ips.Length == 0 ? "no IP assigned yet" : null));
+        // Ending: a token door caller must be a live pod (hostNetwork pods included, being deleted or finished not).
+        var ending = meta.DeletionTimestamp is not null || pod.Status?.Phase is "Succeeded" or "Failed";
+        return new PodInfo(name, uid, serviceAccount, pod.Spec?.NodeName, ips, unclaimed ?? (ips.Length == 0 ? "no IP assigned yet" : null), ending);
     }
 
     private static IPAddress[] ParseIps(V1PodStatus? status)

@@ -39,6 +39,13 @@ internal sealed class Iam4KubeTestHost : IAsyncDisposable
 
     public IPEndPoint AdminEndpoint => App.Services.GetRequiredService<Listeners>().AdminEndpoint;
 
+    /// <summary>The token door's listener (with <c>TokenListen</c> set).</summary>
+    public IPEndPoint TokenEndpoint => App.Services.GetRequiredService<Listeners>().EndpointOf(Doors.Token);
+
+    /// <summary>A client of the token door, from <paramref name="sourceIp"/>; requests name the Host themselves.</summary>
+    public HttpClient TokenClient(string sourceIp = "127.0.0.1", TimeSpan? timeout = null) =>
+        SourceBoundClient.Create(IPAddress.Parse(sourceIp), new Uri($"http://127.0.0.1:{TokenEndpoint.Port}"), timeout);
+
     /// <summary>Everything iam4kube logged, as compact JSON lines.</summary>
     public string LogText => _log.Text;
 
