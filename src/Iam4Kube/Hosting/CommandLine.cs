@@ -66,6 +66,12 @@ internal static class CommandLine
           --token-audience AUD       the audience those tokens must have (default iam4kube.io/pod-identity)
           --token-door-hosts LIST    comma-separated Host values the token door answers (default
                                      169.254.170.23,[fd00:ec2::23]; any port)
+          --webhook-listen ADDR:PORT the admission webhooks over HTTPS: /mutate/pods injects the token door's
+                                     variables and token volume (default: off; manifests 0.0.0.0:8443). Its
+                                     CA and certificate live in the Secret iam4kube-webhook-tls of POD_NAMESPACE
+          --webhook-service NAME     the Service kube-apiserver calls the webhooks through (default iam4kube)
+          --webhook-configuration NAME  the MutatingWebhookConfiguration whose caBundle is kept in step
+                                     (default iam4kube)
           --version                  print the version and the commit it was built from
           -h, --help                 show this help
 
@@ -165,6 +171,9 @@ internal static class CommandLine
                     "--token-listen" => options with { TokenListen = value.Length == 0 ? null : ParseEndpoint(value) },
                     "--token-audience" => options with { TokenAudience = value },
                     "--token-door-hosts" => options with { TokenDoorHosts = ParseList(value) },
+                    "--webhook-listen" => options with { WebhookListen = value.Length == 0 ? null : ParseEndpoint(value) },
+                    "--webhook-service" => options with { WebhookService = value },
+                    "--webhook-configuration" => options with { WebhookConfiguration = value },
                     _ => throw new UnknownFlagException(),
                 };
                 shutdownDelayGiven |= name == "--shutdown-delay";
@@ -198,6 +207,7 @@ internal static class CommandLine
             ShutdownDelay = options.ClusterFile is not null && !shutdownDelayGiven ? TimeSpan.Zero : options.ShutdownDelay,
             Region = region ?? NonEmpty(environment("AWS_REGION")) ?? NonEmpty(environment("AWS_DEFAULT_REGION")),
             StsEndpoint = stsEndpoint ?? NonEmpty(environment("AWS_ENDPOINT_URL_STS")),
+            WebhookNamespace = NonEmpty(environment("POD_NAMESPACE")) ?? options.WebhookNamespace,
             StsFips = options.StsFips || string.Equals(NonEmpty(environment("AWS_USE_FIPS_ENDPOINT")), "true", StringComparison.OrdinalIgnoreCase),
         };
 

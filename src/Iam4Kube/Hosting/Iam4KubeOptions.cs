@@ -102,6 +102,18 @@ internal sealed record Iam4KubeOptions
     /// <summary>Most token verdicts kept (SHA-256 keys; about 200 bytes each).</summary>
     [Range(1, 10_000_000)]
     public int TokenCacheSize { get; init; } = 20_000;
+
+    /// <summary>The admission webhooks' HTTPS listener; null: no webhooks.</summary>
+    public IPEndPoint? WebhookListen { get; init; }
+
+    /// <summary>iam4kube's namespace: where the webhook's TLS Secret lives (POD_NAMESPACE, from the downward API).</summary>
+    public string WebhookNamespace { get; init; } = "iam4kube";
+
+    /// <summary>The Service kube-apiserver calls the webhooks through (the serving certificate's name).</summary>
+    public string WebhookService { get; init; } = "iam4kube";
+
+    /// <summary>The MutatingWebhookConfiguration whose caBundle iam4kube keeps in step.</summary>
+    public string WebhookConfiguration { get; init; } = "iam4kube";
 }
 
 internal enum LogFormat

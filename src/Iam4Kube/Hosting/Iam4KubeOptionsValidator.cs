@@ -53,6 +53,19 @@ internal sealed partial class Iam4KubeOptionsValidator : IValidateOptions<Iam4Ku
             }
         }
 
+        if (options.WebhookListen is { } webhook)
+        {
+            if (webhook.Port != 0 && (webhook.Port == options.Listen.Port || webhook.Port == options.AdminListen.Port || webhook.Port == options.TokenListen?.Port))
+            {
+                problems.Add("--webhook-listen must use another port than --listen, --admin-listen and --token-listen");
+            }
+
+            if (options.ClusterFile is not null)
+            {
+                problems.Add("--webhook-listen needs a cluster: kube-apiserver calls the webhooks, which --cluster-file has not");
+            }
+        }
+
         if (options.Kubeconfig is not null && options.ClusterFile is not null)
         {
             problems.Add("--kubeconfig and --cluster-file exclude each other");

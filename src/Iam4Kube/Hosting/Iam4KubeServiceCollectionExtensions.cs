@@ -1,6 +1,7 @@
 using Amazon;
 using Amazon.Runtime;
 using Amazon.SecurityToken;
+using Iam4Kube.Admission;
 using Iam4Kube.Cluster;
 using Iam4Kube.Credentials;
 using Iam4Kube.Explain;
@@ -135,6 +136,15 @@ internal static class Iam4KubeServiceCollectionExtensions
                 sp.GetRequiredService<ILogger<ServiceAccountTokenVerifier>>()));
             services.AddSingleton(new TokenDoorHosts(options.TokenDoorHosts));
             services.AddSingleton<TokenDoor>();
+        }
+
+        if (options.WebhookListen is not null && options.ClusterFile is null)
+        {
+            services.TryAddSingleton(new WebhookTlsSettings(options.WebhookNamespace, options.WebhookService, options.WebhookConfiguration));
+            services.AddSingleton<WebhookCertificates>();
+            services.AddHostedService(sp => sp.GetRequiredService<WebhookCertificates>());
+            services.AddSingleton<IAdmissionReviewer>(sp => new PodIdentityInjector(
+                sp.GetRequiredService<ServiceAccountStore>(), options.TokenAudience, sp.GetRequiredService<ILogger<PodIdentityInjector>>()));
         }
 
         // Lifecycle

@@ -49,6 +49,9 @@ internal static class Doors
 
     /// <summary>EKS Pod Identity's credentials endpoint: a ServiceAccount token, not an IP, says who is calling.</summary>
     public const string Token = "token";
+
+    /// <summary>Admission webhooks over HTTPS, for kube-apiserver only.</summary>
+    public const string Webhook = "webhook";
 }
 
 /// <summary>Endpoint metadata: the door this endpoint answers on (endpoints without it belong to the metadata door).</summary>

@@ -211,6 +211,17 @@ internal sealed class ApiRequestHandler(
             case "PATCH" when route.Name is not null:
                 await ServePatchAsync(context, route);
                 break;
+            case "PUT" when route.Name is not null:
+                // An update: the body's resourceVersion, when set, must be the current one (409 Conflict otherwise).
+                var replacement = await ReadBodyAsync(request, route.Kind);
+                CheckNamespace(route, replacement.Metadata);
+                if (replacement.Metadata.Name != route.Name)
+                {
+                    throw ApiStatusException.BadRequest("the name of the object does not match the name on the URL");
+                }
+
+                await WriteObjectAsync(context.Response, cluster.Mutate(route.Kind, route.Namespace, route.Name, _ => replacement));
+                break;
             default:
                 throw ApiStatusException.MethodNotAllowed(request.Method);
         }
