@@ -23,11 +23,11 @@ public static class Checkout
     public static string DotnetImdsClientDll() => Built(Combine("tests", "SdkClients", "DotnetImdsClient"), "DotnetImdsClient.dll");
 
     /// <summary>The AWS SDK for JavaScript v3 client script of the end-to-end tests (its node_modules/ installed by test.sh).</summary>
-    public static string JsImdsClientScript(string script = "client.mjs")
+    public static string JsImdsClientScript()
     {
         var folder = Combine("tests", "SdkClients", "JsImdsClient");
         return Directory.Exists(Path.Combine(folder, "node_modules", "@aws-sdk", "credential-providers"))
-            ? Path.Combine(folder, script)
+            ? Path.Combine(folder, "client.mjs")
             : throw new DirectoryNotFoundException($"the JavaScript SDK is not installed in {folder}/node_modules; run ./test.sh (npm ci there)");
     }
 

@@ -45,6 +45,17 @@ public sealed class WebhookCertificatesTests : IAsyncLifetime
     private WebhookCertificates Replica() =>
         new(_api.CreateClient(), new WebhookTlsSettings(Namespace, "iam4kube", "iam4kube"), TimeProvider.System, NullLogger<WebhookCertificates>.Instance);
 
+    /// <summary>The Secret as an earlier replica (or an earlier year) left it.</summary>
+    private void Seed(WebhookTlsMaterial material) =>
+        _api.Create(new V1Secret
+        {
+            ApiVersion = "v1",
+            Kind = "Secret",
+            Type = "kubernetes.io/tls",
+            Metadata = new V1ObjectMeta { Name = WebhookTlsSettings.SecretName, NamespaceProperty = Namespace },
+            Data = material.ToSecretData(),
+        });
+
     private V1Secret Secret() => _api.Get<V1Secret>(Namespace, WebhookTlsSettings.SecretName)!;
 
     [Fact]
@@ -91,7 +102,7 @@ public sealed class WebhookCertificatesTests : IAsyncLifetime
     public async Task RenewsAServingCertificateWithAThirdOfItsLifeLeftKeepingTheCa()
     {
         var old = WebhookTlsMaterial.Create("iam4kube", Namespace, DateTimeOffset.UtcNow.AddDays(-300), TimeSpan.FromDays(3650), TimeSpan.FromDays(365));
-        _api.Create(new V1Secret { ApiVersion = "v1", Kind = "Secret", Type = "kubernetes.io/tls", Metadata = new V1ObjectMeta { Name = WebhookTlsSettings.SecretName, NamespaceProperty = Namespace }, Data = old.ToSecretData() });
+        Seed(old);
         using var replica = Replica();
 
         await replica.EnsureAsync(CancellationToken.None);
@@ -107,7 +118,7 @@ public sealed class WebhookCertificatesTests : IAsyncLifetime
     public async Task ReplacesAnExpiringCaKeepingTheOldOneInTheBundleAndSyncsTheCaBundle()
     {
         var old = WebhookTlsMaterial.Create("iam4kube", Namespace, DateTimeOffset.UtcNow.AddDays(-30), TimeSpan.FromDays(40), TimeSpan.FromDays(365));
-        _api.Create(new V1Secret { ApiVersion = "v1", Kind = "Secret", Type = "kubernetes.io/tls", Metadata = new V1ObjectMeta { Name = WebhookTlsSettings.SecretName, NamespaceProperty = Namespace }, Data = old.ToSecretData() });
+        Seed(old);
         using var replica = Replica();
 
         await replica.EnsureAsync(CancellationToken.None);

@@ -42,7 +42,7 @@ public sealed class PodIdentityEndToEndTests : IAsyncLifetime
 
         var result = await pod.RunAsync("dotnet", ["exec", Checkout.DotnetImdsClientDll(), "container"], env, TimeSpan.FromSeconds(60));
 
-        AssertIssuedFor(result, "invoicer", "billing@invoicer");
+        SdkClients.AssertIssuedFor(_host.Sts, result, "invoicer", "billing@invoicer");
         Assert.Equal(1, _host.Api.TokenReviewCount);
     }
 
@@ -52,9 +52,9 @@ public sealed class PodIdentityEndToEndTests : IAsyncLifetime
         var (pod, env) = await CreatePodAsync("web", "frontend", hostNetwork: false);
         await using var _ = pod;
 
-        var result = await pod.RunAsync(SdkClients.Node, [Checkout.JsImdsClientScript("container.mjs")], env, TimeSpan.FromSeconds(60));
+        var result = await pod.RunAsync(SdkClients.Node, [Checkout.JsImdsClientScript(), "container"], env, TimeSpan.FromSeconds(60));
 
-        AssertIssuedFor(result, "frontend", "web@frontend");
+        SdkClients.AssertIssuedFor(_host.Sts, result, "frontend", "web@frontend");
 
     }
 
@@ -66,7 +66,7 @@ public sealed class PodIdentityEndToEndTests : IAsyncLifetime
 
         var result = await node.RunAsync("dotnet", ["exec", Checkout.DotnetImdsClientDll(), "container"], env, TimeSpan.FromSeconds(60));
 
-        AssertIssuedFor(result, "node-agent", "kube-system@node-agent");
+        SdkClients.AssertIssuedFor(_host.Sts, result, "node-agent", "kube-system@node-agent");
     }
 
     /// <summary>
@@ -87,16 +87,6 @@ public sealed class PodIdentityEndToEndTests : IAsyncLifetime
         Assert.DoesNotContain("access_key_id=", result.StandardOutput, StringComparison.Ordinal);
         Assert.Contains("Unsupported host '169.254.170.23'", result.StandardError, StringComparison.Ordinal);
         Assert.Equal(0, _host.Api.TokenReviewCount);
-    }
-
-    private void AssertIssuedFor(ProcessResult result, string roleName, string sessionName)
-    {
-        Assert.True(result.Succeeded, result.ToString());
-        var values = Botocore.ParseOutput(result.StandardOutput);
-        var call = _host.Sts.Calls.Single(c => c.AccessKeyIdIssued == values["access_key_id"]);
-        Assert.Equal(KubeObjects.RoleArn(roleName), call.RoleArn);
-        Assert.Equal(sessionName, call.RoleSessionName);
-        Assert.Equal("True", values["has_token"], ignoreCase: true);
     }
 
     /// <summary>
