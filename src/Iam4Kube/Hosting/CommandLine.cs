@@ -77,6 +77,17 @@ internal static class CommandLine
                                      anchored; a namespace with neither permits none (default off)
           --allowed-roles GLOBS      comma-separated globs (* and ?) over role ARNs that any pod may have,
                                      checked before namespace rules; repeatable (default: every role)
+          --token-listen ADDR:PORT   the token door: EKS Pod Identity's GET /v1/credentials for pods that
+                                     send a projected ServiceAccount token (default: off; manifests 0.0.0.0:8081)
+          --token-audience AUD       the audience those tokens must have (default iam4kube.io/pod-identity)
+          --token-door-hosts LIST    comma-separated Host values the token door answers (default
+                                     169.254.170.23,[fd00:ec2::23]; any port)
+          --webhook-listen ADDR:PORT the admission webhooks over HTTPS: /mutate/pods injects the token door's
+                                     variables and token volume (default: off; manifests 0.0.0.0:8443). Its
+                                     CA and certificate live in the Secret iam4kube-webhook-tls of POD_NAMESPACE
+          --webhook-service NAME     the Service kube-apiserver calls the webhooks through (default iam4kube)
+          --webhook-configuration NAME  the MutatingWebhookConfiguration whose caBundle is kept in step
+                                     (default iam4kube)
           --version                  print the version and the commit it was built from
           -h, --help                 show this help
 
@@ -179,6 +190,12 @@ internal static class CommandLine
                     "--ready-wait-for-roles" => options with { ReadyWaitForRoles = Durations.Parse(value) },
                     "--imds-tokens" => options with { RequireImdsTokens = ParseImdsTokens(value) },
                     "--allowed-roles" => options with { AllowedRoles = [.. options.AllowedRoles, .. ParseList(value)] },
+                    "--token-listen" => options with { TokenListen = value.Length == 0 ? null : ParseEndpoint(value) },
+                    "--token-audience" => options with { TokenAudience = value },
+                    "--token-door-hosts" => options with { TokenDoorHosts = ParseList(value) },
+                    "--webhook-listen" => options with { WebhookListen = value.Length == 0 ? null : ParseEndpoint(value) },
+                    "--webhook-service" => options with { WebhookService = value },
+                    "--webhook-configuration" => options with { WebhookConfiguration = value },
                     _ => throw new UnknownFlagException(),
                 };
                 shutdownDelayGiven |= name == "--shutdown-delay";
@@ -212,6 +229,7 @@ internal static class CommandLine
             ShutdownDelay = options.ClusterFile is not null && !shutdownDelayGiven ? TimeSpan.Zero : options.ShutdownDelay,
             Region = region ?? NonEmpty(environment("AWS_REGION")) ?? NonEmpty(environment("AWS_DEFAULT_REGION")),
             StsEndpoint = stsEndpoint ?? NonEmpty(environment("AWS_ENDPOINT_URL_STS")),
+            WebhookNamespace = NonEmpty(environment("POD_NAMESPACE")) ?? options.WebhookNamespace,
             StsFips = options.StsFips || string.Equals(NonEmpty(environment("AWS_USE_FIPS_ENDPOINT")), "true", StringComparison.OrdinalIgnoreCase),
         };
 
@@ -254,7 +272,7 @@ internal static class CommandLine
     private static string[] ParseList(string value) =>
         value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) is { Length: > 0 } items
             ? items
-            : throw new FormatException("expected one or more comma-separated patterns");
+            : throw new FormatException("expected one or more comma-separated values");
 
     private static string ExistingFile(string value) =>
         File.Exists(value) ? value : throw new FormatException("no such file");

@@ -1,6 +1,8 @@
+using Iam4Kube.Admission;
 using Iam4Kube.Explain;
 using Iam4Kube.Metadata;
 using Iam4Kube.Observability;
+using Iam4Kube.PodIdentity;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Serilog;
 
@@ -41,6 +43,26 @@ internal static class Iam4KubeApplication
                 listen.Protocols = HttpProtocols.Http1;
                 listeners.Add(Doors.Admin, listen);
             });
+            if (options.WebhookListen is { } webhookListen)
+            {
+                var certificates = kestrel.ApplicationServices.GetRequiredService<WebhookCertificates>();
+                kestrel.Listen(webhookListen, listen =>
+                {
+                    listen.Protocols = HttpProtocols.Http1AndHttp2;
+                    // The certificate is read per handshake: a renewal is served without a restart.
+                    listen.UseHttps(https => https.ServerCertificateSelector = (_, _) => certificates.Current);
+                    listeners.Add(Doors.Webhook, listen);
+                });
+            }
+
+            if (options.TokenListen is { } tokenListen)
+            {
+                kestrel.Listen(tokenListen, listen =>
+                {
+                    listen.Protocols = HttpProtocols.Http1;
+                    listeners.Add(Doors.Token, listen);
+                });
+            }
         });
 
         var app = builder.Build();
@@ -52,6 +74,8 @@ internal static class Iam4KubeApplication
         app.UseMiddleware<RequestMetricsMiddleware>();
         app.MapAdminApi(app.Services.GetRequiredService<Iam4KubeMetrics>());
         app.MapExplainApi();
+        app.MapPodIdentityApi();
+        app.MapAdmissionApi(app.Services.GetServices<IAdmissionReviewer>());
         app.MapMetadataApi();
         return app;
     }

@@ -100,6 +100,43 @@ internal sealed record Iam4KubeOptions
 
     /// <summary>Globs over role ARNs (or bare path/name patterns); when any is set, every other role is forbidden.</summary>
     public IReadOnlyList<string> AllowedRoles { get; init; } = [];
+    /// <summary>The token door's listener (EKS Pod Identity's protocol); null: no token door.</summary>
+    public IPEndPoint? TokenListen { get; init; }
+
+    /// <summary>
+    /// The audience of the ServiceAccount tokens the token door accepts: iam4kube's own, so that a token meant for
+    /// another service (the API server, STS, EKS's agent) is worthless here, and one for iam4kube worthless there.
+    /// </summary>
+    public string TokenAudience { get; init; } = DefaultTokenAudience;
+
+    public const string DefaultTokenAudience = "iam4kube.io/pod-identity";
+
+    /// <summary>The Host values the token door answers.</summary>
+    public IReadOnlyList<string> TokenDoorHosts { get; init; } = PodIdentity.TokenDoorHosts.Default;
+
+    /// <summary>TokenReview calls per second for tokens not seen before (more get 429).</summary>
+    [Range(0.1, 100_000)]
+    public double TokenReviewRate { get; init; } = 50;
+
+    /// <summary>TokenReview calls allowed at once before the rate applies.</summary>
+    [Range(1, 100_000)]
+    public int TokenReviewBurst { get; init; } = 100;
+
+    /// <summary>Most token verdicts kept (SHA-256 keys; about 200 bytes each).</summary>
+    [Range(1, 10_000_000)]
+    public int TokenCacheSize { get; init; } = 20_000;
+
+    /// <summary>The admission webhooks' HTTPS listener; null: no webhooks.</summary>
+    public IPEndPoint? WebhookListen { get; init; }
+
+    /// <summary>iam4kube's namespace: where the webhook's TLS Secret lives (POD_NAMESPACE, from the downward API).</summary>
+    public string WebhookNamespace { get; init; } = "iam4kube";
+
+    /// <summary>The Service kube-apiserver calls the webhooks through (the serving certificate's name).</summary>
+    public string WebhookService { get; init; } = "iam4kube";
+
+    /// <summary>The MutatingWebhookConfiguration whose caBundle iam4kube keeps in step.</summary>
+    public string WebhookConfiguration { get; init; } = "iam4kube";
 }
 
 internal enum LogFormat

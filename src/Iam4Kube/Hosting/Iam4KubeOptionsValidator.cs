@@ -35,6 +35,37 @@ internal sealed partial class Iam4KubeOptionsValidator : IValidateOptions<Iam4Ku
             problems.Add("--listen and --admin-listen must use different ports");
         }
 
+        if (options.TokenListen is { } token)
+        {
+            if (token.Port != 0 && (token.Port == options.Listen.Port || token.Port == options.AdminListen.Port))
+            {
+                problems.Add("--token-listen must use another port than --listen and --admin-listen");
+            }
+
+            if (options.ClusterFile is not null)
+            {
+                problems.Add("--token-listen needs a cluster: tokens are verified by the API server (TokenReview), which --cluster-file has not");
+            }
+
+            if (string.IsNullOrWhiteSpace(options.TokenAudience) || options.TokenAudience.Any(char.IsWhiteSpace))
+            {
+                problems.Add($"--token-audience '{options.TokenAudience}' must be one word without spaces");
+            }
+        }
+
+        if (options.WebhookListen is { } webhook)
+        {
+            if (webhook.Port != 0 && (webhook.Port == options.Listen.Port || webhook.Port == options.AdminListen.Port || webhook.Port == options.TokenListen?.Port))
+            {
+                problems.Add("--webhook-listen must use another port than --listen, --admin-listen and --token-listen");
+            }
+
+            if (options.ClusterFile is not null)
+            {
+                problems.Add("--webhook-listen needs a cluster: kube-apiserver calls the webhooks, which --cluster-file has not");
+            }
+        }
+
         if (options.Kubeconfig is not null && options.ClusterFile is not null)
         {
             problems.Add("--kubeconfig and --cluster-file exclude each other");

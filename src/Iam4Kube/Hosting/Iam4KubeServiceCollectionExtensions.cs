@@ -1,6 +1,7 @@
 using Amazon;
 using Amazon.Runtime;
 using Amazon.SecurityToken;
+using Iam4Kube.Admission;
 using Iam4Kube.Cluster;
 using Iam4Kube.Credentials;
 using Iam4Kube.Explain;
@@ -9,6 +10,7 @@ using Iam4Kube.LocalMode;
 using Iam4Kube.Metadata;
 using Iam4Kube.Observability;
 using Iam4Kube.Outcomes;
+using Iam4Kube.PodIdentity;
 using Iam4Kube.Policy;
 using Iam4Kube.Stores;
 using Iam4Kube.Waiting;
@@ -135,6 +137,29 @@ internal static class Iam4KubeServiceCollectionExtensions
         services.AddSingleton<ImdsDoor>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<MatcherPolicy, CaseSensitivePathPolicy>());
         services.AddSingleton<Explainer>();
+        if (options.TokenListen is not null && options.ClusterFile is null)
+        {
+            services.AddSingleton(sp => new ServiceAccountTokenVerifier(
+                sp.GetRequiredService<IKubernetes>(),
+                options.TokenAudience,
+                options.TokenReviewRate,
+                options.TokenReviewBurst,
+                options.TokenCacheSize,
+                sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<Iam4KubeMetrics>(),
+                sp.GetRequiredService<ILogger<ServiceAccountTokenVerifier>>()));
+            services.AddSingleton(new TokenDoorHosts(options.TokenDoorHosts));
+            services.AddSingleton<TokenDoor>();
+        }
+
+        if (options.WebhookListen is not null && options.ClusterFile is null)
+        {
+            services.TryAddSingleton(new WebhookTlsSettings(options.WebhookNamespace, options.WebhookService, options.WebhookConfiguration));
+            services.AddSingleton<WebhookCertificates>();
+            services.AddHostedService(sp => sp.GetRequiredService<WebhookCertificates>());
+            services.AddSingleton<IAdmissionReviewer>(sp => new PodIdentityInjector(
+                sp.GetRequiredService<ServiceAccountStore>(), options.TokenAudience, sp.GetRequiredService<ILogger<PodIdentityInjector>>()));
+        }
 
         // Lifecycle
         services.AddSingleton<Readiness>();

@@ -50,6 +50,12 @@ internal static class Doors
 
     /// <summary>Health, readiness and metrics: for the kubelet and Prometheus, never for pods' SDKs.</summary>
     public const string Admin = "admin";
+
+    /// <summary>EKS Pod Identity's credentials endpoint: a ServiceAccount token, not an IP, says who is calling.</summary>
+    public const string Token = "token";
+
+    /// <summary>Admission webhooks over HTTPS, for kube-apiserver only.</summary>
+    public const string Webhook = "webhook";
 }
 
 /// <summary>Endpoint metadata: the door this endpoint answers on (endpoints without it belong to the metadata door).</summary>

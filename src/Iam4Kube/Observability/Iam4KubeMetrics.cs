@@ -19,7 +19,7 @@ internal sealed class Iam4KubeMetrics
         RequestDuration = factory.CreateHistogram("iam4kube_request_duration_seconds", "Metadata API request latency, including time parked.",
             new HistogramConfiguration { LabelNames = ["route"], Buckets = LatencyBuckets });
         Outcomes = factory.CreateCounter("iam4kube_request_outcomes_total",
-            "How requests that need a pod's identity ended: credentials, no_role, invalid_role, sts_denied, pod_unknown, pod_ambiguous, serviceaccount_unknown, credentials_unavailable, token_rejected, parked_limit, view_too_old, role_forbidden, namespace_unknown.",
+            "How requests that need a pod's identity ended: credentials, no_role, invalid_role, sts_denied, pod_unknown, pod_ambiguous, serviceaccount_unknown, credentials_unavailable, token_rejected, parked_limit, view_too_old, token_required, role_forbidden, namespace_unknown, and the token door's token_missing, token_malformed, token_invalid, token_expired, token_wrong_audience, token_pod_gone, host_not_allowed, token_review_unavailable, token_review_overloaded.",
             "outcome");
         Parked = factory.CreateGauge("iam4kube_parked_requests", "Requests currently waiting for a pod, ServiceAccount or credentials.");
         OpenConnections = factory.CreateGauge("iam4kube_open_connections", "Connections open now, by door.", "door");
@@ -61,6 +61,10 @@ internal sealed class Iam4KubeMetrics
             "Credentials STS issued with less life than twice the serving floor (normally 30 minutes): served down to 60 s before expiry, refreshed with spacing.");
         RolesSkippedForReadiness = factory.CreateCounter("iam4kube_readiness_roles_skipped_total",
             "Roles in use still without credentials when --ready-wait-for-roles ran out: the replica turned ready without them.");
+        TokenVerifications = factory.CreateCounter("iam4kube_token_verifications_total",
+            "Token door: ServiceAccount tokens looked up, by result: verified (a TokenReview said yes), cached (a kept verdict answered), or the refusal's outcome (token_invalid, token_wrong_audience, token_review_unavailable, token_review_overloaded).",
+            "result");
+        TokenCacheEntries = factory.CreateGauge("iam4kube_token_cache_entries", "Token door: token verdicts kept (bounded by the cache's capacity).");
         ControllerRoleRefreshes = factory.CreateCounter("iam4kube_controller_role_refreshes_total",
             "AssumeRole calls for the controller role (--assume-role-arn) by outcome (success or the error code).", "outcome");
         NamespaceRulesInvalid = factory.CreateGauge("iam4kube_namespace_rules_invalid",
@@ -68,6 +72,10 @@ internal sealed class Iam4KubeMetrics
     }
 
     public CollectorRegistry Registry { get; }
+
+    public Counter TokenVerifications { get; }
+
+    public Gauge TokenCacheEntries { get; }
 
     public Counter Requests { get; }
 

@@ -33,6 +33,9 @@ internal sealed class PodIndex : IDisposable
 
     public KeyedSignal<IPAddress> Changed { get; } = new();
 
+    /// <summary>Pulsed with a pod's uid when that pod is added, changed or removed (the token door waits on it).</summary>
+    public KeyedSignal<string> UidChanged { get; } = new();
+
     /// <summary>Set when the index found evidence of a missed event; the pod informer relists and clears it.</summary>
     public RelistSignal RelistRequested { get; } = new();
 
@@ -69,6 +72,15 @@ internal sealed class PodIndex : IDisposable
         }
     }
 
+    /// <summary>The pod with uid <paramref name="uid"/>, claiming an IP or not (hostNetwork, being deleted).</summary>
+    public PodInfo? ByUid(string uid)
+    {
+        lock (_writer)
+        {
+            return _byUid.GetValueOrDefault(uid);
+        }
+    }
+
     /// <summary>Snapshot of all pods (for readiness, which runs rarely).</summary>
     public IReadOnlyList<PodInfo> Snapshot()
     {
@@ -90,6 +102,7 @@ internal sealed class PodIndex : IDisposable
 
             _byUid[pod.Uid] = pod;
             Reclaim(previous, pod);
+            UidChanged.Pulse(pod.Uid);
         }
     }
 
@@ -100,6 +113,7 @@ internal sealed class PodIndex : IDisposable
             if (_byUid.Remove(uid, out var previous))
             {
                 Reclaim(previous, null);
+                UidChanged.Pulse(uid);
             }
         }
     }
@@ -110,10 +124,16 @@ internal sealed class PodIndex : IDisposable
     {
         lock (_writer)
         {
+            var before = _byUid.Keys.ToList();
             _byUid.Clear();
             foreach (var pod in pods)
             {
                 _byUid[pod.Uid] = pod;
+            }
+
+            foreach (var uid in before.Concat(_byUid.Keys))
+            {
+                UidChanged.Pulse(uid);
             }
 
             var fresh = _byUid.Values
@@ -243,6 +263,7 @@ internal sealed class PodIndex : IDisposable
                 if (_byUid.Remove(claimant.Uid, out var stale))
                 {
                     Reclaim(stale, null);
+                    UidChanged.Pulse(claimant.Uid);
                 }
 
                 return;

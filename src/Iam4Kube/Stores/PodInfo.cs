@@ -7,9 +7,11 @@ namespace Iam4Kube.Stores;
 /// What iam4kube keeps of a pod: enough to find it by IP and to name its ServiceAccount and node.
 /// <see cref="Unclaimed"/> says why a pod claims no IP (hostNetwork, finished), for explain. <see cref="Terminating"/>
 /// marks a pod being deleted: it still claims its IP (its containers run their grace period and may need credentials),
-/// but yields it to any other claimant (<see cref="PodIndex"/>).
+/// but yields it to any other claimant (<see cref="PodIndex"/>). <see cref="Ending"/> (being deleted or finished) is what
+/// the token door refuses: its caller must be a live pod, whatever its IP.
 /// </summary>
-internal sealed record PodInfo(NamespacedName Name, string Uid, string ServiceAccount, string? NodeName, IReadOnlyList<IPAddress> Ips, string? Unclaimed = null, bool Terminating = false)
+internal sealed record PodInfo(NamespacedName Name, string Uid, string ServiceAccount, string? NodeName, IReadOnlyList<IPAddress> Ips, string? Unclaimed = null,
+    bool Terminating = false, bool Ending = false)
 {
     public NamespacedName ServiceAccountName => new(Name.Namespace, ServiceAccount);
 
@@ -34,8 +36,11 @@ internal sealed record PodInfo(NamespacedName Name, string Uid, string ServiceAc
             : pod.Status?.Phase is "Succeeded" or "Failed" ? $"finished ({pod.Status.Phase}): its IP is free for reuse"
             : null;
         var ips = unclaimed is null ? ParseIps(pod.Status) : [];
+        // Ending: a token door caller must be a live pod (hostNetwork pods included, being deleted or finished not).
+        var terminating = meta.DeletionTimestamp is not null;
+        var ending = terminating || pod.Status?.Phase is "Succeeded" or "Failed";
         return new PodInfo(name, uid, serviceAccount, pod.Spec?.NodeName, ips, unclaimed ?? (ips.Length == 0 ? "no IP assigned yet" : null),
-            Terminating: meta.DeletionTimestamp is not null);
+            terminating, ending);
     }
 
     private static IPAddress[] ParseIps(V1PodStatus? status)

@@ -15,6 +15,7 @@ internal sealed class ApiRequestHandler(
     ClusterState cluster,
     ApiFaults faults,
     ConcurrentQueue<RecordedRequest> requests,
+    ServiceAccountTokens tokens,
     TimeProvider time,
     CancellationToken shutdown)
 {
@@ -47,6 +48,12 @@ internal sealed class ApiRequestHandler(
 
             if (await ServeNonResourceAsync(context, path))
             {
+                return;
+            }
+
+            if (path.TrimEnd('/') == TokenReviewsPath)
+            {
+                await ServeTokenReviewAsync(context);
                 return;
             }
 
@@ -84,6 +91,35 @@ internal sealed class ApiRequestHandler(
             default:
                 return false;
         }
+    }
+
+    private const string TokenReviewsPath = "/apis/authentication.k8s.io/v1/tokenreviews";
+
+    /// <summary>A virtual resource: create only, nothing stored, 201 with the status filled in.</summary>
+    private async Task ServeTokenReviewAsync(HttpContext context)
+    {
+        if (context.Request.Method != "POST")
+        {
+            throw ApiStatusException.MethodNotAllowed(context.Request.Method);
+        }
+
+        using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
+        var body = await reader.ReadToEndAsync(context.RequestAborted);
+        V1TokenReview? review;
+        try
+        {
+            review = KubernetesJson.Deserialize<V1TokenReview>(body);
+        }
+        catch (JsonException e)
+        {
+            throw ApiStatusException.BadRequest($"the body of the request is not a valid TokenReview: {e.Message}");
+        }
+
+        var answer = Encoding.UTF8.GetBytes(ServiceAccountTokens.ToJson(tokens.Review(review ?? throw ApiStatusException.BadRequest("empty body"))));
+        context.Response.StatusCode = (int)HttpStatusCode.Created;
+        context.Response.ContentType = Json;
+        context.Response.ContentLength = answer.Length;
+        await context.Response.Body.WriteAsync(answer, context.RequestAborted);
     }
 
     private static async Task WriteStatusAsync(HttpResponse response, ApiStatusException error)
@@ -174,6 +210,17 @@ internal sealed class ApiRequestHandler(
                 break;
             case "PATCH" when route.Name is not null:
                 await ServePatchAsync(context, route);
+                break;
+            case "PUT" when route.Name is not null:
+                // An update: the body's resourceVersion, when set, must be the current one (409 Conflict otherwise).
+                var replacement = await ReadBodyAsync(request, route.Kind);
+                CheckNamespace(route, replacement.Metadata);
+                if (replacement.Metadata.Name != route.Name)
+                {
+                    throw ApiStatusException.BadRequest("the name of the object does not match the name on the URL");
+                }
+
+                await WriteObjectAsync(context.Response, cluster.Mutate(route.Kind, route.Namespace, route.Name, _ => replacement));
                 break;
             default:
                 throw ApiStatusException.MethodNotAllowed(request.Method);

@@ -12,7 +12,7 @@ namespace Iam4Kube.Testing.Kubernetes;
 /// An in-process kube-apiserver on real Kestrel (127.0.0.1, a free port) that the real KubernetesClient talks to over
 /// HTTP/1.1 as it would to a cluster: LIST with limit/continue, WATCH as a chunked stream of JSON lines from a
 /// resourceVersion (ERROR 410 Expired once that is compacted away), BOOKMARKs, label selectors, GET of one object,
-/// POST and JSON merge PATCH (Events), and 404/409/410 <c>Status</c> bodies: what the product uses, nothing more.
+/// POST and JSON merge PATCH (Events), TokenReview of the ServiceAccount tokens it issues, and 404/409/410 <c>Status</c> bodies: what the product uses, nothing more.
 /// Serves core/v1 pods, serviceaccounts, nodes, events, namespaces and discovery.k8s.io/v1 endpointslices. Tests
 /// drive it directly (<see cref="Create{T}"/>,
 /// <see cref="Update{T}"/>, ...) and inject faults (<see cref="DropWatches"/>, <see cref="FailNext"/>, ...).
@@ -23,6 +23,7 @@ public sealed class FakeKubernetesApiServer : IAsyncDisposable
 
     private readonly TimeProvider _time;
     private readonly ClusterState _cluster;
+    private readonly ServiceAccountTokens _tokens;
     private readonly ApiFaults _faults = new();
     private readonly ConcurrentQueue<RecordedRequest> _requests = new();
     private readonly ConcurrentBag<IKubernetes> _clients = [];
@@ -42,6 +43,7 @@ public sealed class FakeKubernetesApiServer : IAsyncDisposable
     {
         _time = timeProvider ?? TimeProvider.System;
         _cluster = new ClusterState(_time, historyCapacity, initialResourceVersion: 1000);
+        _tokens = new ServiceAccountTokens(_cluster, _time);
         _directory = Path.Combine(Path.GetTempPath(), "iam4kube-fake-apiserver-" + Guid.NewGuid().ToString("N"));
     }
 
@@ -114,7 +116,7 @@ public sealed class FakeKubernetesApiServer : IAsyncDisposable
         });
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
         var app = builder.Build();
-        var handler = new ApiRequestHandler(_cluster, _faults, _requests, _time, _shutdown.Token);
+        var handler = new ApiRequestHandler(_cluster, _faults, _requests, _tokens, _time, _shutdown.Token);
         app.Run(handler.HandleAsync);
         await app.StartAsync(cancellationToken);
         _app = app;
@@ -178,6 +180,24 @@ public sealed class FakeKubernetesApiServer : IAsyncDisposable
     public IReadOnlyList<T> List<T>(string? @namespace = null)
         where T : class, IKubernetesObject<V1ObjectMeta> =>
         [.. _cluster.Snapshot(Kind<T>(), new ObjectFilter(@namespace, null, null)).Select(s => s.ToModel<T>())];
+
+    /// <summary>
+    /// A bound ServiceAccount token for the pod <paramref name="namespace"/>/<paramref name="podName"/>, as TokenRequest
+    /// writes into a projected volume: signed by this server, for <paramref name="audiences"/>, naming the pod, its
+    /// uid, its ServiceAccount and node. Valid for <paramref name="lifetime"/> (default 24 h, the webhook's).
+    /// </summary>
+    public string IssueServiceAccountToken(string @namespace, string podName, IReadOnlyList<string> audiences, TimeSpan? lifetime = null) =>
+        IssueServiceAccountToken(@namespace, podName, audiences, _time.GetUtcNow() + (lifetime ?? TimeSpan.FromDays(1)));
+
+    /// <summary>A bound token that expires at <paramref name="expires"/> (in the past for an expired one).</summary>
+    public string IssueServiceAccountToken(string @namespace, string podName, IReadOnlyList<string> audiences, DateTimeOffset expires) =>
+        _tokens.Issue(
+            Get<V1Pod>(@namespace, podName) ?? throw new InvalidOperationException($"pods \"{podName}\" not found: TokenRequest needs it"),
+            audiences,
+            expires);
+
+    /// <summary>How many TokenReviews were answered (authenticated or not).</summary>
+    public int TokenReviewCount => _tokens.Reviews;
 
     /// <summary>Forgets all history: watches and continued lists from any earlier resourceVersion get 410 Expired.</summary>
     public void CompactHistory() => _cluster.CompactHistory();

@@ -20,8 +20,13 @@ internal static class ResourceKinds
     public static readonly ResourceKind EndpointSlices = ResourceKind.Of<V1EndpointSlice>(
         "discovery.k8s.io", "v1", "endpointslices", namespaced: true);
 
+    public static readonly ResourceKind Secrets = ResourceKind.Of<V1Secret>(string.Empty, "v1", "secrets", namespaced: true);
+
+    public static readonly ResourceKind MutatingWebhookConfigurations = ResourceKind.Of<V1MutatingWebhookConfiguration>(
+        "admissionregistration.k8s.io", "v1", "mutatingwebhookconfigurations", namespaced: false);
+
     public static readonly IReadOnlyList<ResourceKind> All =
-        [Pods, ServiceAccounts, Nodes, Events, Namespaces, EndpointSlices];
+        [Pods, ServiceAccounts, Nodes, Events, Namespaces, EndpointSlices, Secrets, MutatingWebhookConfigurations];
 
     private static readonly Dictionary<Type, ResourceKind> ByType = All.ToDictionary(k => k.ClrType);
 

@@ -80,6 +80,33 @@ public sealed class Iam4KubeDeploymentTests
 
     [Theory]
     [MemberData(nameof(Manifests.Variants), MemberType = typeof(Manifests))]
+    public void TheTokenDoorAndTheWebhookHaveTheirServicePortsAndTheWebhookCanMissPodsSafely(string variant)
+    {
+        var manifests = Manifests.Load(variant);
+        var service = manifests.Iam4KubeService;
+        var container = manifests.Iam4KubeContainer;
+        var options = ParseArguments(container);
+
+        var podIdentity = Assert.Single(service.Spec.Ports, p => p.Name == "pod-identity");
+        Assert.Equal(8081, podIdentity.Port);
+        Assert.Equal(options.TokenListen!.Port, ContainerPort(container, podIdentity.TargetPort));
+        var webhookPort = Assert.Single(service.Spec.Ports, p => p.Name == "webhook");
+        Assert.Equal(443, webhookPort.Port);
+        Assert.Equal(options.WebhookListen!.Port, ContainerPort(container, webhookPort.TargetPort));
+        Assert.Contains(container.Env, e => e.Name == "POD_NAMESPACE" && e.ValueFrom?.FieldRef?.FieldPath == "metadata.namespace");
+
+        var webhook = Assert.Single(manifests.Single<V1MutatingWebhookConfiguration>("iam4kube").Webhooks);
+        Assert.Equal("Ignore", webhook.FailurePolicy);
+        Assert.Equal("IfNeeded", webhook.ReinvocationPolicy);
+        Assert.Equal(("iam4kube", ManifestSet.Namespace, "/mutate/pods", 443),
+            (webhook.ClientConfig.Service.Name, webhook.ClientConfig.Service.NamespaceProperty, webhook.ClientConfig.Service.Path, webhook.ClientConfig.Service.Port ?? 443));
+        var exclusion = Assert.Single(webhook.NamespaceSelector.MatchExpressions);
+        Assert.Equal(("kubernetes.io/metadata.name", "NotIn"), (exclusion.Key, exclusion.OperatorProperty));
+        Assert.Equal([ManifestSet.Namespace], exclusion.Values);
+    }
+
+    [Theory]
+    [MemberData(nameof(Manifests.Variants), MemberType = typeof(Manifests))]
     public void DisruptionBudgetKeepsAReplicaUpAndStillLetsANodeDrain(string variant)
     {
         var manifests = Manifests.Load(variant);

@@ -13,6 +13,17 @@ public sealed class RbacTests
         ("", "namespaces", "list"), ("", "namespaces", "watch"),
         ("", "events", "create"), ("", "events", "patch"),
         ("events.k8s.io", "events", "create"), ("events.k8s.io", "events", "patch"),
+        ("authentication.k8s.io", "tokenreviews", "create"),
+        ("admissionregistration.k8s.io", "mutatingwebhookconfigurations@iam4kube", "get"),
+        ("admissionregistration.k8s.io", "mutatingwebhookconfigurations@iam4kube", "patch"),
+    ];
+
+    /// <summary>In iam4kube's namespace: its webhook's TLS Secret, by name (create cannot be named in RBAC).</summary>
+    private static readonly HashSet<(string Group, string Resource, string Verb)> Iam4KubeNamespacePermissions =
+    [
+        ("", "secrets", "create"),
+        ("", "secrets@iam4kube-webhook-tls", "get"),
+        ("", "secrets@iam4kube-webhook-tls", "update"),
     ];
 
     private static readonly HashSet<(string Group, string Resource, string Verb)> Ip2ServicePermissions =
@@ -24,13 +35,16 @@ public sealed class RbacTests
 
     [Theory]
     [MemberData(nameof(Manifests.Variants), MemberType = typeof(Manifests))]
-    public void Iam4KubeMayOnlyReadPodsServiceAccountsAndNodesAndWriteEvents(string variant)
+    public void Iam4KubeMayOnlyReadPodsServiceAccountsAndNodesWriteEventsReviewTokensAndKeepItsNamedWebhookObjects(string variant)
     {
         var manifests = Manifests.Load(variant);
 
         var role = manifests.Single<V1ClusterRole>("iam4kube");
+        var namespaced = manifests.Single<V1Role>("iam4kube");
 
         Assert.Equal(Iam4KubePermissions.Order(), Permissions(role.Rules, variant).Distinct().Order());
+        Assert.Equal(ManifestSet.Namespace, namespaced.Metadata.NamespaceProperty);
+        Assert.Equal(Iam4KubeNamespacePermissions.Order(), Permissions(namespaced.Rules, variant).Distinct().Order());
     }
 
     [Theory]
@@ -53,7 +67,12 @@ public sealed class RbacTests
         var manifests = Manifests.Load(variant);
 
         var clusterBinding = Assert.Single(manifests.All<V1ClusterRoleBinding>());
-        var binding = Assert.Single(manifests.All<V1RoleBinding>());
+        Assert.Equal(["iam4kube", "ip2service"], manifests.All<V1RoleBinding>().Select(b => b.Metadata.Name).Order());
+        var binding = manifests.Single<V1RoleBinding>("ip2service");
+        var iam4kubeBinding = manifests.Single<V1RoleBinding>("iam4kube");
+        Assert.Equal(("Role", "iam4kube"), (iam4kubeBinding.RoleRef.Kind, iam4kubeBinding.RoleRef.Name));
+        Assert.Equal(("ServiceAccount", "iam4kube", ManifestSet.Namespace),
+            (Assert.Single(iam4kubeBinding.Subjects).Kind, iam4kubeBinding.Subjects[0].Name, iam4kubeBinding.Subjects[0].NamespaceProperty));
 
         Assert.Equal(("ClusterRole", "iam4kube"), (clusterBinding.RoleRef.Kind, clusterBinding.RoleRef.Name));
         var clusterSubject = Assert.Single(clusterBinding.Subjects);
@@ -70,17 +89,17 @@ public sealed class RbacTests
         manifests.Single<V1ServiceAccount>("ip2service");
     }
 
-    /// <summary>Rules flattened into (group, resource, verb). Wildcards, resource names and non-resource URLs are
-    /// refused outright: each would widen access in a way the triples do not show.</summary>
+    /// <summary>Rules flattened into (group, resource, verb); a rule limited to resource names yields
+    /// <c>resource@name</c> per name, so that the expected sets say exactly which objects. Wildcards and non-resource
+    /// URLs are refused outright: each would widen access in a way the triples do not show.</summary>
     private static IEnumerable<(string Group, string Resource, string Verb)> Permissions(IList<V1PolicyRule> rules, string variant)
     {
         foreach (var rule in rules)
         {
-            Assert.True(rule.ResourceNames is null or { Count: 0 }, $"{variant}: unexpected resourceNames");
             Assert.True(rule.NonResourceURLs is null or { Count: 0 }, $"{variant}: unexpected nonResourceURLs");
             foreach (var group in rule.ApiGroups)
             {
-                foreach (var resource in rule.Resources)
+                foreach (var resource in rule.Resources.SelectMany(r => rule.ResourceNames is { Count: > 0 } names ? names.Select(n => $"{r}@{n}") : [r]))
                 {
                     foreach (var verb in rule.Verbs)
                     {

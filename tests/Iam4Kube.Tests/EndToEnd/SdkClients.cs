@@ -34,6 +34,18 @@ internal static class SdkClients
     public static Task<ProcessResult> RunJavaScriptSdkAsync(PodNetwork pod, string endpoint, string home) =>
         pod.RunAsync(Node, [Checkout.JsImdsClientScript()], Environment(endpoint, home), TimeSpan.FromSeconds(60));
 
+    /// <summary>The client printed credentials that STS issued for <paramref name="roleName"/> as <paramref name="sessionName"/>.</summary>
+    public static void AssertIssuedFor(Testing.Sts.FakeSts sts, ProcessResult result, string roleName, string sessionName)
+    {
+        Assert.True(result.Succeeded, result.ToString());
+        var values = Botocore.ParseOutput(result.StandardOutput);
+        var call = sts.Calls.Single(c => c.AccessKeyIdIssued == values["access_key_id"]);
+        Assert.Equal(Testing.Builders.KubeObjects.RoleArn(roleName), call.RoleArn);
+        Assert.Equal(sessionName, call.RoleSessionName);
+        Assert.Equal("True", values["has_token"], ignoreCase: true);
+        Assert.Equal(16, values["secret_sha256_16"].Length);
+    }
+
     public static Task<ProcessResult> RunBotocoreAsync(PodNetwork pod, string endpoint, string home) =>
         pod.RunAsync(Botocore.Python, ["-c", Botocore.CredentialsScript], Environment(endpoint, home), TimeSpan.FromSeconds(30));
 }

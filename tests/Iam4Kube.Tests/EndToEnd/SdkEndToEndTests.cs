@@ -148,16 +148,8 @@ public sealed class SdkEndToEndTests : IAsyncLifetime
         Assert.Contains(_host.Api.Events, e => e.Reason == "IamImdsTokenRequired" && e.InvolvedObject.Name == "strict-pod" && e.Type == "Warning");
     }
 
-    private void AssertIssuedFor(ProcessResult result, string roleName, string sessionName)
-    {
-        Assert.True(result.Succeeded, result.ToString());
-        var values = Botocore.ParseOutput(result.StandardOutput);
-        var call = _host.Sts.Calls.Single(c => c.AccessKeyIdIssued == values["access_key_id"]);
-        Assert.Equal(KubeObjects.RoleArn(roleName), call.RoleArn);
-        Assert.Equal(sessionName, call.RoleSessionName);
-        Assert.Equal("True", values["has_token"], ignoreCase: true);
-        Assert.Equal(16, values["secret_sha256_16"].Length);
-    }
+    private void AssertIssuedFor(ProcessResult result, string roleName, string sessionName) =>
+        SdkClients.AssertIssuedFor(_host.Sts, result, roleName, sessionName);
 
     private async Task<PodNetwork> CreatePodAsync(string ns, string serviceAccount, string? roleArn)
     {

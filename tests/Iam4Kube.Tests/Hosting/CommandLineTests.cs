@@ -213,7 +213,7 @@ public sealed class CommandLineTests
     }
 
     [Theory]
-    [InlineData("--allowed-roles=", "--allowed-roles '': expected one or more comma-separated patterns")]
+    [InlineData("--allowed-roles=", "--allowed-roles '': expected one or more comma-separated values")]
     [InlineData("--namespace-restrictions=maybe", "--namespace-restrictions takes no value, or =true or =false")]
     public void GuardrailFlagsRefuseBadValues(string arg, string error)
     {

@@ -24,6 +24,15 @@ public sealed partial class OutcomeTableTests
     }
 
     [Fact]
+    public void OnTheTokenDoorServiceUnavailableAndTooManyRequestsInviteARetry()
+    {
+        Assert.All(Outcome.All, o => Assert.Equal(o.TokenStatus is 503 or 429, o.IsRetryableOnTokenDoor));
+        Assert.Equal(429, Outcome.TokenReviewOverloaded.TokenStatus);
+        Assert.Equal(401, Outcome.TokenExpired.TokenStatus);
+        Assert.Equal(403, Outcome.HostNotAllowed.TokenStatus);
+    }
+
+    [Fact]
     public void WhatMoreWaitingCouldChangeIsNotFinal()
     {
         Assert.Equal(

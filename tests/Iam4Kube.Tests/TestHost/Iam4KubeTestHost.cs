@@ -39,6 +39,38 @@ internal sealed class Iam4KubeTestHost : IAsyncDisposable
 
     public IPEndPoint AdminEndpoint => App.Services.GetRequiredService<Listeners>().AdminEndpoint;
 
+    /// <summary>The token door's listener (with <c>TokenListen</c> set).</summary>
+    public IPEndPoint TokenEndpoint => App.Services.GetRequiredService<Listeners>().EndpointOf(Doors.Token);
+
+    /// <summary>The admission webhooks' HTTPS listener (with <c>WebhookListen</c> set).</summary>
+    public IPEndPoint WebhookEndpoint => App.Services.GetRequiredService<Listeners>().EndpointOf(Doors.Webhook);
+
+    /// <summary>
+    /// A client of the webhooks that trusts only the CA in <paramref name="caBundle"/> (as kube-apiserver trusts the
+    /// caBundle) and expects the Service's name in the certificate; it connects to 127.0.0.1.
+    /// </summary>
+    public HttpClient WebhookClient(string caBundle, string serviceName = "iam4kube.iam4kube.svc")
+    {
+        var handler = new HttpClientHandler
+        {
+            ServerCertificateCustomValidationCallback = (_, certificate, _, _) =>
+            {
+                using var chain = new System.Security.Cryptography.X509Certificates.X509Chain();
+                chain.ChainPolicy.TrustMode = System.Security.Cryptography.X509Certificates.X509ChainTrustMode.CustomRootTrust;
+                chain.ChainPolicy.RevocationMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck;
+                var trusted = new System.Security.Cryptography.X509Certificates.X509Certificate2Collection();
+                trusted.ImportFromPem(caBundle);
+                chain.ChainPolicy.CustomTrustStore.AddRange(trusted);
+                return certificate is not null && chain.Build(certificate) && certificate.MatchesHostname(serviceName);
+            },
+        };
+        return new HttpClient(handler) { BaseAddress = new Uri($"https://127.0.0.1:{WebhookEndpoint.Port}") };
+    }
+
+    /// <summary>A client of the token door, from <paramref name="sourceIp"/>; requests name the Host themselves.</summary>
+    public HttpClient TokenClient(string sourceIp = "127.0.0.1", TimeSpan? timeout = null) =>
+        SourceBoundClient.Create(IPAddress.Parse(sourceIp), new Uri($"http://127.0.0.1:{TokenEndpoint.Port}"), timeout);
+
     /// <summary>Everything iam4kube logged, as compact JSON lines.</summary>
     public string LogText => _log.Text;
 

@@ -7,7 +7,7 @@ using Amazon.Util;
 // Obtains credentials exactly as an application using AWSSDK for .NET would on EC2, through whatever metadata
 // endpoint AWS_EC2_METADATA_SERVICE_ENDPOINT names (or 169.254.169.254). Run by the end-to-end tests inside a
 // pod's network namespace. Prints the access key id and a fingerprint of the secret, never the secret itself.
-//   DotnetImdsClient instance-profile | default-chain | region
+//   DotnetImdsClient instance-profile | container | default-chain | region
 var mode = args.Length > 0 ? args[0] : "instance-profile";
 try
 {
@@ -16,6 +16,14 @@ try
         case "instance-profile":
         {
             using var provider = new InstanceProfileAWSCredentials();
+            Print(await provider.GetCredentialsAsync());
+            break;
+        }
+
+        case "container":
+        {
+            // EKS Pod Identity's protocol: AWS_CONTAINER_CREDENTIALS_FULL_URI and AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE.
+            var provider = new GenericContainerCredentials();
             Print(await provider.GetCredentialsAsync());
             break;
         }
