@@ -23,8 +23,12 @@ internal sealed class RolePattern
     /// <summary>Longest pattern accepted: annotations are written by namespace admins, and patterns are short.</summary>
     public const int MaxLength = 2048;
 
-    /// <summary>A match that takes longer is refused (fail closed); NonBacktracking makes it linear anyway.</summary>
-    public static readonly TimeSpan MatchTimeout = TimeSpan.FromMilliseconds(100);
+    /// <summary>
+    /// A match that takes longer is refused (fail closed). NonBacktracking makes matching linear in the ARN's length,
+    /// so this is only a safety net: it is wall-clock time, and at 100 ms a loaded node (or a test run beside others)
+    /// refused a permitted role while the lazily built automaton was first used.
+    /// </summary>
+    public static readonly TimeSpan MatchTimeout = TimeSpan.FromSeconds(2);
 
     private readonly Regex _regex;
 
