@@ -15,7 +15,7 @@ internal static class TcpProbe
     private const string BackendScript = """
         import socket, sys
         address, port, name = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-        server = socket.socket()
+        server = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET)
         server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         server.bind((address, port))
         server.listen(128)
@@ -56,6 +56,40 @@ internal static class TcpProbe
     {
         var process = where.Start(Python, ["-u", "-c", BackendScript, address, port.ToString(System.Globalization.CultureInfo.InvariantCulture), name]);
         await process.WaitForLineAsync("listening", TimeSpan.FromSeconds(10));
+        return process;
+    }
+
+    /// <summary>Args: address port. Connects again and again until stopped, one line per connection, as
+    /// <see cref="ClientScript"/> prints them.</summary>
+    private const string LoopScript = """
+        import socket, sys, time
+        address, port = sys.argv[1], int(sys.argv[2])
+        print("started", flush=True)
+        while True:
+            started = time.monotonic()
+            try:
+                with socket.create_connection((address, port), timeout=3) as connection:
+                    data = b""
+                    while not data.endswith(b"\n"):
+                        chunk = connection.recv(100)
+                        if not chunk:
+                            break
+                        data += chunk
+                    print("ok", data.decode().strip(), flush=True)
+            except ConnectionRefusedError:
+                print("refused", int((time.monotonic() - started) * 1000), flush=True)
+            except socket.timeout:
+                print("timeout", flush=True)
+            except OSError as error:
+                print("error", error, flush=True)
+            time.sleep(0.01)
+        """;
+
+    /// <summary>Starts a client in <paramref name="where"/> that connects until disposed.</summary>
+    public static async Task<BackgroundProcess> StartClientLoopAsync(NetworkNamespace where, string address, int port)
+    {
+        var process = where.Start(Python, ["-u", "-c", LoopScript, address, port.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        await process.WaitForLineAsync("started", TimeSpan.FromSeconds(10));
         return process;
     }
 
