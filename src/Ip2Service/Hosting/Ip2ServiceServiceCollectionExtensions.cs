@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Ip2Service.Endpoints;
 using Ip2Service.Iptables;
+using Ip2Service.Nodes;
 using Ip2Service.Rules;
 using Ip2Service.Sync;
 using Ip2Service.Telemetry;
@@ -47,6 +48,17 @@ internal static class Ip2ServiceServiceCollectionExtensions
             sp.GetRequiredService<Ip2ServiceMetrics>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<EndpointSliceWatcher>>()));
+        if (options.StartupTaint.Length > 0)
+        {
+            services.AddHostedService(sp => new StartupTaintLifter(
+                sp.GetRequiredService<IKubernetes>(),
+                options.NodeName,
+                options.StartupTaint,
+                sp.GetRequiredService<Readiness>(),
+                sp.GetRequiredService<Ip2ServiceMetrics>(),
+                sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<ILogger<StartupTaintLifter>>()));
+        }
         return services;
     }
 }

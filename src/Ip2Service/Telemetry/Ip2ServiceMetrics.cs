@@ -43,9 +43,17 @@ internal sealed class Ip2ServiceMetrics
                 LabelNames = ["family"],
                 Buckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
             });
+        StartupTaintLifted = factory.CreateGauge(
+            "ip2service_startup_taint_lifted", "1 once the startup taint (--startup-taint) is off this node (lifted after the rules were live, or never there); 0 while it stays.");
+        StartupTaintErrors = factory.CreateCounter(
+            "ip2service_startup_taint_errors_total", "Failed attempts to read this Node or remove the startup taint from it (conflicts excluded: they are retried at once).");
     }
 
     public CollectorRegistry Registry { get; }
+
+    public Gauge StartupTaintLifted { get; }
+
+    public Counter StartupTaintErrors { get; }
 
     public Counter RuleRepairs { get; }
 
