@@ -27,12 +27,16 @@ internal static class TcpProbe
             connection.close()
         """;
 
-    /// <summary>Args: address port count. Prints one line per connection: "ok NAME SOURCE-IP", "refused MS",
-    /// "timeout" or "error TEXT".</summary>
+    /// <summary>Args: address port count (0: until stopped, 10 ms apart, after a "started" line). Prints one line
+    /// per connection: "ok NAME SOURCE-IP", "refused MS", "timeout" or "error TEXT".</summary>
     private const string ClientScript = """
-        import socket, sys, time
+        import itertools, socket, sys, time
         address, port, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-        for _ in range(count):
+        if count == 0:
+            print("started", flush=True)
+        for _ in (itertools.count() if count == 0 else range(count)):
+            if count == 0:
+                time.sleep(0.01)
             started = time.monotonic()
             try:
                 with socket.create_connection((address, port), timeout=3) as connection:
@@ -59,36 +63,10 @@ internal static class TcpProbe
         return process;
     }
 
-    /// <summary>Args: address port. Connects again and again until stopped, one line per connection, as
-    /// <see cref="ClientScript"/> prints them.</summary>
-    private const string LoopScript = """
-        import socket, sys, time
-        address, port = sys.argv[1], int(sys.argv[2])
-        print("started", flush=True)
-        while True:
-            started = time.monotonic()
-            try:
-                with socket.create_connection((address, port), timeout=3) as connection:
-                    data = b""
-                    while not data.endswith(b"\n"):
-                        chunk = connection.recv(100)
-                        if not chunk:
-                            break
-                        data += chunk
-                    print("ok", data.decode().strip(), flush=True)
-            except ConnectionRefusedError:
-                print("refused", int((time.monotonic() - started) * 1000), flush=True)
-            except socket.timeout:
-                print("timeout", flush=True)
-            except OSError as error:
-                print("error", error, flush=True)
-            time.sleep(0.01)
-        """;
-
     /// <summary>Starts a client in <paramref name="where"/> that connects until disposed.</summary>
     public static async Task<BackgroundProcess> StartClientLoopAsync(NetworkNamespace where, string address, int port)
     {
-        var process = where.Start(Python, ["-u", "-c", LoopScript, address, port.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        var process = where.Start(Python, ["-u", "-c", ClientScript, address, port.ToString(System.Globalization.CultureInfo.InvariantCulture), "0"]);
         await process.WaitForLineAsync("started", TimeSpan.FromSeconds(10));
         return process;
     }
