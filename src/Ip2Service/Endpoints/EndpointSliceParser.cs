@@ -6,50 +6,62 @@ using k8s.Models;
 namespace Ip2Service.Endpoints;
 
 /// <summary>
-/// Reads one EndpointSlice (discovery.k8s.io/v1). An endpoint is used when it is ready and not terminating (a
-/// missing "ready" means ready and a missing "terminating" means not terminating, as the API defines them); its
-/// first address is the DNAT target, as kube-proxy does, since an endpoint's addresses are one pod.
+/// Reads one EndpointSlice (discovery.k8s.io/v1), IPv4 or IPv6 (a dual-stack Service has one slice per family). An
+/// endpoint is used when it is ready and not terminating (a missing "ready" means ready and a missing "terminating"
+/// means not terminating, as the API defines them); its first address is the DNAT target, as kube-proxy does, since
+/// an endpoint's addresses are one pod.
 /// </summary>
 internal static class EndpointSliceParser
 {
-    public static ParsedSlice Parse(V1EndpointSlice slice, string portName)
+    public static ParsedSlice Parse(V1EndpointSlice slice, string portName) => Parse(slice, [portName]);
+
+    public static ParsedSlice Parse(V1EndpointSlice slice, IReadOnlyList<string> portNames)
     {
         var name = slice.Metadata?.Name ?? "";
         var problems = ImmutableArray.CreateBuilder<SliceProblem>();
-        var ready = ImmutableArray.CreateBuilder<BackendEndpoint>();
         var addresses = ImmutableArray.CreateBuilder<IPAddress>();
 
         if (slice.AddressType is not ("IPv4" or "IPv6"))
         {
             problems.Add(new SliceProblem(name, SliceProblemReason.UnsupportedAddressType, $"addressType {slice.AddressType}"));
-            return new ParsedSlice(name, [], [], problems.ToImmutable());
+            return new ParsedSlice(name, ImmutableDictionary<string, ImmutableArray<BackendEndpoint>>.Empty, [], problems.ToImmutable());
         }
+        var family = slice.AddressType == "IPv6" ? IpFamily.V6 : IpFamily.V4;
 
-        var port = FindPort(slice, name, portName, problems);
+        var firsts = new List<(IPAddress Address, bool Usable)>();
         foreach (var endpoint in slice.Endpoints ?? [])
         {
             IPAddress? first = null;
             foreach (var text in endpoint.Addresses ?? [])
             {
-                if (Ipv4.TryParse(text, out var address))
+                if (!Ipv4.TryParseAny(text, out var address))
+                {
+                    problems.Add(new SliceProblem(name, SliceProblemReason.MalformedAddress, $"address \"{text}\""));
+                }
+                else if (IpFamilies.Of(address) != family)
+                {
+                    problems.Add(new SliceProblem(name, SliceProblemReason.WrongFamily, $"address {text} in an {slice.AddressType} slice"));
+                }
+                else
                 {
                     first ??= address;
                     addresses.Add(address);
                 }
-                else if (Ipv4.IsIpv6(text))
-                {
-                    problems.Add(new SliceProblem(name, SliceProblemReason.Ipv6, $"address {text}"));
-                }
-                else
-                {
-                    problems.Add(new SliceProblem(name, SliceProblemReason.MalformedAddress, $"address \"{text}\""));
-                }
             }
             var isReady = endpoint.Conditions?.Ready ?? true;
             var isTerminating = endpoint.Conditions?.Terminating ?? false;
-            if (first is not null && port is not null && isReady && !isTerminating)
+            if (first is not null)
             {
-                ready.Add(new BackendEndpoint(first, port.Value));
+                firsts.Add((first, isReady && !isTerminating));
+            }
+        }
+
+        var ready = ImmutableDictionary.CreateBuilder<string, ImmutableArray<BackendEndpoint>>(StringComparer.Ordinal);
+        foreach (var portName in portNames.Distinct())
+        {
+            if (FindPort(slice, name, portName, problems) is { } port)
+            {
+                ready[portName] = [.. firsts.Where(f => f.Usable).Select(f => new BackendEndpoint(f.Address, port))];
             }
         }
         return new ParsedSlice(name, ready.ToImmutable(), addresses.ToImmutable(), problems.ToImmutable());

@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using System.Net;
 using System.Threading.Channels;
+using Ip2Service.Rules;
 using Ip2Service.Sync;
 using Iam4Kube.Watching;
 using Ip2Service.Telemetry;
@@ -22,6 +23,7 @@ namespace Ip2Service.Endpoints;
 internal sealed partial class EndpointSliceWatcher(
     IKubernetes client,
     ServiceReference service,
+    IReadOnlyList<InterceptRoute> routes,
     ImmutableArray<IPAddress> extraExclusions,
     ChannelWriter<DesiredState> desired,
     Ip2ServiceMetrics metrics,
@@ -165,7 +167,7 @@ internal sealed partial class EndpointSliceWatcher(
 
     private ParsedSlice Parse(V1EndpointSlice slice)
     {
-        var parsed = EndpointSliceParser.Parse(slice, service.PortName);
+        var parsed = EndpointSliceParser.Parse(slice, [.. routes.Select(r => r.PortName)]);
         foreach (var problem in parsed.Problems)
         {
             metrics.InvalidEndpoints.WithLabels(Ip2ServiceMetrics.Label(problem.Reason)).Inc();
@@ -176,7 +178,7 @@ internal sealed partial class EndpointSliceWatcher(
 
     private void Publish() =>
         // Bounded(1) with DropOldest never blocks and never fails: the syncer only needs the latest state.
-        desired.TryWrite(new DesiredState(_index.Snapshot(extraExclusions), Synced: true));
+        desired.TryWrite(new DesiredState(_index.Snapshot(routes, extraExclusions), Synced: true));
 
     private async Task DelayAsync(TimeSpan delay, CancellationToken cancellationToken)
     {

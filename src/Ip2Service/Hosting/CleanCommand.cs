@@ -1,4 +1,5 @@
 using Ip2Service.Iptables;
+using Ip2Service.Rules;
 using Ip2Service.Sync;
 using Serilog.Extensions.Logging;
 
@@ -20,12 +21,12 @@ internal static partial class CleanCommand
             _ => [IptablesBackend.Nft, IptablesBackend.Legacy],
         };
         var failed = false;
-        foreach (var backend in backends)
+        foreach (var (backend, family) in backends.SelectMany(b => new[] { (b, IpFamily.V4), (b, IpFamily.V6) }))
         {
             try
             {
-                var removed = await RuleApplier.CleanAsync(new IptablesCli(backend, command), logger, CancellationToken.None);
-                Log.Cleaned(logger, backend.ToString().ToUpperInvariant(), removed ? "removed ip2service's chains and jumps" : "nothing to remove");
+                var removed = await RuleApplier.CleanAsync(new IptablesCli(backend, command, family), logger, CancellationToken.None);
+                Log.Cleaned(logger, backend.ToString().ToUpperInvariant(), IpFamilies.Label(family), removed ? "removed ip2service's chains and jumps" : "nothing to remove");
             }
             catch (IptablesCommandException e) when (options.Backend == BackendChoice.Auto && e.NotInstalled)
             {
@@ -42,8 +43,8 @@ internal static partial class CleanCommand
 
     private static partial class Log
     {
-        [LoggerMessage(1, LogLevel.Information, "Clean ({Backend}): {Outcome}")]
-        public static partial void Cleaned(ILogger logger, string backend, string outcome);
+        [LoggerMessage(1, LogLevel.Information, "Clean ({Backend}, {Family}): {Outcome}")]
+        public static partial void Cleaned(ILogger logger, string backend, string family, string outcome);
 
         [LoggerMessage(2, LogLevel.Information, "Clean ({Backend}): backend not available ({Error})")]
         public static partial void Unavailable(ILogger logger, string backend, string error);

@@ -6,6 +6,7 @@ using Iam4Kube.Shared;
 using Ip2Service.Endpoints;
 using Ip2Service.Iptables;
 using Ip2Service.Rules;
+using Ip2Service.Sync;
 
 namespace Ip2Service.Hosting;
 
@@ -25,7 +26,8 @@ internal static partial class CommandLineParser
         ["run"] =
         [
             "--service-namespace", "--service-name", "--service-port", "--kubeconfig", "--admin-listen",
-            "--iptables-backend", .. InterceptFlags, .. LogFlags,
+            "--iptables-backend", "--ipv6", "--pod-identity-port", "--resync-interval", "--node-name", "--startup-taint",
+            .. InterceptFlags, .. LogFlags,
         ],
         ["render"] = ["--endpoints", .. InterceptFlags, .. LogFlags],
         ["apply"] = ["--endpoints", "--iptables-backend", .. InterceptFlags, .. LogFlags],
@@ -137,16 +139,99 @@ internal static partial class CommandLineParser
         {
             throw new CommandLineException($"--admin-listen \"{adminText}\" is not ADDRESS:PORT (e.g. 0.0.0.0:9091)");
         }
+        var podIdentityPort = Optional(flags, "--pod-identity-port") ?? "";
+        if (podIdentityPort.Length > 0 && !PortName().IsMatch(podIdentityPort))
+        {
+            throw new CommandLineException($"--pod-identity-port \"{podIdentityPort}\" is not a valid port name (at most 15 of a-z, 0-9, '-'; \"\" turns the pod-identity target off)");
+        }
+        var intercept = ParseIntercept(flags);
+        if (intercept.Family != IpFamily.V4)
+        {
+            throw new CommandLineException($"--intercept-ip for `ip2service run` is the IPv4 address; the IPv6 one is {InterceptTarget.DefaultIpv6.Address} (--ipv6 false turns it off)");
+        }
+        var ipv6 = ParseBool(flags, "--ipv6", true);
+        var nodeName = Optional(flags, "--node-name") ?? "";
+        if (nodeName.Length > 0 && !NodeName().IsMatch(nodeName))
+        {
+            throw new CommandLineException($"--node-name \"{nodeName}\" is not a valid Node name (a DNS subdomain)");
+        }
+        var taint = Optional(flags, "--startup-taint") ?? "";
+        if (taint.Length > 0 && !TaintKey().IsMatch(taint))
+        {
+            throw new CommandLineException($"--startup-taint \"{taint}\" is not a taint key (e.g. iam4kube.io/router-not-ready)");
+        }
+        if (taint.Length > 0 && nodeName.Length == 0)
+        {
+            throw new CommandLineException("--startup-taint needs --node-name (the Node to lift it from; the downward API's spec.nodeName)");
+        }
         return new RunOptions
         {
             Service = new ServiceReference(ns, name, port),
-            Intercept = ParseIntercept(flags),
+            Intercept = intercept,
+            Routes = Routes(intercept, port, ipv6, podIdentityPort),
+            ResyncInterval = ParseInterval(flags, "--resync-interval", RuleSyncer.DefaultResyncInterval),
+            NodeName = nodeName,
+            StartupTaint = taint,
             Kubeconfig = kubeconfig,
             AdminListen = admin,
             Backend = ParseBackend(flags),
             ExtraExclusions = ParseExclusions(flags),
             Log = log,
         };
+    }
+
+    /// <summary>The IMDS target on the Service port, then pod identity on its own port when asked for; each in IPv4
+    /// and, with --ipv6, IPv6.</summary>
+    private static ImmutableArray<InterceptRoute> Routes(InterceptTarget imds, string port, bool ipv6, string podIdentityPort)
+    {
+        var routes = ImmutableArray.CreateBuilder<InterceptRoute>();
+        routes.Add(new InterceptRoute(imds, port));
+        if (ipv6)
+        {
+            routes.Add(new InterceptRoute(InterceptTarget.DefaultIpv6 with { Port = imds.Port }, port));
+        }
+        if (podIdentityPort.Length > 0)
+        {
+            routes.Add(new InterceptRoute(InterceptTarget.PodIdentity, podIdentityPort));
+            if (ipv6)
+            {
+                routes.Add(new InterceptRoute(InterceptTarget.PodIdentityIpv6, podIdentityPort));
+            }
+        }
+        return routes.ToImmutable();
+    }
+
+    private static bool ParseBool(Dictionary<string, List<string>> flags, string name, bool fallback) =>
+        Optional(flags, name) switch
+        {
+            null => fallback,
+            "true" => true,
+            "false" => false,
+            var other => throw new CommandLineException($"{name} \"{other}\" is not true or false"),
+        };
+
+    /// <summary>"5s", "500ms", "1m": from 100 ms to 10 minutes.</summary>
+    private static TimeSpan ParseInterval(Dictionary<string, List<string>> flags, string name, TimeSpan fallback)
+    {
+        var text = Optional(flags, name);
+        if (text is null)
+        {
+            return fallback;
+        }
+        var match = Interval().Match(text);
+        TimeSpan? value = match.Success && long.TryParse(match.Groups["n"].Value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n < 1_000_000
+            ? match.Groups["unit"].Value switch
+            {
+                "ms" => TimeSpan.FromMilliseconds(n),
+                "s" => TimeSpan.FromSeconds(n),
+                _ => TimeSpan.FromMinutes(n),
+            }
+            : null;
+        if (value is not { } interval || interval < TimeSpan.FromMilliseconds(100) || interval > TimeSpan.FromMinutes(10))
+        {
+            throw new CommandLineException($"{name} \"{text}\" is not a duration from 100ms to 10m (e.g. 5s, 500ms)");
+        }
+        return interval;
     }
 
     private static RulesOptions ParseRules(bool apply, Dictionary<string, List<string>> flags, LogOptions log)
@@ -157,15 +242,20 @@ internal static partial class CommandLineParser
         {
             if (!BackendEndpoint.TryParse(item, out var endpoint))
             {
-                throw new CommandLineException($"--endpoints: \"{item}\" is not IPv4:PORT (e.g. 10.0.3.7:8080)");
+                throw new CommandLineException($"--endpoints: \"{item}\" is not IPv4:PORT or [IPv6]:PORT (e.g. 10.0.3.7:8080)");
             }
             endpoints.Add(endpoint);
+        }
+        var intercept = ParseIntercept(flags);
+        if (endpoints.FirstOrDefault(e => e.Family != intercept.Family) is { Address: not null } mismatch)
+        {
+            throw new CommandLineException($"--endpoints: {mismatch} is not of the --intercept-ip's address family");
         }
         return new RulesOptions
         {
             Apply = apply,
             Endpoints = endpoints.ToImmutable(),
-            Intercept = ParseIntercept(flags),
+            Intercept = intercept,
             ExtraExclusions = ParseExclusions(flags),
             Backend = ParseBackend(flags),
             Log = log,
@@ -176,9 +266,9 @@ internal static partial class CommandLineParser
     {
         var ipText = Optional(flags, "--intercept-ip");
         var address = InterceptTarget.Default.Address;
-        if (ipText is not null && !Ipv4.TryParse(ipText, out address))
+        if (ipText is not null && !Ipv4.TryParseAny(ipText, out address))
         {
-            throw new CommandLineException($"--intercept-ip \"{ipText}\" is not an IPv4 address");
+            throw new CommandLineException($"--intercept-ip \"{ipText}\" is not an IPv4 or IPv6 address");
         }
         var portText = Optional(flags, "--intercept-port");
         var port = InterceptTarget.Default.Port;
@@ -196,9 +286,9 @@ internal static partial class CommandLineParser
         foreach (var item in flags.GetValueOrDefault(ExcludeIp, [])
                      .SelectMany(v => v.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)))
         {
-            if (!Ipv4.TryParse(item, out var address))
+            if (!Ipv4.TryParseAny(item, out var address))
             {
-                throw new CommandLineException($"--exclude-ip \"{item}\" is not an IPv4 address");
+                throw new CommandLineException($"--exclude-ip \"{item}\" is not an IPv4 or IPv6 address");
             }
             result.Add(address);
         }
@@ -236,6 +326,15 @@ internal static partial class CommandLineParser
 
     [GeneratedRegex("^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")]
     private static partial Regex ServiceName();
+
+    [GeneratedRegex("^(?<n>[0-9]{1,7})(?<unit>ms|s|m)$")]
+    private static partial Regex Interval();
+
+    [GeneratedRegex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")]
+    private static partial Regex NodeName();
+
+    [GeneratedRegex("^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")]
+    private static partial Regex TaintKey();
 
     [GeneratedRegex("^(?=.*[a-z])[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?$")]
     private static partial Regex PortName();

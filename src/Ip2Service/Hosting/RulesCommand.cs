@@ -22,8 +22,8 @@ internal static partial class RulesCommand
         try
         {
             var backend = await BackendSelector.SelectAsync(options.Backend, command, CancellationToken.None);
-            var applier = new RuleApplier(new IptablesCli(backend.Backend, command), options.Intercept, loggerFactory.CreateLogger<RuleApplier>());
-            await applier.ApplyAsync(options.EndpointSet, CancellationToken.None);
+            var applier = new RuleApplier(new IptablesCli(backend.Backend, command, options.Intercept.Family), loggerFactory.CreateLogger<RuleApplier>());
+            await applier.ApplyAsync([new TargetRules(options.Intercept, options.EndpointSet)], CancellationToken.None);
             Log.Applied(logger, options.Intercept.ToString(), backend.Backend.ToString().ToUpperInvariant(), options.EndpointSet.ToString());
             return 0;
         }

@@ -1,5 +1,6 @@
 using Iam4Kube.Shared;
 using Ip2Service.Iptables;
+using Ip2Service.Rules;
 using Ip2Service.Telemetry;
 using Serilog;
 using Serilog.Extensions.Logging;
@@ -36,12 +37,12 @@ internal static partial class RunCommand
             Log.StartFailed(logger, e.Message, e);
             return 1;
         }
-        Log.Starting(logger, options.Service.ToString(), options.Intercept.ToString(), backend.Backend.ToString().ToUpperInvariant(), backend.Reason);
+        Log.Starting(logger, options.Service.ToString(), string.Join(", ", options.Routes.Select(r => $"{r.Target} -> port \"{r.PortName}\"")), backend.Backend.ToString().ToUpperInvariant(), backend.Reason);
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.Services.AddSerilog(serilog);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(options.AdminListen));
-        builder.Services.AddIp2Service(options, new IptablesCli(backend.Backend, ExternalCommand.Direct), kubernetes);
+        builder.Services.AddIp2Service(options, Families(options, backend.Backend, ExternalCommand.Direct), kubernetes);
 
         await using var app = builder.Build();
         app.MapAdminApi(app.Services.GetRequiredService<Ip2ServiceMetrics>().Registry);
@@ -58,6 +59,11 @@ internal static partial class RunCommand
         await app.WaitForShutdownAsync();
         return 0;
     }
+
+    /// <summary>One <see cref="IIptables"/> per address family the routes use, IPv4 first; both in the backend
+    /// chosen for the node (iptables and ip6tables of one backend go together).</summary>
+    public static IReadOnlyList<IIptables> Families(RunOptions options, IptablesBackend backend, ExternalCommand command) =>
+        [.. options.Routes.Select(r => r.Target.Family).Append(IpFamily.V4).Distinct().Order().Select(f => new IptablesCli(backend, command, f))];
 
     private static partial class Log
     {

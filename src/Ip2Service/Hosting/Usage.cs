@@ -11,6 +11,8 @@ internal static class Usage
           ip2service run    --service-namespace NS --service-name NAME [--service-port http]
                             [--intercept-ip 169.254.169.254] [--intercept-port 80] [--kubeconfig PATH]
                             [--exclude-ip IP[,IP...]] [--iptables-backend nft|legacy|auto]
+                            [--ipv6 true|false] [--pod-identity-port NAME] [--resync-interval 5s]
+                            [--node-name NODE --startup-taint KEY]
                             [--admin-listen 0.0.0.0:9091] [--log-format json|text] [--log-level info]
           ip2service render --endpoints [IP:PORT[,IP:PORT...]] [--intercept-ip ...] [--intercept-port ...]
                             [--exclude-ip IP[,IP...]]
@@ -21,7 +23,7 @@ internal static class Usage
 
         Commands:
           run     Watch the Service's EndpointSlices (label kubernetes.io/service-name=NAME) and keep the rules in
-                  step with its ready, not terminating endpoints on the named port (IPv4). Writes fail-closed
+                  step with its ready, not terminating endpoints on the named port (IPv4 and IPv6). Writes fail-closed
                   rules at once, before the first list. /healthz, /readyz (ready after the first sync) and
                   /metrics on --admin-listen. On exit the rules stay.
           render  Print the exact iptables-restore input for that endpoint set, as for a node without ip2service
@@ -35,6 +37,14 @@ internal static class Usage
                                    (the iam4kube pods are always excluded); repeatable
           --iptables-backend B     nft, legacy, or auto (default): where ip2service's chains or the node's
                                    rules already are, else nft
+          --ipv6 B                 true (default): also intercept [fd00:ec2::254] (and [fd00:ec2::23]) with
+                                   ip6tables, to the Service's IPv6 endpoints
+          --pod-identity-port N    also intercept EKS Pod Identity (169.254.170.23:80, [fd00:ec2::23]:80, from
+                                   pods and from the node itself) to the Service port named N; "" (default): off
+          --resync-interval D      how often the live rules are checked and repaired (100ms-10m; default 5s)
+          --node-name NODE         this pod's Node (downward API spec.nodeName), for --startup-taint
+          --startup-taint KEY      lift this taint from NODE once the rules are live (e.g.
+                                   iam4kube.io/router-not-ready); default: none
           --kubeconfig PATH        default: in-cluster config, else KUBECONFIG / ~/.kube/config
           --log-format F           json (default, compact JSON, one event a line) or text; logs go to stderr
           --log-level L            trace, debug, info (default), warn or error

@@ -1,9 +1,13 @@
+using Ip2Service.Rules;
+
 namespace Ip2Service.Iptables;
 
-/// <summary>Reads and atomically writes the node's IPv4 rules through one backend.</summary>
+/// <summary>Reads and atomically writes the node's rules of one address family through one backend.</summary>
 internal interface IIptables
 {
     IptablesBackend Backend { get; }
+
+    IpFamily Family { get; }
 
     /// <summary>The current filter and nat tables.</summary>
     Task<IptablesSnapshot> SaveAsync(CancellationToken cancellationToken);

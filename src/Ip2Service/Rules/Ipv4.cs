@@ -30,6 +30,21 @@ internal static class Ipv4
         return true;
     }
 
+    /// <summary>A strict IPv4 address, or an IPv6 address (which has a colon, so "10.1" cannot pass as one).</summary>
+    public static bool TryParseAny(string text, out IPAddress address)
+    {
+        if (TryParse(text, out address))
+        {
+            return true;
+        }
+        if (IsIpv6(text) && IPAddress.TryParse(text, out var parsed) && parsed.ScopeId == 0)
+        {
+            address = parsed;
+            return true;
+        }
+        return false;
+    }
+
     public static bool IsIpv6(string text) =>
         text.Contains(':', StringComparison.Ordinal)
         && IPAddress.TryParse(text, out var parsed)

@@ -31,9 +31,33 @@ internal sealed class Ip2ServiceMetrics
             "reason");
         ViewAge = factory.CreateGauge(
             "ip2service_endpoints_view_age_seconds", "Seconds since the EndpointSlices were last known up to date (a watch event, a BOOKMARK or a list).");
+        RuleRepairs = factory.CreateCounter(
+            "ip2service_rule_repairs_total",
+            "Rewrites of rules that someone else changed, found by the periodic check, by reason (missing_chain, missing_jump, duplicate_jump, flushed_chain, foreign_rule, missing_rule, reordered, rule_count) and family (ipv4, ipv6).",
+            "reason", "family");
+        RuleCheckDuration = factory.CreateHistogram(
+            "ip2service_rule_check_duration_seconds",
+            "Time to read the live rules of one family (iptables-save of filter and nat) and compare them with the last write.",
+            new HistogramConfiguration
+            {
+                LabelNames = ["family"],
+                Buckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+            });
+        StartupTaintLifted = factory.CreateGauge(
+            "ip2service_startup_taint_lifted", "1 once the startup taint (--startup-taint) is off this node (lifted after the rules were live, or never there); 0 while it stays.");
+        StartupTaintErrors = factory.CreateCounter(
+            "ip2service_startup_taint_errors_total", "Failed attempts to read this Node or remove the startup taint from it (conflicts excluded: they are retried at once).");
     }
 
     public CollectorRegistry Registry { get; }
+
+    public Gauge StartupTaintLifted { get; }
+
+    public Counter StartupTaintErrors { get; }
+
+    public Counter RuleRepairs { get; }
+
+    public Histogram RuleCheckDuration { get; }
 
     public Gauge EndpointsProgrammed { get; }
 
@@ -55,7 +79,7 @@ internal sealed class Ip2ServiceMetrics
 
     public static string Label(SliceProblemReason reason) => reason switch
     {
-        SliceProblemReason.Ipv6 => "ipv6",
+        SliceProblemReason.WrongFamily => "wrong_family",
         SliceProblemReason.MalformedAddress => "malformed_address",
         SliceProblemReason.MissingPort => "missing_port",
         SliceProblemReason.InvalidPort => "invalid_port",

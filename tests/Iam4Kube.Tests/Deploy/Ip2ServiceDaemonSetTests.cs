@@ -45,6 +45,20 @@ public sealed class Ip2ServiceDaemonSetTests
 
     [Theory]
     [MemberData(nameof(Manifests.Variants), MemberType = typeof(Manifests))]
+    public void LiftsTheStartupTaintFromItsOwnNode(string variant)
+    {
+        var container = Manifests.Load(variant).Ip2ServiceContainer;
+
+        var flags = Flags(container.Args.Skip(1));
+        Assert.Equal("iam4kube.io/router-not-ready", flags["--startup-taint"]);
+        Assert.Equal("$(NODE_NAME)", flags["--node-name"]);
+        var env = Assert.Single(container.Env, e => e.Name == "NODE_NAME");
+        Assert.Equal("spec.nodeName", env.ValueFrom.FieldRef.FieldPath);
+        Assert.Equal("pod-identity", flags["--pod-identity-port"]);
+    }
+
+    [Theory]
+    [MemberData(nameof(Manifests.Variants), MemberType = typeof(Manifests))]
     public void IsScheduledBeforeOrdinaryWorkloads(string variant)
     {
         var pod = Manifests.Load(variant).Ip2ServiceDaemonSet.Spec.Template.Spec;

@@ -62,11 +62,38 @@ public sealed class RbacTests
 
     [Theory]
     [MemberData(nameof(Manifests.Variants), MemberType = typeof(Manifests))]
+    public void Ip2ServiceMayOnlyReadAndPatchNodesAndAnAdmissionPolicyNarrowsThatToItsOwnNodesStartupTaint(string variant)
+    {
+        var manifests = Manifests.Load(variant);
+
+        var role = manifests.Single<V1ClusterRole>("ip2service-node");
+        Assert.Equal([("", "nodes", "get"), ("", "nodes", "patch")], Permissions(role.Rules, variant).Distinct().Order());
+        var binding = manifests.Single<V1ClusterRoleBinding>("ip2service-node");
+        Assert.Equal(("ClusterRole", "ip2service-node"), (binding.RoleRef.Kind, binding.RoleRef.Name));
+        var subject = Assert.Single(binding.Subjects);
+        Assert.Equal(("ServiceAccount", "ip2service", ManifestSet.Namespace), (subject.Kind, subject.Name, subject.NamespaceProperty));
+
+        var policy = manifests.Single<V1ValidatingAdmissionPolicy>("ip2service-own-node-startup-taint");
+        Assert.Equal("Fail", policy.Spec.FailurePolicy);
+        var match = Assert.Single(policy.Spec.MatchConditions);
+        Assert.Contains($"'system:serviceaccount:{ManifestSet.Namespace}:ip2service'", match.Expression, StringComparison.Ordinal);
+        var rule = Assert.Single(policy.Spec.MatchConstraints.ResourceRules);
+        Assert.Equal(["nodes"], rule.Resources);
+        Assert.Equal(["UPDATE"], rule.Operations);
+        Assert.Contains(policy.Spec.Validations, v => v.Expression.Contains("request.userInfo.extra['authentication.kubernetes.io/node-name']", StringComparison.Ordinal));
+        Assert.Contains(policy.Spec.Variables, v => v.Expression == "'iam4kube.io/router-not-ready'");
+        var policyBinding = manifests.Single<V1ValidatingAdmissionPolicyBinding>("ip2service-own-node-startup-taint");
+        Assert.Equal(policy.Metadata.Name, policyBinding.Spec.PolicyName);
+        Assert.Equal(["Deny"], policyBinding.Spec.ValidationActions);
+    }
+
+    [Theory]
+    [MemberData(nameof(Manifests.Variants), MemberType = typeof(Manifests))]
     public void EachRoleIsBoundToItsOwnServiceAccountAndNothingElseIsBound(string variant)
     {
         var manifests = Manifests.Load(variant);
 
-        var clusterBinding = Assert.Single(manifests.All<V1ClusterRoleBinding>());
+        var clusterBinding = Assert.Single(manifests.All<V1ClusterRoleBinding>(), b => b.Metadata.Name != "ip2service-node");
         Assert.Equal(["iam4kube", "ip2service"], manifests.All<V1RoleBinding>().Select(b => b.Metadata.Name).Order());
         var binding = manifests.Single<V1RoleBinding>("ip2service");
         var iam4kubeBinding = manifests.Single<V1RoleBinding>("iam4kube");

@@ -87,4 +87,20 @@ public sealed class ImdsTokensTests
         Assert.True(_tokens.TryValidate(_tokens.Issue(ip, "u", 10), ip, out _));
         Assert.False(_tokens.TryValidate(_tokens.Issue(ip, "u", 10), Pod, out _));
     }
+
+    [Fact]
+    public void ATokenIssuedToADualStackPodsIpv4AddressIsRefusedFromItsIpv6AddressAndTheOtherWayRound()
+    {
+        // One pod, two addresses (status.podIPs): a token is bound to the address it was issued to, not to the pod.
+        var v4 = IPAddress.Parse("10.0.0.5");
+        var v6 = IPAddress.Parse("fd00::5");
+        var fromV4 = _tokens.Issue(v4, "uid-dual", 60);
+        var fromV6 = _tokens.Issue(v6, "uid-dual", 60);
+
+        Assert.False(_tokens.TryValidate(fromV4, v6, out _));
+        Assert.False(_tokens.TryValidate(fromV6, v4, out _));
+        Assert.False(_tokens.TryValidate(fromV4, IPAddress.Parse("::ffff:10.0.0.6"), out _));
+        Assert.True(_tokens.TryValidate(fromV6, v6, out var uid));
+        Assert.Equal("uid-dual", uid);
+    }
 }

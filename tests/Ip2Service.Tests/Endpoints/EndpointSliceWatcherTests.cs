@@ -4,6 +4,7 @@ using System.Threading.Channels;
 using Iam4Kube.Testing.Kubernetes;
 using Iam4Kube.Watching;
 using Ip2Service.Endpoints;
+using Ip2Service.Rules;
 using Ip2Service.Sync;
 using Ip2Service.Telemetry;
 using k8s.Models;
@@ -45,7 +46,7 @@ public sealed class EndpointSliceWatcherTests : IAsyncLifetime
         var listed = await NextAsync();
         Assert.True(listed.Synced);
         Assert.Equal(["10.0.0.1:8080"], Ready(listed));
-        Assert.Equal(["10.0.0.1"], listed.Set.Excluded.Select(a => a.ToString()));
+        Assert.Equal(["10.0.0.1"], listed.Rules[0].Set.Excluded.Select(a => a.ToString()));
         await _api.WaitForWatchAsync("endpointslices");
 
         _api.Create(Slice("iam4kube-b", [Endpoint("10.0.0.2")]));
@@ -54,7 +55,7 @@ public sealed class EndpointSliceWatcherTests : IAsyncLifetime
         _api.Update(Slice("iam4kube-a", [Endpoint("10.0.0.1", ready: false)]));
         var notReady = await NextAsync();
         Assert.Equal(["10.0.0.2:8080"], Ready(notReady));
-        Assert.Equal(["10.0.0.1", "10.0.0.2"], notReady.Set.Excluded.Select(a => a.ToString()));
+        Assert.Equal(["10.0.0.1", "10.0.0.2"], notReady.Rules[0].Set.Excluded.Select(a => a.ToString()));
 
         _api.Delete<V1EndpointSlice>(Namespace, "iam4kube-b");
         Assert.Empty(Ready(await NextAsync()));
@@ -68,7 +69,7 @@ public sealed class EndpointSliceWatcherTests : IAsyncLifetime
         var state = await NextAsync();
 
         Assert.True(state.Synced);
-        Assert.Empty(state.Set.Ready);
+        Assert.Empty(state.Rules[0].Set.Ready);
     }
 
     [Fact]
@@ -122,7 +123,7 @@ public sealed class EndpointSliceWatcherTests : IAsyncLifetime
     public async Task SkipsAndCountsBadEntriesWhileUsingTheRest()
     {
         _api.Create(Slice("iam4kube-v4", [Endpoint("10.0.0.1"), Endpoint("10.0.0.300")]));
-        _api.Create(Slice("iam4kube-v6", [Endpoint("fd00::1")], addressType: "IPv6"));
+        _api.Create(Slice("iam4kube-v6", [Endpoint("10.0.0.2")], addressType: "IPv6"));
         _api.Create(Slice("iam4kube-noport", [Endpoint("10.0.0.3")], portName: "metrics"));
 
         await StartAsync();
@@ -130,7 +131,7 @@ public sealed class EndpointSliceWatcherTests : IAsyncLifetime
         var state = await NextAsync();
         Assert.Equal(["10.0.0.1:8080"], Ready(state));
         Assert.Equal(1, _metrics.InvalidEndpoints.WithLabels("malformed_address").Value);
-        Assert.Equal(1, _metrics.InvalidEndpoints.WithLabels("ipv6").Value);
+        Assert.Equal(1, _metrics.InvalidEndpoints.WithLabels("wrong_family").Value);
         Assert.Equal(1, _metrics.InvalidEndpoints.WithLabels("missing_port").Value);
     }
 
@@ -194,13 +195,14 @@ public sealed class EndpointSliceWatcherTests : IAsyncLifetime
     private static bool IsList(RecordedRequest request) =>
         request.Path.EndsWith("/endpointslices", StringComparison.Ordinal) && !request.IsWatch;
 
-    private static List<string> Ready(DesiredState state) => [.. state.Set.Ready.Select(e => e.ToString())];
+    private static List<string> Ready(DesiredState state) => [.. state.Rules[0].Set.Ready.Select(e => e.ToString())];
 
     private async Task StartAsync(WatchSettings? settings = null)
     {
         _watcher = new EndpointSliceWatcher(
             _api.CreateClient(),
             new ServiceReference(Namespace, Service, "http"),
+            [new InterceptRoute(InterceptTarget.Default, "http")],
             ImmutableArray<IPAddress>.Empty,
             _states.Writer,
             _metrics,

@@ -44,7 +44,10 @@ public sealed class EndpointSetTests
     [InlineData("10.0.0.1:0", false)]
     [InlineData("10.0.0.1:65536", false)]
     [InlineData("10.0.0.1:+80", false)]
-    [InlineData("[::1]:8080", false)]
+    [InlineData("[fd00::1]:8080", true)]
+    [InlineData("fd00::1:8080", false)]
+    [InlineData("[10.0.0.1]:8080", false)]
+    [InlineData("[fe80::1%2]:8080", false)]
     [InlineData(" 10.0.0.1:8080", false)]
     public void ParsesOnlyStrictIpv4Endpoints(string text, bool valid)
     {

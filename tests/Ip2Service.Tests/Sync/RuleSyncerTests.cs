@@ -4,12 +4,16 @@ using Ip2Service.Sync;
 using Ip2Service.Telemetry;
 using Ip2Service.Tests.TestSupport;
 using Microsoft.Extensions.Logging.Abstractions;
+using Iam4Kube.Testing;
 using Prometheus;
 
 namespace Ip2Service.Tests.Sync;
 
 public sealed class RuleSyncerTests : IAsyncLifetime
 {
+    private static readonly TimeSpan ResyncInterval = TimeSpan.FromMilliseconds(100);
+    private static readonly string Chain = ChainNames.For(InterceptTarget.Default);
+
     private readonly FakeIptables _iptables = new();
     private readonly Channel<DesiredState> _desired = Channel.CreateBounded<DesiredState>(
         new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropOldest });
@@ -21,12 +25,13 @@ public sealed class RuleSyncerTests : IAsyncLifetime
     {
         _readiness = new Readiness(_metrics);
         _syncer = new RuleSyncer(
-            new RuleApplier(_iptables, InterceptTarget.Default, NullLogger<RuleApplier>.Instance),
-            new DesiredState(EndpointSet.Empty, Synced: false),
+            [new RuleApplier(_iptables, NullLogger<RuleApplier>.Instance)],
+            new DesiredState([new TargetRules(InterceptTarget.Default, EndpointSet.Empty)], Synced: false),
             _desired.Reader,
             _readiness,
             _metrics,
             TimeProvider.System,
+            ResyncInterval,
             NullLogger<RuleSyncer>.Instance);
     }
 
@@ -74,7 +79,7 @@ public sealed class RuleSyncerTests : IAsyncLifetime
         await _syncer.StartAsync(CancellationToken.None);
         await _iptables.NextRestoreAsync();
 
-        _desired.Writer.TryWrite(new DesiredState(EndpointSet.Empty, Synced: true));
+        _desired.Writer.TryWrite(new DesiredState([new TargetRules(InterceptTarget.Default, EndpointSet.Empty)], Synced: true));
         await _readiness.WhenReady.WaitAsync(TimeSpan.FromSeconds(10));
 
         Assert.Equal(1, _iptables.Restores);
@@ -133,8 +138,78 @@ public sealed class RuleSyncerTests : IAsyncLifetime
 
     private static DesiredState Synced(params string[] endpoints) =>
         new(
-            EndpointSet.ForEndpoints(
-                endpoints.Select(e => BackendEndpoint.TryParse(e, out var parsed) ? parsed : throw new ArgumentException(e)),
-                []),
+            [new TargetRules(
+                InterceptTarget.Default,
+                EndpointSet.ForEndpoints(
+                    endpoints.Select(e => BackendEndpoint.TryParse(e, out var parsed) ? parsed : throw new ArgumentException(e)),
+                    []))],
             Synced: true);
+
+    [Fact]
+    public async Task ChecksTheLiveRulesEveryIntervalWithoutRewritingUnchangedOnes()
+    {
+        await _syncer.StartAsync(CancellationToken.None);
+        await _iptables.NextRestoreAsync();
+        _desired.Writer.TryWrite(Synced("10.0.0.1:8080"));
+        await _iptables.NextRestoreAsync();
+        await _readiness.WhenReady.WaitAsync(TimeSpan.FromSeconds(10));
+
+        // Three checks happened: the histogram counts them.
+        await Eventually.TrueAsync(() => CheckCount() >= 3, TimeSpan.FromSeconds(10), "the live rules were not checked three times");
+
+        Assert.Equal(2, _iptables.Restores);
+        Assert.Equal(0, RepairCount());
+    }
+
+    public static TheoryData<string, string> Sabotage => new()
+    {
+        { "flushed_chain", $"*nat\n-F {Chain}\nCOMMIT\n" },
+        { "missing_jump", $"*nat\n-F PREROUTING\nCOMMIT\n" },
+        { "missing_chain", $"*filter\n-F INPUT\n-F FORWARD\n-F {Chain}\n-X {Chain}\nCOMMIT\n" },
+        { "foreign_rule", $"*nat\n-I {Chain} 1 -p tcp -j ACCEPT\nCOMMIT\n" },
+        { "duplicate_jump", $"*filter\n-A INPUT -j {Chain}\nCOMMIT\n" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Sabotage))]
+    public async Task RepairsWhatSomeoneElseChangedWithinTheIntervalAndCountsTheReason(string reason, string change)
+    {
+        await _syncer.StartAsync(CancellationToken.None);
+        await _iptables.NextRestoreAsync();
+        _desired.Writer.TryWrite(Synced("10.0.0.1:8080"));
+        await _iptables.NextRestoreAsync();
+        var written = _iptables.RulesOf("nat", Chain);
+
+        _iptables.Change(change);
+        var repair = await _iptables.NextRestoreAsync();
+
+        Assert.Contains("--to-destination 10.0.0.1:8080", repair, StringComparison.Ordinal);
+        Assert.Equal(written, _iptables.RulesOf("nat", Chain));
+        Assert.Single(_iptables.RulesOf("nat", "PREROUTING"), r => r.EndsWith("-j " + Chain, StringComparison.Ordinal));
+        Assert.Single(_iptables.RulesOf("filter", "INPUT"), r => r.EndsWith("-j " + Chain, StringComparison.Ordinal));
+        await Eventually.TrueAsync(() => _metrics.RuleRepairs.WithLabels(reason, "ipv4").Value == 1, TimeSpan.FromSeconds(10), $"no repair counted as {reason}");
+        Assert.Equal(1, RepairCount());
+    }
+
+    [Fact]
+    public async Task RepairsRulesReorderedInItsChain()
+    {
+        await _syncer.StartAsync(CancellationToken.None);
+        await _iptables.NextRestoreAsync();
+        _desired.Writer.TryWrite(Synced("10.0.0.1:8080", "10.0.0.2:8080"));
+        await _iptables.NextRestoreAsync();
+        var written = _iptables.RulesOf("nat", Chain);
+
+        // The same rules, last first: the unconditional DNAT would now take every connection.
+        _iptables.Change($"*nat\n:{Chain} - [0:0]\n{string.Concat(written.Reverse().Select(r => $"-A {Chain} {r}\n"))}COMMIT\n");
+        await _iptables.NextRestoreAsync();
+
+        Assert.Equal(written, _iptables.RulesOf("nat", Chain));
+        await Eventually.TrueAsync(() => _metrics.RuleRepairs.WithLabels("reordered", "ipv4").Value == 1, TimeSpan.FromSeconds(10), "no repair counted as reordered");
+    }
+
+    private double RepairCount() =>
+        RuleDrift.Reasons.Sum(r => _metrics.RuleRepairs.WithLabels(r, "ipv4").Value);
+
+    private long CheckCount() => _metrics.RuleCheckDuration.WithLabels("ipv4").Count;
 }

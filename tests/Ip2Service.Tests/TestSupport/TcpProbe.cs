@@ -15,7 +15,7 @@ internal static class TcpProbe
     private const string BackendScript = """
         import socket, sys
         address, port, name = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-        server = socket.socket()
+        server = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET)
         server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         server.bind((address, port))
         server.listen(128)
@@ -27,12 +27,16 @@ internal static class TcpProbe
             connection.close()
         """;
 
-    /// <summary>Args: address port count. Prints one line per connection: "ok NAME SOURCE-IP", "refused MS",
-    /// "timeout" or "error TEXT".</summary>
+    /// <summary>Args: address port count (0: until stopped, 10 ms apart, after a "started" line). Prints one line
+    /// per connection: "ok NAME SOURCE-IP", "refused MS", "timeout" or "error TEXT".</summary>
     private const string ClientScript = """
-        import socket, sys, time
+        import itertools, socket, sys, time
         address, port, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-        for _ in range(count):
+        if count == 0:
+            print("started", flush=True)
+        for _ in (itertools.count() if count == 0 else range(count)):
+            if count == 0:
+                time.sleep(0.01)
             started = time.monotonic()
             try:
                 with socket.create_connection((address, port), timeout=3) as connection:
@@ -56,6 +60,14 @@ internal static class TcpProbe
     {
         var process = where.Start(Python, ["-u", "-c", BackendScript, address, port.ToString(System.Globalization.CultureInfo.InvariantCulture), name]);
         await process.WaitForLineAsync("listening", TimeSpan.FromSeconds(10));
+        return process;
+    }
+
+    /// <summary>Starts a client in <paramref name="where"/> that connects until disposed.</summary>
+    public static async Task<BackgroundProcess> StartClientLoopAsync(NetworkNamespace where, string address, int port)
+    {
+        var process = where.Start(Python, ["-u", "-c", ClientScript, address, port.ToString(System.Globalization.CultureInfo.InvariantCulture), "0"]);
+        await process.WaitForLineAsync("started", TimeSpan.FromSeconds(10));
         return process;
     }
 

@@ -1,0 +1,108 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Iam4Kube.Watching;
+using Ip2Service.Sync;
+using Ip2Service.Telemetry;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+
+namespace Ip2Service.Nodes;
+
+/// <summary>
+/// Closes the node-boot window the way CNI agents do: the kubelet registers the node with a NoSchedule startup taint
+/// (`--register-with-taints`), so no ordinary pod lands on it before ip2service's rules exist; this lifts the taint
+/// from its own Node once the rules are live, and only then: <see cref="Readiness"/> completes after the fail-closed
+/// and DNAT rules of every family were written and read back from a complete list of the Service's EndpointSlices.
+/// While the rules cannot be written the taint stays (the syncer's log and ip2service_sync_errors_total say why).
+/// Nothing is put back on exit: the rules stay in place when ip2service stops.
+/// <para>
+/// The removal is a JSON merge patch of <c>spec.taints</c> without that taint, carrying the resourceVersion it was read
+/// at: kube-apiserver answers 409 Conflict when the Node changed meanwhile (another controller added a taint), and
+/// the read-modify-write starts again, so no other taint is ever lost.
+/// </para>
+/// </summary>
+internal sealed partial class StartupTaintLifter(
+    IKubernetes client,
+    string nodeName,
+    string taintKey,
+    Readiness readiness,
+    Ip2ServiceMetrics metrics,
+    TimeProvider time,
+    ILogger<StartupTaintLifter> logger) : BackgroundService
+{
+    private readonly Backoff _backoff = new(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(30));
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        Log.Waiting(logger, taintKey, nodeName);
+        try
+        {
+            await readiness.WhenReady.WaitAsync(stoppingToken);
+            while (!await TryLiftAsync(stoppingToken))
+            {
+                await Task.Delay(_backoff.Next(), time, stoppingToken);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping before the rules were live (or mid-retry): the taint stays, as it must.
+        }
+    }
+
+    /// <summary>True when the taint is gone (lifted now, or found absent).</summary>
+    private async Task<bool> TryLiftAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var node = await client.CoreV1.ReadNodeAsync(nodeName, cancellationToken: cancellationToken);
+            var taints = node.Spec?.Taints ?? [];
+            var remaining = taints.Where(t => t.Key != taintKey).ToList();
+            if (remaining.Count == taints.Count)
+            {
+                metrics.StartupTaintLifted.Set(1);
+                Log.Absent(logger, taintKey, nodeName);
+                return true;
+            }
+            var patch = new JsonObject
+            {
+                ["metadata"] = new JsonObject { ["resourceVersion"] = node.Metadata.ResourceVersion },
+                ["spec"] = new JsonObject { ["taints"] = JsonNode.Parse(KubernetesJson.Serialize(remaining)) },
+            };
+            await client.CoreV1.PatchNodeAsync(new V1Patch(patch.ToJsonString(), V1Patch.PatchType.MergePatch), nodeName, cancellationToken: cancellationToken);
+            metrics.StartupTaintLifted.Set(1);
+            Log.Lifted(logger, taintKey, nodeName);
+            return true;
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict)
+        {
+            // The Node changed between our read and our write: read it again at once.
+            Log.Conflict(logger, nodeName);
+            return false;
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            metrics.StartupTaintErrors.Inc();
+            Log.Failed(logger, taintKey, nodeName, WatchFailures.Describe(e), e);
+            return false;
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Information, "Keeping the startup taint {Taint} on node {Node} until the rules are live")]
+        public static partial void Waiting(ILogger logger, string taint, string node);
+
+        [LoggerMessage(2, LogLevel.Information, "Lifted the startup taint {Taint} from node {Node}: the fail-closed and DNAT rules are live")]
+        public static partial void Lifted(ILogger logger, string taint, string node);
+
+        [LoggerMessage(3, LogLevel.Information, "Node {Node} has no startup taint {Taint} (already lifted, or the kubelet does not set it)")]
+        public static partial void Absent(ILogger logger, string taint, string node);
+
+        [LoggerMessage(4, LogLevel.Debug, "Node {Node} changed while lifting its startup taint (409 Conflict); reading it again")]
+        public static partial void Conflict(ILogger logger, string node);
+
+        [LoggerMessage(5, LogLevel.Warning, "Lifting the startup taint {Taint} from node {Node} failed ({Error}); retrying")]
+        public static partial void Failed(ILogger logger, string taint, string node, string error, Exception exception);
+    }
+}
