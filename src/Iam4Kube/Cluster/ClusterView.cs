@@ -28,26 +28,27 @@ internal sealed class ClusterView : BackgroundService, IClusterSource
         NamespaceStore? namespaces = null)
     {
         var logger = loggers.CreateLogger<ClusterView>();
-        ResourceInformer<TItem, TList> Informer<TItem, TList>(string resource, ResourceInformer<TItem, TList>.ListPage list,
-            ResourceInformer<TItem, TList>.Watch watch, IResourceHandler<TItem> handler, RelistSignal? relist = null)
+        ResourceInformer<TItem, TList, TKept> Informer<TItem, TList, TKept>(string resource, ResourceInformer<TItem, TList, TKept>.ListPage list,
+            ResourceInformer<TItem, TList, TKept>.Watch watch, IResourceHandler<TItem, TKept> handler, RelistSignal? relist = null)
             where TItem : IKubernetesObject<V1ObjectMeta>
-            where TList : IItems<TItem>, IMetadata<V1ListMeta> =>
+            where TList : IItems<TItem>, IMetadata<V1ListMeta>
+            where TKept : class =>
             new(resource, list, watch, handler, settings, freshness, metrics, time, logger, relist);
 
-        var podInformer = Informer<V1Pod, V1PodList>(
+        var podInformer = Informer<V1Pod, V1PodList, PodInfo>(
             "pods",
             (token, limit, ct) => client.CoreV1.ListPodForAllNamespacesAsync(continueParameter: token, limit: limit, cancellationToken: ct),
             (rv, timeout, onError, ct) => client.CoreV1.WatchListPodForAllNamespacesAsync(
                 allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: timeout, onError: onError, cancellationToken: ct),
             new PodHandler(pods),
             pods.RelistRequested);
-        var serviceAccountInformer = Informer<V1ServiceAccount, V1ServiceAccountList>(
+        var serviceAccountInformer = Informer<V1ServiceAccount, V1ServiceAccountList, ServiceAccountStore.Listed>(
             "serviceaccounts",
             (token, limit, ct) => client.CoreV1.ListServiceAccountForAllNamespacesAsync(continueParameter: token, limit: limit, cancellationToken: ct),
             (rv, timeout, onError, ct) => client.CoreV1.WatchListServiceAccountForAllNamespacesAsync(
                 allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: timeout, onError: onError, cancellationToken: ct),
             new ServiceAccountHandler(serviceAccounts));
-        var nodeInformer = Informer<V1Node, V1NodeList>(
+        var nodeInformer = Informer<V1Node, V1NodeList, NodeInfo>(
             "nodes",
             (token, limit, ct) => client.CoreV1.ListNodeAsync(continueParameter: token, limit: limit, cancellationToken: ct),
             (rv, timeout, onError, ct) => client.CoreV1.WatchListNodeAsync(
@@ -58,7 +59,7 @@ internal sealed class ClusterView : BackgroundService, IClusterSource
         if (namespaces is { Watched: true })
         {
             // --namespace-restrictions: a namespace's annotations say which roles its workloads may have.
-            var namespaceInformer = Informer<V1Namespace, V1NamespaceList>(
+            var namespaceInformer = Informer<V1Namespace, V1NamespaceList, NamespaceStore.Listed>(
                 "namespaces",
                 (token, limit, ct) => client.CoreV1.ListNamespaceAsync(continueParameter: token, limit: limit, cancellationToken: ct),
                 (rv, timeout, onError, ct) => client.CoreV1.WatchListNamespaceAsync(
@@ -124,9 +125,11 @@ internal sealed class ClusterView : BackgroundService, IClusterSource
         }
     }
 
-    private sealed class PodHandler(PodIndex index) : IResourceHandler<V1Pod>
+    private sealed class PodHandler(PodIndex index) : IResourceHandler<V1Pod, PodInfo>
     {
-        public void ReplaceAll(IReadOnlyList<V1Pod> items) => index.ReplaceAll(items.Select(PodInfo.FromPod).OfType<PodInfo>());
+        public PodInfo? Reduce(V1Pod item) => PodInfo.FromPod(item);
+
+        public void ReplaceAll(IReadOnlyList<PodInfo> items) => index.ReplaceAll(items);
 
         public void Upsert(V1Pod item)
         {
@@ -145,27 +148,33 @@ internal sealed class ClusterView : BackgroundService, IClusterSource
         }
     }
 
-    private sealed class ServiceAccountHandler(ServiceAccountStore store) : IResourceHandler<V1ServiceAccount>
+    private sealed class ServiceAccountHandler(ServiceAccountStore store) : IResourceHandler<V1ServiceAccount, ServiceAccountStore.Listed>
     {
-        public void ReplaceAll(IReadOnlyList<V1ServiceAccount> items) => store.ReplaceAll(items);
+        public ServiceAccountStore.Listed? Reduce(V1ServiceAccount item) => ServiceAccountStore.Reduce(item);
+
+        public void ReplaceAll(IReadOnlyList<ServiceAccountStore.Listed> items) => store.ReplaceAll(items);
 
         public void Upsert(V1ServiceAccount item) => store.Upsert(item);
 
         public void Remove(V1ServiceAccount item) => store.Remove(item);
     }
 
-    private sealed class NamespaceHandler(NamespaceStore store) : IResourceHandler<V1Namespace>
+    private sealed class NamespaceHandler(NamespaceStore store) : IResourceHandler<V1Namespace, NamespaceStore.Listed>
     {
-        public void ReplaceAll(IReadOnlyList<V1Namespace> items) => store.ReplaceAll(items);
+        public NamespaceStore.Listed? Reduce(V1Namespace item) => NamespaceStore.Reduce(item);
+
+        public void ReplaceAll(IReadOnlyList<NamespaceStore.Listed> items) => store.ReplaceAll(items);
 
         public void Upsert(V1Namespace item) => store.Upsert(item);
 
         public void Remove(V1Namespace item) => store.Remove(item);
     }
 
-    private sealed class NodeHandler(NodeStore store) : IResourceHandler<V1Node>
+    private sealed class NodeHandler(NodeStore store) : IResourceHandler<V1Node, NodeInfo>
     {
-        public void ReplaceAll(IReadOnlyList<V1Node> items) => store.ReplaceAll(items);
+        public NodeInfo? Reduce(V1Node item) => NodeInfo.FromNode(item);
+
+        public void ReplaceAll(IReadOnlyList<NodeInfo> items) => store.ReplaceAll(items);
 
         public void Upsert(V1Node item) => store.Upsert(item);
 

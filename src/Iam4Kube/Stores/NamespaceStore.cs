@@ -61,15 +61,18 @@ internal sealed partial class NamespaceStore(ILogger<NamespaceStore> logger)
         }
     }
 
-    public void ReplaceAll(IEnumerable<V1Namespace> namespaces)
+    /// <summary>What the store keeps of a listed namespace; null for one without a name.</summary>
+    public static Listed? Reduce(V1Namespace ns) =>
+        ns.Metadata?.Name is { } name ? new Listed(name, NamespaceRules.Read(ns.Metadata.Annotations)) : null;
+
+    public void ReplaceAll(IEnumerable<V1Namespace> namespaces) => ReplaceAll(namespaces.Select(Reduce).OfType<Listed>());
+
+    public void ReplaceAll(IEnumerable<Listed> namespaces)
     {
         var fresh = new Dictionary<string, NamespaceRules>(StringComparer.Ordinal);
-        foreach (var ns in namespaces)
+        foreach (var (name, rules) in namespaces)
         {
-            if (ns.Metadata?.Name is { } name)
-            {
-                fresh[name] = NamespaceRules.Read(ns.Metadata.Annotations);
-            }
+            fresh[name] = rules;
         }
 
         lock (_writer)
@@ -119,4 +122,7 @@ internal sealed partial class NamespaceStore(ILogger<NamespaceStore> logger)
         [LoggerMessage(1, LogLevel.Warning, "Namespace {Namespace}: {Problem}; with --namespace-restrictions its pods get no role until it is fixed")]
         public static partial void Malformed(ILogger logger, string @namespace, string problem);
     }
+
+    /// <summary>A listed namespace, reduced to what the store keeps.</summary>
+    public sealed record Listed(string Name, NamespaceRules Rules);
 }

@@ -46,9 +46,11 @@ internal sealed class NodeStore
         Changed.Pulse(name);
     }
 
-    public void ReplaceAll(IEnumerable<V1Node> nodes)
+    public void ReplaceAll(IEnumerable<V1Node> nodes) => ReplaceAll(nodes.Select(NodeInfo.FromNode).OfType<NodeInfo>());
+
+    public void ReplaceAll(IEnumerable<NodeInfo> nodes)
     {
-        var fresh = nodes.Select(NodeInfo.FromNode).OfType<NodeInfo>().ToDictionary(n => n.Name, StringComparer.Ordinal);
+        var fresh = nodes.ToDictionary(n => n.Name, StringComparer.Ordinal);
         lock (_writer)
         {
             foreach (var name in _nodes.Keys.Where(n => !fresh.ContainsKey(n)).ToList())

@@ -58,15 +58,18 @@ internal sealed class ServiceAccountStore(IRoleDemand demand)
         }
     }
 
-    public void ReplaceAll(IEnumerable<V1ServiceAccount> serviceAccounts)
+    /// <summary>What the store keeps of a listed ServiceAccount; null for one without a name.</summary>
+    public static Listed? Reduce(V1ServiceAccount serviceAccount) =>
+        NameOf(serviceAccount) is { } name ? new Listed(name, ServiceAccountRole.Read(name, serviceAccount.Metadata.Annotations)) : null;
+
+    public void ReplaceAll(IEnumerable<V1ServiceAccount> serviceAccounts) => ReplaceAll(serviceAccounts.Select(Reduce).OfType<Listed>());
+
+    public void ReplaceAll(IEnumerable<Listed> serviceAccounts)
     {
         var fresh = new Dictionary<NamespacedName, ServiceAccountRole>();
-        foreach (var serviceAccount in serviceAccounts)
+        foreach (var (name, entry) in serviceAccounts)
         {
-            if (NameOf(serviceAccount) is { } name)
-            {
-                fresh[name] = ServiceAccountRole.Read(name, serviceAccount.Metadata.Annotations);
-            }
+            fresh[name] = entry;
         }
 
         lock (_writer)
@@ -125,4 +128,7 @@ internal sealed class ServiceAccountStore(IRoleDemand demand)
 
         Changed.Pulse(name);
     }
+
+    /// <summary>A listed ServiceAccount, reduced to what the store keeps.</summary>
+    public sealed record Listed(NamespacedName Name, ServiceAccountRole Role);
 }
