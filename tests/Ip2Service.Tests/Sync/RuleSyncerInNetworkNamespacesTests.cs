@@ -187,15 +187,10 @@ public sealed class RuleSyncerInNetworkNamespacesTests
     [Fact]
     public async Task CleanOnNfTablesLeavesNoTableIp2ServiceCreatedInEitherFamily()
     {
-        NetworkPrerequisites.EnsureIptables();
-        Assert.True(NetworkPrerequisites.FindExecutable("nft") is not null, "this test needs `nft` (apt-get install nftables; ./test.sh installs it)");
         // A fresh namespace has no tables at all: whatever is there after apply, ip2service's writes created.
-        await using var node = await NetworkNamespace.CreateAsync("nftclean");
-        var command = new ExternalCommand(node.CommandPrefix);
-        await new RuleApplier(new IptablesCli(IptablesBackend.Nft, command, IpFamily.V4), NullLogger<RuleApplier>.Instance)
-            .ApplyAsync([Rules(InterceptTarget.Default, "10.0.0.1:8080")], CancellationToken.None);
-        await new RuleApplier(new IptablesCli(IptablesBackend.Nft, command, IpFamily.V6), NullLogger<RuleApplier>.Instance)
-            .ApplyAsync([Rules(InterceptTarget.DefaultIpv6, "[fd00::1]:8080")], CancellationToken.None);
+        await using var node = await FreshNftNamespaceAsync();
+        await ApplyNftAsync(node, IpFamily.V4, InterceptTarget.Default, "10.0.0.1:8080");
+        await ApplyNftAsync(node, IpFamily.V6, InterceptTarget.DefaultIpv6, "[fd00::1]:8080");
         Assert.Equal(["table ip filter", "table ip nat", "table ip6 filter", "table ip6 nat"], await TablesAsync(node));
 
         var clean = await Ip2ServiceBinary.RunCheckedAsync(node, "clean", "--iptables-backend", "nft", "--log-format", "text");
@@ -207,12 +202,8 @@ public sealed class RuleSyncerInNetworkNamespacesTests
     [Fact]
     public async Task CleanOnNfTablesKeepsAnEmptyTableWhosePolicyIsDrop()
     {
-        NetworkPrerequisites.EnsureIptables();
-        Assert.True(NetworkPrerequisites.FindExecutable("nft") is not null, "this test needs `nft` (apt-get install nftables; ./test.sh installs it)");
-        await using var node = await NetworkNamespace.CreateAsync("nftclean");
-        var command = new ExternalCommand(node.CommandPrefix);
-        await new RuleApplier(new IptablesCli(IptablesBackend.Nft, command, IpFamily.V4), NullLogger<RuleApplier>.Instance)
-            .ApplyAsync([Rules(InterceptTarget.Default, "10.0.0.1:8080")], CancellationToken.None);
+        await using var node = await FreshNftNamespaceAsync();
+        await ApplyNftAsync(node, IpFamily.V4, InterceptTarget.Default, "10.0.0.1:8080");
         // An operator's policy in the same table: without rules, but not without effect.
         await node.RunCheckedAsync("iptables-nft", ["-P", "FORWARD", "DROP"]);
 
@@ -221,6 +212,17 @@ public sealed class RuleSyncerInNetworkNamespacesTests
         Assert.Equal(["table ip filter"], await TablesAsync(node));
         Assert.Contains(":FORWARD DROP", (await node.RunCheckedAsync("iptables-nft-save", ["-t", "filter"])).StandardOutput, StringComparison.Ordinal);
     }
+
+    private static Task<NetworkNamespace> FreshNftNamespaceAsync()
+    {
+        NetworkPrerequisites.EnsureIptables();
+        Assert.True(NetworkPrerequisites.FindExecutable("nft") is not null, "this test needs `nft` (apt-get install nftables; ./test.sh installs it)");
+        return NetworkNamespace.CreateAsync("nftclean");
+    }
+
+    private static Task ApplyNftAsync(NetworkNamespace node, IpFamily family, InterceptTarget target, string endpoint) =>
+        new RuleApplier(new IptablesCli(IptablesBackend.Nft, new ExternalCommand(node.CommandPrefix), family), NullLogger<RuleApplier>.Instance)
+            .ApplyAsync([Rules(target, endpoint)], CancellationToken.None);
 
     private static async Task<List<string>> TablesAsync(NetworkNamespace node) =>
         [.. (await node.RunCheckedAsync("nft", ["list", "tables"])).StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Order(StringComparer.Ordinal)];
