@@ -29,9 +29,10 @@ COPY . .
 RUN ./build/publish.sh /out -a "$TARGETARCH" ${SOURCE_REVISION:+-p:SourceRevisionId=$SOURCE_REVISION}
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0-noble AS runtime
-# ip2service runs iptables-{nft,legacy}-{save,restore}; Ubuntu's iptables package ships both backends.
+# ip2service runs iptables-{nft,legacy}-{save,restore}; Ubuntu's iptables package ships both backends. nft lets
+# `ip2service clean` remove the empty filter and nat tables iptables-nft created for it (iptables cannot).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends iptables \
+ && apt-get install -y --no-install-recommends iptables nftables \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out /app
 # Both binaries pick their listeners from their own flags (--listen, --admin-listen); the base image's default

@@ -9,6 +9,8 @@ cd "$(dirname "$0")"
 need=()
 [ -x /usr/sbin/iptables ] || need+=(iptables)
 [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || need+=(iproute2)
+# nft: `ip2service clean` removes the empty nf_tables tables iptables-nft created (and the tests check it).
+[ -x /usr/sbin/nft ] || need+=(nftables)
 /usr/bin/python3 -c 'import botocore' 2>/dev/null || need+=(python3-boto3)
 [ -x /usr/bin/aws ] || need+=(awscli)
 # The README's commands (curl), and signals to child processes (kill, from procps; a minimal Debian lacks both).

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Ip2Service.Iptables;
 using Ip2Service.Rules;
 using Ip2Service.Sync;
@@ -38,7 +39,33 @@ internal static partial class CleanCommand
                 failed = true;
             }
         }
+        if (!failed && backends.Contains(IptablesBackend.Nft))
+        {
+            await RemoveEmptyNftTablesAsync(command, logger);
+        }
         return failed ? 1 : 0;
+    }
+
+    /// <summary>The filter and nat tables iptables-nft created for ip2service, empty now (NftEmptyTables): removed
+    /// when the nft binary is there, else left (harmless: empty, policy accept) and said so.</summary>
+    private static async Task RemoveEmptyNftTablesAsync(ExternalCommand command, ILogger logger)
+    {
+        try
+        {
+            switch (await NftEmptyTables.RemoveAsync(command, CancellationToken.None))
+            {
+                case null:
+                    Log.NftMissing(logger);
+                    break;
+                case { Count: > 0 } removed:
+                    Log.TablesRemoved(logger, string.Join(", ", removed));
+                    break;
+            }
+        }
+        catch (JsonException e)
+        {
+            Log.NftUnreadable(logger, e.Message);
+        }
     }
 
     private static partial class Log
@@ -51,5 +78,14 @@ internal static partial class CleanCommand
 
         [LoggerMessage(3, LogLevel.Error, "Clean ({Backend}) failed: {Error}")]
         public static partial void Failed(ILogger logger, string backend, string error);
+
+        [LoggerMessage(4, LogLevel.Information, "Clean (NFT): removed the empty nf_tables tables {Tables}")]
+        public static partial void TablesRemoved(ILogger logger, string tables);
+
+        [LoggerMessage(5, LogLevel.Information, "Clean (NFT): the nft program is not installed, so empty filter and nat tables (no rules, policy accept) may remain")]
+        public static partial void NftMissing(ILogger logger);
+
+        [LoggerMessage(6, LogLevel.Warning, "Clean (NFT): could not read nft's table listing ({Error}); empty tables left")]
+        public static partial void NftUnreadable(ILogger logger, string error);
     }
 }

@@ -8,6 +8,7 @@ internal sealed class ApiFaults
 {
     private readonly Lock _gate = new();
     private readonly List<Rule> _rules = [];
+    private readonly List<(string Method, string PathContains, Action Action)> _interjections = [];
     private volatile bool _unavailable;
     private long _latencyTicks;
 
@@ -74,6 +75,33 @@ internal sealed class ApiFaults
             }
 
             return rule.Status;
+        }
+    }
+
+    /// <summary>Runs <paramref name="action"/> once, when the next <paramref name="method"/> request whose path
+    /// contains <paramref name="pathContains"/> arrives, before it is served.</summary>
+    public void InterjectBefore(string method, string pathContains, Action action)
+    {
+        lock (_gate)
+        {
+            _interjections.Add((method, pathContains, action));
+        }
+    }
+
+    /// <summary>Takes the first interjection waiting for this request, if any.</summary>
+    public Action? TakeInterjection(string method, string path)
+    {
+        lock (_gate)
+        {
+            var index = _interjections.FindIndex(i => i.Method == method && path.Contains(i.PathContains, StringComparison.Ordinal));
+            if (index < 0)
+            {
+                return null;
+            }
+
+            var action = _interjections[index].Action;
+            _interjections.RemoveAt(index);
+            return action;
         }
     }
 

@@ -46,6 +46,9 @@ internal sealed class ApiRequestHandler(
                 throw ApiStatusException.ForStatusCode(status);
             }
 
+            // Another writer's change landing just before this request (between a client's read and its write).
+            faults.TakeInterjection(request.Method, path)?.Invoke();
+
             if (await ServeNonResourceAsync(context, path))
             {
                 return;

@@ -259,6 +259,14 @@ public sealed class FakeKubernetesApiServer : IAsyncDisposable
         _faults.FailNext(count, status, pathContains);
 
     /// <summary>
+    /// Runs <paramref name="change"/> (e.g. an <see cref="Update{T}"/>) once, when the next <paramref name="method"/>
+    /// request whose path contains <paramref name="pathContains"/> arrives and before it is served: another writer
+    /// winning the race between a client's read and its write, so that its resourceVersion is stale (a real 409).
+    /// </summary>
+    public void ChangeBeforeNext(string method, string pathContains, Action change) =>
+        _faults.InterjectBefore(method, pathContains, change);
+
+    /// <summary>
     /// Resolves once <paramref name="count"/> watch requests for <paramref name="plural"/> (e.g. "pods") have connected
     /// since the server started, counting those that have ended since.
     /// </summary>

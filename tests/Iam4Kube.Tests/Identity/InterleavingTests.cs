@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.Json;
 using Iam4Kube.Testing.Builders;
 using Iam4Kube.Testing.Kubernetes;
+using Iam4Kube.Testing.Networking;
 using Iam4Kube.Tests.EndToEnd;
 using Iam4Kube.Tests.TestHost;
 using Iam4Kube.Watching;
@@ -18,7 +19,10 @@ namespace Iam4Kube.Tests.Identity;
 /// many clients ask for credentials from the IPs that pods own. Oracle: every credentials answer belongs to a pod
 /// that owned the caller's IP during the request (or moments before: event delivery), with a role its
 /// ServiceAccount named then, and that its namespace permitted then (--namespace-restrictions is on: namespaces'
-/// allowed-roles and permitted annotations change too). Set IAM4KUBE_INTERLEAVING_SEED / IAM4KUBE_INTERLEAVING_REQUESTS to reproduce or scale.
+/// allowed-roles and permitted annotations change too). Pods are IPv4, IPv6 or dual stack (status.podIPs with one
+/// address of each family); an IPv6 address moves between pods of different namespaces as an IPv4 one does, and
+/// clients call from real IPv6 source addresses (<see cref="LocalIpv6Addresses"/>) to iam4kube listening on [::].
+/// Set IAM4KUBE_INTERLEAVING_SEED / IAM4KUBE_INTERLEAVING_REQUESTS to reproduce or scale.
 /// </summary>
 [Collection(EndToEndGroup.Name)]
 public sealed class InterleavingTests(ITestOutputHelper output)
@@ -63,17 +67,20 @@ public sealed class InterleavingTests(ITestOutputHelper output)
 
         output.WriteLine($"seed {seed}: {run.Requests} requests, {run.CredentialsServed} credentials checked, {run.Operations} cluster operations " +
             $"({run.Reuses} IP reuses, {run.MissedDeletes} missed deletes, {run.Relists} forced relists, {run.AnnotationChanges} annotation changes, {run.NamespaceChanges} namespace rule changes, {run.WatchDrops} dropped watches, " +
-            $"{run.QuietFaults} quiet faults), {run.Violations.Count} violations, {run.Refused} answers refused as too stale");
+            $"{run.QuietFaults} quiet faults; {run.DualStackPods} dual-stack pods, {run.Ipv6Reuses} IPv6 reuses, {run.Ipv6CredentialsServed} credentials to IPv6 callers), " +
+            $"{run.Violations.Count} violations, {run.Refused} answers refused as too stale");
         Assert.True(run.Violations.IsEmpty, $"seed {seed}: {run.Violations.Count} violations, e.g. {string.Join(" | ", run.Violations.Take(5))}");
         Assert.True(run.Requests >= requests);
         Assert.True(run.CredentialsServed > requests / 10, $"only {run.CredentialsServed} credentials answers: the run proves little");
         Assert.True(run.Reuses > 0 && run.MissedDeletes > 0 && run.Relists > 0 && run.AnnotationChanges > 0 && run.NamespaceChanges > 0);
         Assert.True(!quietFaults || run.QuietFaults > 0);
+        Assert.True(run.DualStackPods > 0 && run.Ipv6Reuses > 0 && run.Ipv6CredentialsServed > 0, "the run must include IPv6 pods, their reuse and their callers");
         Assert.Empty(run.UnexpectedStatuses);
     }
 
     private static async Task<Run> RunAsync(int seed, int targetRequests, bool quietFaults)
     {
+        await using var v6Sources = await LocalIpv6Addresses.CreateAsync(20);
         await using var host = await Iam4KubeTestHost.StartAsync(
             o => o with
             {
@@ -84,6 +91,9 @@ public sealed class InterleavingTests(ITestOutputHelper output)
                 WatchIdleTimeout = quietFaults ? FaultIdleTimeout : o.WatchIdleTimeout,
                 MaxViewAge = quietFaults ? FaultMaxViewAge : o.MaxViewAge,
                 NamespaceRestrictions = true,
+                // A dual-stack socket: IPv4 callers arrive as ::ffff:127.0.50.x (iam4kube maps them back), IPv6
+                // callers from their own address.
+                Listen = new IPEndPoint(IPAddress.IPv6Any, 0),
             },
             services =>
             {
@@ -126,8 +136,11 @@ public sealed class InterleavingTests(ITestOutputHelper output)
             }
         }
 
-        var ips = Enumerable.Range(1, 40).Select(i => $"127.0.50.{i}").ToArray();
-        var pods = new Dictionary<string, (string Namespace, string Name, string ServiceAccount)>();
+        var ipv4 = Enumerable.Range(1, 40).Select(i => $"127.0.50.{i}").ToArray();
+        var ipv6 = v6Sources.Addresses.Select(a => a.ToString()).ToArray();
+        var ips = ipv4.Concat(ipv6).ToArray();
+        // Every address of a pod maps to it; a dual-stack pod is deleted (and its addresses freed) as one.
+        var pods = new Dictionary<string, (string Namespace, string Name, string ServiceAccount, string[] Ips)>();
         var podCounter = 0;
 
         void CreatePod(string ip, string? avoidNamespace = null)
@@ -135,14 +148,28 @@ public sealed class InterleavingTests(ITestOutputHelper output)
             var ns = Namespaces.Where(n => n != avoidNamespace).ElementAt(random.Next(avoidNamespace is null ? Namespaces.Length : Namespaces.Length - 1));
             var sa = ServiceAccounts[random.Next(ServiceAccounts.Length)];
             var name = $"pod-{++podCounter}";
-            history.PodStarted(ip, ns, sa, name, OwnershipHistory.Now);
-            api.Create(KubeObjects.Pod(ns, name, ip, sa));
-            pods[ip] = (ns, name, sa);
+            // Half the pods are dual stack: one free address of the other family too, listed second (the first
+            // of status.podIPs is status.podIP, so both orders occur).
+            var otherFamily = (ip.Contains(':', StringComparison.Ordinal) ? ipv4 : ipv6).Where(a => !pods.ContainsKey(a)).ToList();
+            string[] podIps = random.Next(2) == 0 && otherFamily.Count > 0 ? [ip, otherFamily[random.Next(otherFamily.Count)]] : [ip];
+            var pod = KubeObjects.Pod(ns, name, ip, sa);
+            pod.Status.PodIPs = [.. podIps.Select(a => new V1PodIP { Ip = a })];
+            foreach (var podIp in podIps)
+            {
+                history.PodStarted(podIp, ns, sa, name, OwnershipHistory.Now);
+                pods[podIp] = (ns, name, sa, podIps);
+            }
+
+            api.Create(pod);
+            if (podIps.Length == 2)
+            {
+                run.DualStackPods++;
+            }
         }
 
         void DeletePod(string ip, bool silently)
         {
-            var (ns, name, _) = pods[ip];
+            var (ns, name, _, podIps) = pods[ip];
             if (silently)
             {
                 api.DeleteSilently<V1Pod>(ns, name);
@@ -152,11 +179,23 @@ public sealed class InterleavingTests(ITestOutputHelper output)
                 api.Delete<V1Pod>(ns, name);
             }
 
-            history.PodEnded(ip, name, OwnershipHistory.Now);
-            pods.Remove(ip);
+            foreach (var podIp in podIps)
+            {
+                history.PodEnded(podIp, name, OwnershipHistory.Now);
+                pods.Remove(podIp);
+            }
         }
 
-        foreach (var ip in ips.Take(30))
+        void Reused(string ip)
+        {
+            run.Reuses++;
+            if (ip.Contains(':', StringComparison.Ordinal))
+            {
+                run.Ipv6Reuses++;
+            }
+        }
+
+        foreach (var ip in ipv4.Take(24).Concat(ipv6.Take(8)).Where(ip => !pods.ContainsKey(ip)))
         {
             CreatePod(ip);
         }
@@ -214,7 +253,7 @@ public sealed class InterleavingTests(ITestOutputHelper output)
                 case < 25 when free.Count > 0:
                     CreatePod(free[random.Next(free.Count)]);
                     break;
-                case < 40 when owned.Count > 5:
+                case < 40 when owned.Count > 8:
                     DeletePod(owned[random.Next(owned.Count)], silently: false);
                     break;
                 case < 55 when owned.Count > 0:
@@ -224,7 +263,7 @@ public sealed class InterleavingTests(ITestOutputHelper output)
                     var previousNamespace = pods[ip].Namespace;
                     DeletePod(ip, silently: false);
                     CreatePod(ip, avoidNamespace: previousNamespace);
-                    run.Reuses++;
+                    Reused(ip);
                     break;
                 }
 
@@ -236,7 +275,7 @@ public sealed class InterleavingTests(ITestOutputHelper output)
                     DeletePod(ip, silently: true);
                     CreatePod(ip, avoidNamespace: previousNamespace);
                     run.MissedDeletes++;
-                    run.Reuses++;
+                    Reused(ip);
                     missedDeleteAt ??= OwnershipHistory.Now;
                     break;
                 }
@@ -395,6 +434,10 @@ public sealed class InterleavingTests(ITestOutputHelper output)
             }
 
             Interlocked.Increment(ref run.CredentialsCount);
+            if (ip.Contains(':', StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref run.Ipv6CredentialsCount);
+            }
         }
 
         await stop.CancelAsync();
@@ -424,7 +467,14 @@ public sealed class InterleavingTests(ITestOutputHelper output)
     {
         public int RequestCount;
         public int CredentialsCount;
+        public int Ipv6CredentialsCount;
         public int RefusedCount;
+
+        public int Ipv6CredentialsServed => Volatile.Read(ref Ipv6CredentialsCount);
+
+        public int DualStackPods { get; set; }
+
+        public int Ipv6Reuses { get; set; }
 
         public int Refused => Volatile.Read(ref RefusedCount);
 

@@ -126,9 +126,15 @@ internal sealed class Iam4KubeTestHost : IAsyncDisposable
     public T Service<T>()
         where T : notnull => App.Services.GetRequiredService<T>();
 
-    /// <summary>An HTTP client whose connections come from <paramref name="sourceIp"/> (any 127.x.y.z works on Linux).</summary>
-    public HttpClient ClientFrom(string sourceIp, TimeSpan? timeout = null) =>
-        SourceBoundClient.Create(IPAddress.Parse(sourceIp), new Uri($"http://127.0.0.1:{MetadataEndpoint.Port}"), timeout);
+    /// <summary>An HTTP client whose connections come from <paramref name="sourceIp"/> (any 127.x.y.z works on Linux;
+    /// an IPv6 source must be a local address, see <see cref="LocalIpv6Addresses"/>, and reaches iam4kube at [::1],
+    /// so <c>Listen</c> must then be [::]).</summary>
+    public HttpClient ClientFrom(string sourceIp, TimeSpan? timeout = null)
+    {
+        var source = IPAddress.Parse(sourceIp);
+        var server = source.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? "[::1]" : "127.0.0.1";
+        return SourceBoundClient.Create(source, new Uri($"http://{server}:{MetadataEndpoint.Port}"), timeout);
+    }
 
     public HttpClient AdminClient() => new() { BaseAddress = new Uri($"http://127.0.0.1:{AdminEndpoint.Port}") };
 

@@ -97,6 +97,30 @@ public sealed class StartupTaintLifterTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AConflictOnTheNodePatchIsReadAgainAndTheTaintStillLiftedWithoutLosingTheOtherWritersChange()
+    {
+        // Another controller adds a taint between the lifter's read and its patch: the patch carries the stale
+        // resourceVersion, so the API server answers 409 and the lifter must read the Node again, never overwrite.
+        var interjected = 0;
+        _api.ChangeBeforeNext("PATCH", $"/nodes/{NodeName}", () =>
+        {
+            var node = _api.Get<V1Node>(null, NodeName)!;
+            node.Spec.Taints.Add(new V1Taint { Key = "other.example/agent-not-ready", Effect = "NoSchedule" });
+            _api.Update(node);
+            Interlocked.Increment(ref interjected);
+        });
+        await StartAsync();
+        _desired.Writer.TryWrite(Synced());
+
+        var lifted = await _api.WaitForAsync<V1Node>(n => n.Metadata.Name == NodeName && n.Spec.Taints.All(t => t.Key != Taint), Bound);
+        Assert.Equal(1, interjected);
+        Assert.Equal(["node.kubernetes.io/not-ready", "team.example/dedicated", "other.example/agent-not-ready"], lifted.Spec.Taints.Select(t => t.Key));
+        Assert.Equal(2, NodePatches().Count);
+        await Eventually.TrueAsync(() => _metrics.StartupTaintLifted.Value == 1, Bound, "the lifted gauge was not set");
+        Assert.Equal(0, _metrics.StartupTaintErrors.Value);
+    }
+
+    [Fact]
     public async Task ANodeWithoutTheTaintIsLeftAlone()
     {
         var node = _api.Get<V1Node>(null, NodeName)!;

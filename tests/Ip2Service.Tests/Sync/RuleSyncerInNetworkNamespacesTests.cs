@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Iam4Kube.Testing;
+using Iam4Kube.Testing.Networking;
 using Ip2Service.Iptables;
 using Ip2Service.Rules;
 using Ip2Service.Sync;
@@ -182,6 +183,49 @@ public sealed class RuleSyncerInNetworkNamespacesTests
         Assert.Equal([$"ok real-imds6 {PodIp6}"], await network.ConnectFromPodAsync(MetadataIp6));
         Assert.Equal([$"ok real-pod-identity6"], Names(await network.ConnectFromNodeAsync(PodIdentityIp6)));
     }
+
+    [Fact]
+    public async Task CleanOnNfTablesLeavesNoTableIp2ServiceCreatedInEitherFamily()
+    {
+        // A fresh namespace has no tables at all: whatever is there after apply, ip2service's writes created.
+        await using var node = await FreshNftNamespaceAsync();
+        await ApplyNftAsync(node, IpFamily.V4, InterceptTarget.Default, "10.0.0.1:8080");
+        await ApplyNftAsync(node, IpFamily.V6, InterceptTarget.DefaultIpv6, "[fd00::1]:8080");
+        Assert.Equal(["table ip filter", "table ip nat", "table ip6 filter", "table ip6 nat"], await TablesAsync(node));
+
+        var clean = await Ip2ServiceBinary.RunCheckedAsync(node, "clean", "--iptables-backend", "nft", "--log-format", "text");
+
+        Assert.Empty(await TablesAsync(node));
+        Assert.Contains("removed the empty nf_tables tables ip filter, ip nat, ip6 filter, ip6 nat", clean.StandardOutput + clean.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CleanOnNfTablesKeepsAnEmptyTableWhosePolicyIsDrop()
+    {
+        await using var node = await FreshNftNamespaceAsync();
+        await ApplyNftAsync(node, IpFamily.V4, InterceptTarget.Default, "10.0.0.1:8080");
+        // An operator's policy in the same table: without rules, but not without effect.
+        await node.RunCheckedAsync("iptables-nft", ["-P", "FORWARD", "DROP"]);
+
+        await Ip2ServiceBinary.RunCheckedAsync(node, "clean", "--iptables-backend", "nft", "--log-format", "text");
+
+        Assert.Equal(["table ip filter"], await TablesAsync(node));
+        Assert.Contains(":FORWARD DROP", (await node.RunCheckedAsync("iptables-nft-save", ["-t", "filter"])).StandardOutput, StringComparison.Ordinal);
+    }
+
+    private static Task<NetworkNamespace> FreshNftNamespaceAsync()
+    {
+        NetworkPrerequisites.EnsureIptables();
+        Assert.True(NetworkPrerequisites.FindExecutable("nft") is not null, "this test needs `nft` (apt-get install nftables; ./test.sh installs it)");
+        return NetworkNamespace.CreateAsync("nftclean");
+    }
+
+    private static Task ApplyNftAsync(NetworkNamespace node, IpFamily family, InterceptTarget target, string endpoint) =>
+        new RuleApplier(new IptablesCli(IptablesBackend.Nft, new ExternalCommand(node.CommandPrefix), family), NullLogger<RuleApplier>.Instance)
+            .ApplyAsync([Rules(target, endpoint)], CancellationToken.None);
+
+    private static async Task<List<string>> TablesAsync(NetworkNamespace node) =>
+        [.. (await node.RunCheckedAsync("nft", ["list", "tables"])).StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Order(StringComparer.Ordinal)];
 
     private static RuleApplier Applier(NodeNetwork network, string backend, IpFamily family) =>
         new(
