@@ -16,31 +16,19 @@ public sealed class PodIdentityBehindIp2ServiceTests(PodIdentityBehindIp2Service
     : IClassFixture<PodIdentityBehindIp2ServiceTests.Node>
 {
     [Fact]
-    public async Task AwsSdkForDotnetInAPodGetsItsRoleFromTheTokenDoorThroughIp2Service()
-    {
-        var result = await node.System.Topology.Pod.RunAsync(
-            "dotnet", ["exec", Checkout.DotnetImdsClientDll(), "container"], node.PodEnvironment, Iam4KubeOnANode.Timeout);
-
-        SdkClients.AssertIssuedFor(node.System.Sts, WithContext(result), "checkout", "shop@checkout");
-    }
+    public Task AwsSdkForDotnetInAPodGetsItsRoleFromTheTokenDoorThroughIp2Service() =>
+        AssertGetsRoleAsync(node.System.Topology.Pod.Namespace, "dotnet", ["exec", Checkout.DotnetImdsClientDll(), "container"],
+            node.PodEnvironment, "checkout", "shop@checkout");
 
     [Fact]
-    public async Task JavaScriptSdkV3InAPodGetsItsRoleFromTheTokenDoorThroughIp2Service()
-    {
-        var result = await node.System.Topology.Pod.RunAsync(
-            SdkClients.Node, [Checkout.JsImdsClientScript(), "container"], node.PodEnvironment, Iam4KubeOnANode.Timeout);
-
-        SdkClients.AssertIssuedFor(node.System.Sts, WithContext(result), "checkout", "shop@checkout");
-    }
+    public Task JavaScriptSdkV3InAPodGetsItsRoleFromTheTokenDoorThroughIp2Service() =>
+        AssertGetsRoleAsync(node.System.Topology.Pod.Namespace, SdkClients.Node, [Checkout.JsImdsClientScript(), "container"],
+            node.PodEnvironment, "checkout", "shop@checkout");
 
     [Fact]
-    public async Task AHostNetworkPodOnTheNodeGetsItsRoleFromItsTokenThroughIp2ServicesOutputHook()
-    {
-        var result = await node.System.Topology.Node.RunAsync(
-            "dotnet", ["exec", Checkout.DotnetImdsClientDll(), "container"], node.HostNetworkEnvironment, Iam4KubeOnANode.Timeout);
-
-        SdkClients.AssertIssuedFor(node.System.Sts, WithContext(result), "node-agent", "kube-system@node-agent");
-    }
+    public Task AHostNetworkPodOnTheNodeGetsItsRoleFromItsTokenThroughIp2ServicesOutputHook() =>
+        AssertGetsRoleAsync(node.System.Topology.Node, "dotnet", ["exec", Checkout.DotnetImdsClientDll(), "container"],
+            node.HostNetworkEnvironment, "node-agent", "kube-system@node-agent");
 
     /// <summary>
     /// Debian's python3-botocore (1.29.27, bookworm; awscli 2.9.19 uses it) predates EKS Pod Identity: it refuses
@@ -63,8 +51,13 @@ public sealed class PodIdentityBehindIp2ServiceTests(PodIdentityBehindIp2Service
         Assert.Equal(reviewsBefore, node.System.Api.TokenReviewCount);
     }
 
-    private ProcessResult WithContext(ProcessResult result) =>
-        result.Succeeded ? result : result with { StandardError = $"{result.StandardError}\n{node.System.Context}" };
+    /// <summary>The SDK, run <paramref name="where"/>, printed credentials STS minted for the role as the session.</summary>
+    private async Task AssertGetsRoleAsync(NetworkNamespace where, string program, string[] args, Dictionary<string, string?> env, string role, string session)
+    {
+        var result = await where.RunAsync(program, args, env, Iam4KubeOnANode.Timeout);
+        SdkClients.AssertIssuedFor(
+            node.System.Sts, result.Succeeded ? result : result with { StandardError = $"{result.StandardError}\n{node.System.Context}" }, role, session);
+    }
 
     /// <summary>
     /// One node for the class: the pod shop/checkout-pod (ServiceAccount checkout) in the pod namespace, and the
