@@ -39,6 +39,11 @@ internal sealed partial class BenchmarkRun(BenchSettings settings, ResultTable t
             await RunStsDisciplineAsync();
             RunRefreshSpread();
         }
+
+        if (settings.Runs(7))
+        {
+            await RunTokenDoorAsync();
+        }
     }
 
     private static void PrintMachine()
@@ -64,10 +69,9 @@ internal sealed partial class BenchmarkRun(BenchSettings settings, ResultTable t
         var body = await probe.GetByteArrayAsync(CredentialsPath);
         Console.WriteLine($"iam4kube answers {CredentialsPath} with {body.Length} bytes; the baseline answers the same size");
 
-        var baselinePort = FreePorts.Pick(IPAddress.Loopback);
-        await using var baseline = ProcessRunner.Start(ProcessRunner.DotnetHost, [typeof(Program).Assembly.Location, "baseline", baselinePort.ToString(System.Globalization.CultureInfo.InvariantCulture), body.Length.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        var (baseline, baselinePort) = await StartBaselineAsync(body.Length, CredentialsPath);
+        await using var _ = baseline;
         var baselineUri = new Uri($"http://127.0.0.1:{baselinePort}{CredentialsPath}");
-        await ReadinessProbe.WaitUntilReadyAsync(baseline, baselineUri, TimeSpan.FromSeconds(30), "the baseline server", TimeSpan.FromMilliseconds(20));
         var iam4kubeUri = new Uri(sut.MetadataUri, CredentialsPath);
 
         var baselinePeak = double.NaN;
@@ -90,6 +94,25 @@ internal sealed partial class BenchmarkRun(BenchSettings settings, ResultTable t
         {
             await WakeUpAsync(sut);
         }
+    }
+
+    /// <summary>The bare Kestrel baseline in its own process, answering <paramref name="bodyBytes"/> bytes; ready when <paramref name="path"/> answers.</summary>
+    private static async Task<(BackgroundProcess Process, int Port)> StartBaselineAsync(int bodyBytes, string path)
+    {
+        var port = FreePorts.Pick(IPAddress.Loopback);
+        var process = ProcessRunner.Start(ProcessRunner.DotnetHost,
+            [typeof(Program).Assembly.Location, "baseline", port.ToString(System.Globalization.CultureInfo.InvariantCulture), bodyBytes.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        try
+        {
+            await ReadinessProbe.WaitUntilReadyAsync(process, new Uri($"http://127.0.0.1:{port}{path}"), TimeSpan.FromSeconds(30), "the baseline server", TimeSpan.FromMilliseconds(20));
+        }
+        catch
+        {
+            await process.DisposeAsync();
+            throw;
+        }
+
+        return (process, port);
     }
 
     /// <summary>Scenario 1: closed loop with wrk, same concurrency, alternating baseline and iam4kube.</summary>

@@ -37,8 +37,12 @@ internal sealed class Iam4KubeUnderTest : IAsyncDisposable
         return new Iam4KubeUnderTest(api, FakeSts.Start());
     }
 
-    /// <summary>Starts iam4kube; returns the time from process start to the first 200 from /readyz (asked every 20 ms).</summary>
-    public async Task<TimeSpan> StartAsync(string iam4kubeDll, double stsRate = 100_000, int stsBurst = 100_000, string waitTimeout = "30s", IReadOnlyDictionary<string, string?>? environment = null)
+    /// <summary>
+    /// Starts iam4kube, with <paramref name="extraArgs"/> (the token door's flags, for instance); returns the time
+    /// from process start to the first 200 from /readyz (asked every 20 ms).
+    /// </summary>
+    public async Task<TimeSpan> StartAsync(string iam4kubeDll, double stsRate = 100_000, int stsBurst = 100_000, string waitTimeout = "30s",
+        IReadOnlyDictionary<string, string?>? environment = null, IReadOnlyList<string>? extraArgs = null)
     {
         Metadata = new IPEndPoint(IPAddress.Loopback, FreePorts.Pick(IPAddress.Loopback));
         var adminPort = FreePorts.Pick(IPAddress.Loopback);
@@ -52,6 +56,7 @@ internal sealed class Iam4KubeUnderTest : IAsyncDisposable
             "--sts-rate", stsRate.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--sts-burst", stsBurst.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--wait-timeout", waitTimeout, "--max-parked", "100000", "--log-level", "warn", "--shutdown-delay", "0",
+            .. extraArgs ?? [],
         ], new Dictionary<string, string?>(environment ?? new Dictionary<string, string?>())
         {
             ["AWS_ACCESS_KEY_ID"] = "AKIAIAM4KUBEBENCH000",

@@ -7,9 +7,16 @@ namespace Iam4Kube.Benchmarks;
 /// <summary>One closed-loop run of wrk (Debian package) and what it printed.</summary>
 internal sealed partial record WrkResult(double RequestsPerSecond, double P50Ms, double P99Ms, long Errors)
 {
-    public static async Task<WrkResult> RunAsync(Uri url, int threads, int connections, TimeSpan duration)
+    /// <summary>wrk on <paramref name="url"/>; <paramref name="headers"/> as "Name: value" (wrk -H; a Host header replaces the URL's).</summary>
+    public static async Task<WrkResult> RunAsync(Uri url, int threads, int connections, TimeSpan duration, IReadOnlyList<string>? headers = null)
     {
         var info = new ProcessStartInfo("wrk") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var header in headers ?? [])
+        {
+            info.ArgumentList.Add("-H");
+            info.ArgumentList.Add(header);
+        }
+
         foreach (var arg in new[] { "-t", threads.ToString(CultureInfo.InvariantCulture), "-c", connections.ToString(CultureInfo.InvariantCulture),
                      "-d", $"{(int)duration.TotalSeconds}s", "--latency", url.ToString() })
         {

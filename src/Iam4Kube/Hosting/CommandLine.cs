@@ -82,6 +82,11 @@ internal static class CommandLine
           --token-audience AUD       the audience those tokens must have (default iam4kube.io/pod-identity)
           --token-door-hosts LIST    comma-separated Host values the token door answers (default
                                      169.254.170.23,[fd00:ec2::23]; any port)
+          --token-review-rate N      TokenReviews per second for tokens not seen before; more get 429
+                                     (default 50)
+          --token-review-burst N     TokenReviews allowed at once before the rate applies (default 100)
+          --token-cache-size N       token verdicts remembered (SHA-256 keys, ~200 bytes each); when full,
+                                     expired ones are swept and new verdicts beyond it are not kept (default 20000)
           --webhook-listen ADDR:PORT the admission webhooks over HTTPS: /mutate/pods injects the token door's
                                      variables and token volume (default: off; manifests 0.0.0.0:8443). Its
                                      CA and certificate live in the Secret iam4kube-webhook-tls of POD_NAMESPACE
@@ -193,6 +198,9 @@ internal static class CommandLine
                     "--token-listen" => options with { TokenListen = value.Length == 0 ? null : ParseEndpoint(value) },
                     "--token-audience" => options with { TokenAudience = value },
                     "--token-door-hosts" => options with { TokenDoorHosts = ParseList(value) },
+                    "--token-review-rate" => options with { TokenReviewRate = ParseDouble(value) },
+                    "--token-review-burst" => options with { TokenReviewBurst = ParseInt(value) },
+                    "--token-cache-size" => options with { TokenCacheSize = ParseInt(value) },
                     "--webhook-listen" => options with { WebhookListen = value.Length == 0 ? null : ParseEndpoint(value) },
                     "--webhook-service" => options with { WebhookService = value },
                     "--webhook-configuration" => options with { WebhookConfiguration = value },

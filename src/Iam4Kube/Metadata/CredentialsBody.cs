@@ -14,6 +14,7 @@ internal static class CredentialsBody
 {
     private static readonly ConditionalWeakTable<RoleCredentials, byte[]> Rendered = new();
     private static readonly ConditionalWeakTable<RoleCredentials, byte[]> RenderedExtended = new();
+    private static readonly ConditionalWeakTable<RoleCredentials, byte[]> RenderedPodIdentity = new();
 
     public static byte[] For(RoleCredentials credentials) => Rendered.GetValue(credentials, static c => Render(c, accountId: null));
 
@@ -27,6 +28,21 @@ internal static class CredentialsBody
         {
             body = Render(credentials, accountId);
             RenderedExtended.AddOrUpdate(credentials, body);
+        }
+
+        return body;
+    }
+
+    /// <summary>The token door's body (EKS Pod Identity's document), likewise rendered once per credentials.</summary>
+    public static byte[] PodIdentityFor(RoleCredentials credentials, string accountId)
+    {
+        if (!RenderedPodIdentity.TryGetValue(credentials, out var body))
+        {
+            body = JsonSerializer.SerializeToUtf8Bytes(
+                new PodIdentity.PodIdentityDocument(credentials.AccessKeyId, credentials.SecretAccessKey, credentials.SessionToken, accountId,
+                    MetadataApi.Format(credentials.Expiration)),
+                PodIdentity.PodIdentityJsonContext.Default.PodIdentityDocument);
+            RenderedPodIdentity.AddOrUpdate(credentials, body);
         }
 
         return body;

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Iam4Kube.Hosting;
 using Iam4Kube.Identity;
 using Iam4Kube.Metadata;
@@ -75,9 +74,7 @@ internal sealed class TokenDoor(
         }
 
         reporter.CredentialsServed(new CredentialsRequest(Doors.Token, time.GetElapsedTime(started)), MetadataApi.SourceIp(context), pod, role, credentials);
-        var document = new PodIdentityDocument(credentials.AccessKeyId, credentials.SecretAccessKey, credentials.SessionToken, role.Arn.AccountId,
-            MetadataApi.Format(credentials.Expiration));
-        return new JsonBody(JsonSerializer.SerializeToUtf8Bytes(document, PodIdentityJsonContext.Default.PodIdentityDocument));
+        return new JsonBody(CredentialsBody.PodIdentityFor(credentials, role.Arn.AccountId));
     }
 
     private IResult Refuse(HttpContext context, long started, Outcome outcome, string? detail) =>

@@ -57,6 +57,24 @@ public sealed class CommandLineTests
     }
 
     [Fact]
+    public void TokenVerifierBoundsAreFlagsWithTheDocumentedDefaults()
+    {
+        var defaults = Parse([]).Options!;
+        Assert.Equal(50, defaults.TokenReviewRate);
+        Assert.Equal(100, defaults.TokenReviewBurst);
+        Assert.Equal(20_000, defaults.TokenCacheSize);
+
+        var options = Parse(["--token-review-rate", "12.5", "--token-review-burst=7", "--token-cache-size", "500"]).Options!;
+        Assert.Equal(12.5, options.TokenReviewRate);
+        Assert.Equal(7, options.TokenReviewBurst);
+        Assert.Equal(500, options.TokenCacheSize);
+        foreach (var flag in new[] { "--token-review-rate", "--token-review-burst", "--token-cache-size" })
+        {
+            Assert.Contains(flag, CommandLine.Usage, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public void ConnectionAndParkedLimitsDefaultToWhatFitsTheShippedMemoryLimit()
     {
         var defaults = Parse([]).Options!;
@@ -90,6 +108,12 @@ public sealed class CommandLineTests
     [InlineData("--max-connections", "0", "--max-connections must be between 1 and 1000000")]
     [InlineData("--max-connections-per-source", "0", "--max-connections-per-source must be between 1 and 1000000")]
     [InlineData("--wait-timeout", "6m", "--wait-timeout must be between 0s and 5m")]
+    [InlineData("--token-review-rate", "0", "--token-review-rate must be between 0.1 and 100000")]
+    [InlineData("--token-review-rate", "many", "--token-review-rate 'many': expected a number")]
+    [InlineData("--token-review-burst", "0", "--token-review-burst must be between 1 and 100000")]
+    [InlineData("--token-review-burst", "1.5", "--token-review-burst '1.5': expected a whole number")]
+    [InlineData("--token-cache-size", "0", "--token-cache-size must be between 1 and 10000000")]
+    [InlineData("--token-cache-size", "10000001", "--token-cache-size must be between 1 and 10000000")]
     [InlineData("--session-duration", "1 hour", "expected a duration")]
     [InlineData("--wait-timeout", "1d", "units are h, m, s and ms")]
     [InlineData("--listen", "8080", "expected ADDRESS:PORT")]
