@@ -10,6 +10,9 @@ namespace Iam4Kube.Admission;
 /// <summary>Where the webhook's TLS lives and how long its certificates last.</summary>
 internal sealed record WebhookTlsSettings(string Namespace, string ServiceName, string ConfigurationName)
 {
+    /// <summary>The ValidatingWebhookConfiguration whose caBundle is kept in step too; null or empty: none.</summary>
+    public string? ValidatingConfigurationName { get; init; }
+
     /// <summary>The Secret shared by all replicas (fixed, so that RBAC can name it).</summary>
     public const string SecretName = "iam4kube-webhook-tls";
 
@@ -25,7 +28,8 @@ internal sealed record WebhookTlsSettings(string Namespace, string ServiceName, 
 /// TLS for the admission webhooks without extra software: a CA and a serving certificate kept in one Secret that
 /// every replica shares (created by whichever replica comes first: a 409 on create means another won, so it is
 /// read), renewed when a third of a certificate's life is left (the CA likewise, the old one staying in the bundle
-/// while valid), and the MutatingWebhookConfiguration's caBundle kept equal to the Secret's ca.crt. Updates carry
+/// while valid), and the caBundle of the MutatingWebhookConfiguration and of the ValidatingWebhookConfiguration kept
+/// equal to the Secret's ca.crt (either missing is a warning: both kinds of webhook are optional). Updates carry
 /// the resourceVersion read, so two replicas renewing at once cannot overwrite each other: the loser re-reads.
 /// </summary>
 internal sealed partial class WebhookCertificates(IKubernetes client, WebhookTlsSettings settings, TimeProvider time, ILogger<WebhookCertificates> logger)
@@ -138,37 +142,59 @@ internal sealed partial class WebhookCertificates(IKubernetes client, WebhookTls
 
     private async Task SyncCaBundleAsync(WebhookTlsMaterial material, CancellationToken cancellationToken)
     {
-        V1MutatingWebhookConfiguration configuration;
+        var bundle = Encoding.ASCII.GetBytes(material.CaCertificate);
+        var admission = client.AdmissionregistrationV1;
+        await SyncCaBundleAsync("MutatingWebhookConfiguration", settings.ConfigurationName, bundle,
+            async name => (await admission.ReadMutatingWebhookConfigurationAsync(name, cancellationToken: cancellationToken)).Webhooks?.Select(w => (w.Name, w.ClientConfig?.CaBundle)),
+            (patch, name) => admission.PatchMutatingWebhookConfigurationAsync(patch, name, cancellationToken: cancellationToken),
+            Log.NoConfiguration);
+        if (settings.ValidatingConfigurationName is { Length: > 0 } validating)
+        {
+            await SyncCaBundleAsync("ValidatingWebhookConfiguration", validating, bundle,
+                async name => (await admission.ReadValidatingWebhookConfigurationAsync(name, cancellationToken: cancellationToken)).Webhooks?.Select(w => (w.Name, w.ClientConfig?.CaBundle)),
+                (patch, name) => admission.PatchValidatingWebhookConfigurationAsync(patch, name, cancellationToken: cancellationToken),
+                Log.NoValidatingConfiguration);
+        }
+    }
+
+    /// <summary>Patches the caBundle of each webhook of one configuration that lacks <paramref name="bundle"/>; a configuration that does not exist is only a warning.</summary>
+    private async Task SyncCaBundleAsync(
+        string kind,
+        string configurationName,
+        byte[] bundle,
+        Func<string, Task<IEnumerable<(string Name, byte[]? CaBundle)>?>> read,
+        Func<V1Patch, string, Task> patch,
+        Action<ILogger, string> missing)
+    {
+        List<(string Name, byte[]? CaBundle)> webhooks;
         try
         {
-            configuration = await client.AdmissionregistrationV1.ReadMutatingWebhookConfigurationAsync(settings.ConfigurationName, cancellationToken: cancellationToken);
+            webhooks = [.. await read(configurationName) ?? []];
         }
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
         {
-            Log.NoConfiguration(logger, settings.ConfigurationName);
+            missing(logger, configurationName);
             return;
         }
 
-        var bundle = Encoding.ASCII.GetBytes(material.CaCertificate);
         var operations = new List<string>();
-        for (var i = 0; i < (configuration.Webhooks?.Count ?? 0); i++)
+        for (var i = 0; i < webhooks.Count; i++)
         {
-            var webhook = configuration.Webhooks![i];
-            if (webhook.ClientConfig?.CaBundle is { } current && current.AsSpan().SequenceEqual(bundle))
+            var (name, caBundle) = webhooks[i];
+            if (caBundle is { } current && current.AsSpan().SequenceEqual(bundle))
             {
                 continue;
             }
 
             // "test" first: if the list changed since the read, the patch fails instead of landing on another webhook.
-            operations.Add($$"""{"op":"test","path":"/webhooks/{{i}}/name","value":{{System.Text.Json.JsonSerializer.Serialize(webhook.Name, PatchStrings.Default.String)}}}""");
+            operations.Add($$"""{"op":"test","path":"/webhooks/{{i}}/name","value":{{System.Text.Json.JsonSerializer.Serialize(name, PatchStrings.Default.String)}}}""");
             operations.Add($$"""{"op":"add","path":"/webhooks/{{i}}/clientConfig/caBundle","value":"{{Convert.ToBase64String(bundle)}}"}""");
         }
 
         if (operations.Count > 0)
         {
-            await client.AdmissionregistrationV1.PatchMutatingWebhookConfigurationAsync(
-                new V1Patch("[" + string.Join(",", operations) + "]", V1Patch.PatchType.JsonPatch), settings.ConfigurationName, cancellationToken: cancellationToken);
-            Log.CaBundlePatched(logger, settings.ConfigurationName, operations.Count / 2);
+            await patch(new V1Patch("[" + string.Join(",", operations) + "]", V1Patch.PatchType.JsonPatch), configurationName);
+            Log.CaBundlePatched(logger, operations.Count / 2, kind, configurationName);
         }
     }
 
@@ -234,14 +260,17 @@ internal sealed partial class WebhookCertificates(IKubernetes client, WebhookTls
         [LoggerMessage(3, LogLevel.Information, "Serving the webhook certificate valid until {NotAfter:u}")]
         public static partial void Loaded(ILogger logger, DateTime notAfter);
 
-        [LoggerMessage(4, LogLevel.Information, "Patched the caBundle of {Webhooks} webhooks in MutatingWebhookConfiguration {Configuration}")]
-        public static partial void CaBundlePatched(ILogger logger, string configuration, int webhooks);
+        [LoggerMessage(4, LogLevel.Information, "Patched the caBundle of {Webhooks} webhooks in {Kind} {Configuration}")]
+        public static partial void CaBundlePatched(ILogger logger, int webhooks, string kind, string configuration);
 
         [LoggerMessage(5, LogLevel.Warning, "MutatingWebhookConfiguration {Configuration} does not exist: no caBundle to keep in step (pods are not mutated; they still get their role through the IMDS door)")]
         public static partial void NoConfiguration(ILogger logger, string configuration);
 
         [LoggerMessage(6, LogLevel.Warning, "Keeping the webhook's TLS failed ({Error}: {Message}); retrying")]
         public static partial void Failed(ILogger logger, string error, string message);
+
+        [LoggerMessage(7, LogLevel.Warning, "ValidatingWebhookConfiguration {Configuration} does not exist: no caBundle to keep in step (role annotations are not checked when ServiceAccounts are written; serving still refuses forbidden roles)")]
+        public static partial void NoValidatingConfiguration(ILogger logger, string configuration);
     }
 }
 

@@ -88,11 +88,14 @@ internal static class CommandLine
           --token-cache-size N       token verdicts remembered (SHA-256 keys, ~200 bytes each); when full,
                                      expired ones are swept and new verdicts beyond it are not kept (default 20000)
           --webhook-listen ADDR:PORT the admission webhooks over HTTPS: /mutate/pods injects the token door's
-                                     variables and token volume (default: off; manifests 0.0.0.0:8443). Its
+                                     variables and token volume, /validate/serviceaccounts refuses malformed
+                                     or forbidden role annotations (default: off; manifests 0.0.0.0:8443). Its
                                      CA and certificate live in the Secret iam4kube-webhook-tls of POD_NAMESPACE
           --webhook-service NAME     the Service kube-apiserver calls the webhooks through (default iam4kube)
           --webhook-configuration NAME  the MutatingWebhookConfiguration whose caBundle is kept in step
                                      (default iam4kube)
+          --validating-webhook-configuration NAME  the ValidatingWebhookConfiguration whose caBundle is
+                                     kept in step (default iam4kube-validating; empty: none)
           --version                  print the version and the commit it was built from
           -h, --help                 show this help
 
@@ -204,6 +207,7 @@ internal static class CommandLine
                     "--webhook-listen" => options with { WebhookListen = value.Length == 0 ? null : ParseEndpoint(value) },
                     "--webhook-service" => options with { WebhookService = value },
                     "--webhook-configuration" => options with { WebhookConfiguration = value },
+                    "--validating-webhook-configuration" => options with { ValidatingWebhookConfiguration = value },
                     _ => throw new UnknownFlagException(),
                 };
                 shutdownDelayGiven |= name == "--shutdown-delay";

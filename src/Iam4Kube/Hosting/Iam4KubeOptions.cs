@@ -137,6 +137,9 @@ internal sealed record Iam4KubeOptions
 
     /// <summary>The MutatingWebhookConfiguration whose caBundle iam4kube keeps in step.</summary>
     public string WebhookConfiguration { get; init; } = "iam4kube";
+
+    /// <summary>The ValidatingWebhookConfiguration whose caBundle iam4kube keeps in step; empty: none.</summary>
+    public string ValidatingWebhookConfiguration { get; init; } = "iam4kube-validating";
 }
 
 internal enum LogFormat

@@ -154,11 +154,15 @@ internal static class Iam4KubeServiceCollectionExtensions
 
         if (options.WebhookListen is not null && options.ClusterFile is null)
         {
-            services.TryAddSingleton(new WebhookTlsSettings(options.WebhookNamespace, options.WebhookService, options.WebhookConfiguration));
+            services.TryAddSingleton(new WebhookTlsSettings(options.WebhookNamespace, options.WebhookService, options.WebhookConfiguration)
+            {
+                ValidatingConfigurationName = options.ValidatingWebhookConfiguration,
+            });
             services.AddSingleton<WebhookCertificates>();
             services.AddHostedService(sp => sp.GetRequiredService<WebhookCertificates>());
             services.AddSingleton<IAdmissionReviewer>(sp => new PodIdentityInjector(
                 sp.GetRequiredService<ServiceAccountStore>(), options.TokenAudience, sp.GetRequiredService<ILogger<PodIdentityInjector>>()));
+            services.AddSingleton<IAdmissionReviewer>(sp => new ServiceAccountRoleReviewer(sp.GetRequiredService<RoleGuard>()));
         }
 
         // Lifecycle

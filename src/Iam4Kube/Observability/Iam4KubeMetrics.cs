@@ -67,6 +67,8 @@ internal sealed class Iam4KubeMetrics
         TokenCacheEntries = factory.CreateGauge("iam4kube_token_cache_entries", "Token door: token verdicts kept (bounded by the cache's capacity).");
         ControllerRoleRefreshes = factory.CreateCounter("iam4kube_controller_role_refreshes_total",
             "AssumeRole calls for the controller role (--assume-role-arn) by outcome (success or the error code).", "outcome");
+        AdmissionReviews = factory.CreateCounter("iam4kube_admission_reviews_total",
+            "Admission webhook reviews by webhook path and verdict (allowed, patched, denied, malformed).", "webhook", "verdict");
         NamespaceRulesInvalid = factory.CreateGauge("iam4kube_namespace_rules_invalid",
             "--namespace-restrictions: namespaces whose iam.amazonaws.com/allowed-roles or iam.amazonaws.com/permitted annotation is malformed (they permit no role).");
     }
@@ -133,4 +135,6 @@ internal sealed class Iam4KubeMetrics
 
     public Counter ShortLivedCredentials { get; }
     public Gauge NamespaceRulesInvalid { get; }
+
+    public Counter AdmissionReviews { get; }
 }

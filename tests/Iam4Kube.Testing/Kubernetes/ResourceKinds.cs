@@ -25,8 +25,11 @@ internal static class ResourceKinds
     public static readonly ResourceKind MutatingWebhookConfigurations = ResourceKind.Of<V1MutatingWebhookConfiguration>(
         "admissionregistration.k8s.io", "v1", "mutatingwebhookconfigurations", namespaced: false);
 
+    public static readonly ResourceKind ValidatingWebhookConfigurations = ResourceKind.Of<V1ValidatingWebhookConfiguration>(
+        "admissionregistration.k8s.io", "v1", "validatingwebhookconfigurations", namespaced: false);
+
     public static readonly IReadOnlyList<ResourceKind> All =
-        [Pods, ServiceAccounts, Nodes, Events, Namespaces, EndpointSlices, Secrets, MutatingWebhookConfigurations];
+        [Pods, ServiceAccounts, Nodes, Events, Namespaces, EndpointSlices, Secrets, MutatingWebhookConfigurations, ValidatingWebhookConfigurations];
 
     private static readonly Dictionary<Type, ResourceKind> ByType = All.ToDictionary(k => k.ClrType);
 

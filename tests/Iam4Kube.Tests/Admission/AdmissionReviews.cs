@@ -4,7 +4,7 @@ using k8s.Models;
 
 namespace Iam4Kube.Tests.Admission;
 
-/// <summary>AdmissionReview requests as kube-apiserver sends them to a mutating webhook.</summary>
+/// <summary>AdmissionReview requests as kube-apiserver sends them to a mutating or validating webhook.</summary>
 internal static class AdmissionReviews
 {
     public static string CreatePod(V1Pod pod, string uid) =>
@@ -34,4 +34,43 @@ internal static class AdmissionReviews
                 ["options"] = new JsonObject { ["kind"] = "CreateOptions", ["apiVersion"] = "meta.k8s.io/v1" },
             },
         }.ToJsonString();
+
+    /// <summary>
+    /// A ServiceAccount being written, as kube-apiserver sends it: <paramref name="operation"/> CREATE (object, no
+    /// oldObject), UPDATE (both) or DELETE (oldObject only, object null); options named after the operation.
+    /// </summary>
+    public static string ServiceAccount(string operation, V1ServiceAccount? serviceAccount, V1ServiceAccount? old, string uid, bool dryRun = false)
+    {
+        var subject = serviceAccount ?? old!;
+        return new JsonObject
+        {
+            ["kind"] = "AdmissionReview",
+            ["apiVersion"] = "admission.k8s.io/v1",
+            ["request"] = new JsonObject
+            {
+                ["uid"] = uid,
+                ["kind"] = new JsonObject { ["group"] = "", ["version"] = "v1", ["kind"] = "ServiceAccount" },
+                ["resource"] = new JsonObject { ["group"] = "", ["version"] = "v1", ["resource"] = "serviceaccounts" },
+                ["requestKind"] = new JsonObject { ["group"] = "", ["version"] = "v1", ["kind"] = "ServiceAccount" },
+                ["requestResource"] = new JsonObject { ["group"] = "", ["version"] = "v1", ["resource"] = "serviceaccounts" },
+                ["name"] = subject.Metadata.Name,
+                ["namespace"] = subject.Metadata.NamespaceProperty,
+                ["operation"] = operation,
+                ["userInfo"] = new JsonObject
+                {
+                    ["username"] = "jane@example.com",
+                    ["groups"] = new JsonArray("team-a-admins", "system:authenticated"),
+                    ["extra"] = new JsonObject { ["authentication.kubernetes.io/credential-id"] = new JsonArray("X509SHA256=4f0c") },
+                },
+                ["object"] = serviceAccount is null ? null : JsonNode.Parse(KubernetesJson.Serialize(serviceAccount)),
+                ["oldObject"] = old is null ? null : JsonNode.Parse(KubernetesJson.Serialize(old)),
+                ["dryRun"] = dryRun,
+                ["options"] = new JsonObject
+                {
+                    ["kind"] = operation switch { "CREATE" => "CreateOptions", "UPDATE" => "UpdateOptions", _ => "DeleteOptions" },
+                    ["apiVersion"] = "meta.k8s.io/v1",
+                },
+            },
+        }.ToJsonString();
+    }
 }

@@ -12,6 +12,7 @@ namespace Iam4Kube.Tests.Admission;
 public sealed class WebhookCertificatesTests : IAsyncLifetime
 {
     private const string Namespace = "iam4kube";
+    private const string ValidatingName = "iam4kube-validating";
     private readonly FakeKubernetesApiServer _api = new();
     private IKubernetes _client = null!;
 
@@ -30,6 +31,17 @@ public sealed class WebhookCertificatesTests : IAsyncLifetime
                 Webhook("other.iam4kube.io"),
             ],
         });
+        _api.Create(new V1ValidatingWebhookConfiguration
+        {
+            ApiVersion = "admissionregistration.k8s.io/v1",
+            Kind = "ValidatingWebhookConfiguration",
+            Metadata = new V1ObjectMeta { Name = ValidatingName },
+            Webhooks =
+            [
+                ValidatingWebhook("serviceaccounts.iam4kube.io", "/validate/serviceaccounts"),
+                ValidatingWebhook("pods.iam4kube.io", "/validate/pods"),
+            ],
+        });
     }
 
     public async Task DisposeAsync() => await _api.DisposeAsync();
@@ -42,8 +54,18 @@ public sealed class WebhookCertificatesTests : IAsyncLifetime
         ClientConfig = new Admissionregistrationv1WebhookClientConfig { Service = new Admissionregistrationv1ServiceReference { Name = "iam4kube", NamespaceProperty = Namespace, Path = "/mutate/pods" } },
     };
 
-    private WebhookCertificates Replica() =>
-        new(_api.CreateClient(), new WebhookTlsSettings(Namespace, "iam4kube", "iam4kube"), TimeProvider.System, NullLogger<WebhookCertificates>.Instance);
+    private static V1ValidatingWebhook ValidatingWebhook(string name, string path) => new()
+    {
+        Name = name,
+        AdmissionReviewVersions = ["v1"],
+        SideEffects = "None",
+        ClientConfig = new Admissionregistrationv1WebhookClientConfig { Service = new Admissionregistrationv1ServiceReference { Name = "iam4kube", NamespaceProperty = Namespace, Path = path } },
+    };
+
+    private WebhookCertificates Replica(string? validating = ValidatingName) =>
+        new(_api.CreateClient(), new WebhookTlsSettings(Namespace, "iam4kube", "iam4kube") { ValidatingConfigurationName = validating }, TimeProvider.System, NullLogger<WebhookCertificates>.Instance);
+
+    private V1ValidatingWebhookConfiguration? Validating() => _api.Get<V1ValidatingWebhookConfiguration>(null, ValidatingName);
 
     /// <summary>The Secret as an earlier replica (or an earlier year) left it.</summary>
     private void Seed(WebhookTlsMaterial material) =>
@@ -81,6 +103,44 @@ public sealed class WebhookCertificatesTests : IAsyncLifetime
         Assert.True(chain.Build(serving));
         var configuration = _api.Get<V1MutatingWebhookConfiguration>(null, "iam4kube")!;
         Assert.All(configuration.Webhooks, w => Assert.Equal(secret.Data["ca.crt"], w.ClientConfig.CaBundle));
+    }
+
+    [Fact]
+    public async Task PutsTheCaInEveryWebhooksCaBundleOfTheValidatingConfigurationLeavingTheRestAsItWas()
+    {
+        using var replica = Replica();
+
+        await replica.EnsureAsync(CancellationToken.None);
+
+        var validating = Validating()!;
+        Assert.Equal(["serviceaccounts.iam4kube.io", "pods.iam4kube.io"], validating.Webhooks.Select(w => w.Name));
+        Assert.All(validating.Webhooks, w => Assert.Equal(Secret().Data["ca.crt"], w.ClientConfig.CaBundle));
+        Assert.Equal(["/validate/serviceaccounts", "/validate/pods"], validating.Webhooks.Select(w => w.ClientConfig.Service.Path));
+        Assert.Contains(_api.Requests, r => r.Method == "PATCH" && r.Path == $"/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/{ValidatingName}");
+    }
+
+    [Fact]
+    public async Task AMissingValidatingConfigurationIsNoFailureTheCertificateIsServedAndTheMutatingOneKeptInStep()
+    {
+        _api.Delete<V1ValidatingWebhookConfiguration>(null, ValidatingName);
+        using var replica = Replica();
+
+        await replica.EnsureAsync(CancellationToken.None);
+
+        Assert.NotNull(replica.Current);
+        Assert.All(_api.Get<V1MutatingWebhookConfiguration>(null, "iam4kube")!.Webhooks, w => Assert.Equal(Secret().Data["ca.crt"], w.ClientConfig.CaBundle));
+        Assert.Null(Validating());
+    }
+
+    [Fact]
+    public async Task WithoutAValidatingConfigurationNameItIsNeverRead()
+    {
+        using var replica = Replica(validating: "");
+
+        await replica.EnsureAsync(CancellationToken.None);
+
+        Assert.DoesNotContain(_api.Requests, r => r.Path.Contains("validatingwebhookconfigurations", StringComparison.Ordinal));
+        Assert.All(Validating()!.Webhooks, w => Assert.Null(w.ClientConfig.CaBundle));
     }
 
     [Fact]
@@ -130,6 +190,7 @@ public sealed class WebhookCertificatesTests : IAsyncLifetime
         Assert.Contains(old.CaCertificate.Trim(), renewed.CaCertificate, StringComparison.Ordinal);
         Assert.Equal(bundle[0].Subject, replica.Current!.Issuer);
         Assert.All(_api.Get<V1MutatingWebhookConfiguration>(null, "iam4kube")!.Webhooks, w => Assert.Equal(Encoding.ASCII.GetBytes(renewed.CaCertificate), w.ClientConfig.CaBundle));
+        Assert.All(Validating()!.Webhooks, w => Assert.Equal(Encoding.ASCII.GetBytes(renewed.CaCertificate), w.ClientConfig.CaBundle));
     }
 
     [Fact]
