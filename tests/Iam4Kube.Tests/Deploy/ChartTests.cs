@@ -66,6 +66,8 @@ public sealed class ChartTests
     [InlineData("sts.rate=fast", "at '/sts/rate'")]
     [InlineData("region=Ireland", "at '/region'")]
     [InlineData("iam4kube.replicsa=3", "additional properties 'replicsa' not allowed")]
+    [InlineData("validatingWebhook.enabled=maybe", "at '/validatingWebhook/enabled': got string, want boolean")]
+    [InlineData("podAnnotations.enabled=1", "at '/podAnnotations/enabled': got number, want boolean")]
     public void SchemaRejectsAWrongValueWithAMessageNamingIt(string setting, string message)
     {
         var template = Helm.Template("--set", setting);
@@ -122,6 +124,34 @@ public sealed class ChartTests
         Assert.Contains("--log-level=warning", ip2service);
         Assert.Equal("registry.example.com/platform/iam4kube@sha256:" + new string('a', 64), manifests.Ip2ServiceContainer.Image);
         Assert.Equal(manifests.Ip2ServiceContainer.Image, manifests.Iam4KubeContainer.Image);
+    }
+
+    [Fact]
+    public void CompatibilityModeAddsThePodsWebhookNextToTheServiceAccountsOne()
+    {
+        var manifests = Helm.Render("--set", "podAnnotations.enabled=true");
+
+        var webhooks = manifests.Single<V1ValidatingWebhookConfiguration>("iam4kube-validating").Webhooks;
+        Assert.Equal(["serviceaccounts.iam4kube.io", "pods.iam4kube.io"], webhooks.Select(w => w.Name));
+        var pods = webhooks[1];
+        Assert.Equal(("Ignore", "None"), (pods.FailurePolicy, pods.SideEffects));
+        Assert.Equal(("iam4kube", ManifestSet.Namespace, "/validate/pods"), (pods.ClientConfig.Service.Name, pods.ClientConfig.Service.NamespaceProperty, pods.ClientConfig.Service.Path));
+        var rule = Assert.Single(pods.Rules);
+        Assert.Equal(["pods"], rule.Resources);
+        Assert.Equal(["CREATE", "UPDATE"], rule.Operations);
+        Assert.Equal(webhooks[0].NamespaceSelector.MatchExpressions[0].Values, pods.NamespaceSelector.MatchExpressions[0].Values);
+        Assert.Contains("'iam.amazonaws.com/role'", Assert.Single(pods.MatchConditions).Expression, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TheValidatingWebhookCanBeTurnedOffAndThenIam4KubeNeitherKeepsNorMayReadIt()
+    {
+        var manifests = Helm.Render("--set", "validatingWebhook.enabled=false");
+
+        Assert.Empty(manifests.All<V1ValidatingWebhookConfiguration>());
+        Assert.Equal("", Iam4KubeDeploymentTests.ParseArguments(manifests.Iam4KubeContainer).ValidatingWebhookConfiguration);
+        Assert.DoesNotContain(manifests.Single<V1ClusterRole>("iam4kube").Rules, r => r.Resources.Contains("validatingwebhookconfigurations"));
+        Assert.Contains(manifests.Single<V1ClusterRole>("iam4kube").Rules, r => r.Resources.Contains("mutatingwebhookconfigurations"));
     }
 
     [Fact]

@@ -107,6 +107,41 @@ public sealed class Iam4KubeDeploymentTests
 
     [Theory]
     [MemberData(nameof(Manifests.Variants), MemberType = typeof(Manifests))]
+    public void TheValidatingWebhookSeesOnlyAnnotatedServiceAccountsOutsideKubeSystemAndCanMissThemSafely(string variant)
+    {
+        var manifests = Manifests.Load(variant);
+        var options = ParseArguments(manifests.Iam4KubeContainer);
+
+        var configuration = manifests.Single<V1ValidatingWebhookConfiguration>("iam4kube-validating");
+        Assert.Equal(configuration.Metadata.Name, options.ValidatingWebhookConfiguration);
+        Assert.Null(configuration.Metadata.NamespaceProperty);
+        // Compatibility mode (and its pods webhook) is off by default.
+        var webhook = Assert.Single(configuration.Webhooks);
+        Assert.Equal("serviceaccounts.iam4kube.io", webhook.Name);
+        Assert.Equal(("Ignore", "None", "Equivalent"), (webhook.FailurePolicy, webhook.SideEffects, webhook.MatchPolicy));
+        Assert.Equal(["v1"], webhook.AdmissionReviewVersions);
+        Assert.InRange(webhook.TimeoutSeconds ?? 10, 1, 5);
+        Assert.Null(webhook.ClientConfig.CaBundle);
+        Assert.Equal(("iam4kube", ManifestSet.Namespace, "/validate/serviceaccounts", 443),
+            (webhook.ClientConfig.Service.Name, webhook.ClientConfig.Service.NamespaceProperty, webhook.ClientConfig.Service.Path, webhook.ClientConfig.Service.Port ?? 443));
+        var rule = Assert.Single(webhook.Rules);
+        Assert.Equal([""], rule.ApiGroups);
+        Assert.Equal(["v1"], rule.ApiVersions);
+        Assert.Equal(["serviceaccounts"], rule.Resources);
+        Assert.Equal(["CREATE", "UPDATE"], rule.Operations);
+        Assert.Equal("Namespaced", rule.Scope);
+        var exclusion = Assert.Single(webhook.NamespaceSelector.MatchExpressions);
+        Assert.Equal(("kubernetes.io/metadata.name", "NotIn"), (exclusion.Key, exclusion.OperatorProperty));
+        Assert.Equal(["kube-system", ManifestSet.Namespace], exclusion.Values);
+        var condition = Assert.Single(webhook.MatchConditions).Expression;
+        foreach (var annotation in new[] { "iam.amazonaws.com/roleArn", "iam.amazonaws.com/roleExternalId", "iam.amazonaws.com/sessionDuration" })
+        {
+            Assert.Contains($"'{annotation}'", condition, StringComparison.Ordinal);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Manifests.Variants), MemberType = typeof(Manifests))]
     public void DisruptionBudgetKeepsAReplicaUpAndStillLetsANodeDrain(string variant)
     {
         var manifests = Manifests.Load(variant);

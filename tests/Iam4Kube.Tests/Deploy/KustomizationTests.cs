@@ -104,7 +104,7 @@ public sealed class KustomizationTests
         Assert.Equal("privileged", ns.Metadata.Labels["pod-security.kubernetes.io/enforce"]);
         foreach (var item in manifests.Objects.OfType<IKubernetesObject<V1ObjectMeta>>())
         {
-            if (item is V1Namespace or V1ClusterRole or V1ClusterRoleBinding or V1MutatingWebhookConfiguration or V1ValidatingAdmissionPolicy or V1ValidatingAdmissionPolicyBinding)
+            if (item is V1Namespace or V1ClusterRole or V1ClusterRoleBinding or V1MutatingWebhookConfiguration or V1ValidatingWebhookConfiguration or V1ValidatingAdmissionPolicy or V1ValidatingAdmissionPolicyBinding)
             {
                 continue;
             }

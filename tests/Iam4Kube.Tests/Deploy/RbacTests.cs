@@ -16,6 +16,8 @@ public sealed class RbacTests
         ("authentication.k8s.io", "tokenreviews", "create"),
         ("admissionregistration.k8s.io", "mutatingwebhookconfigurations@iam4kube", "get"),
         ("admissionregistration.k8s.io", "mutatingwebhookconfigurations@iam4kube", "patch"),
+        ("admissionregistration.k8s.io", "validatingwebhookconfigurations@iam4kube-validating", "get"),
+        ("admissionregistration.k8s.io", "validatingwebhookconfigurations@iam4kube-validating", "patch"),
     ];
 
     /// <summary>In iam4kube's namespace: its webhook's TLS Secret, by name (create cannot be named in RBAC).</summary>
