@@ -75,6 +75,15 @@ public sealed class CommandLineTests
     }
 
     [Fact]
+    public void TheValidatingWebhookConfigurationDefaultsToTheManifestsNameAndAnEmptyValueMeansNone()
+    {
+        Assert.Equal("iam4kube-validating", Parse([]).Options!.ValidatingWebhookConfiguration);
+        Assert.Equal("mine", Parse(["--validating-webhook-configuration", "mine"]).Options!.ValidatingWebhookConfiguration);
+        Assert.Equal("", Parse(["--validating-webhook-configuration="]).Options!.ValidatingWebhookConfiguration);
+        Assert.Contains("--validating-webhook-configuration", CommandLine.Usage, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void ConnectionAndParkedLimitsDefaultToWhatFitsTheShippedMemoryLimit()
     {
         var defaults = Parse([]).Options!;
