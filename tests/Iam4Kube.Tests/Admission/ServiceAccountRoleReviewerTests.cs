@@ -3,9 +3,12 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Iam4Kube.Admission;
 using Iam4Kube.Observability;
+using Iam4Kube.Policy;
+using Iam4Kube.Stores;
 using Iam4Kube.Testing.Builders;
 using Iam4Kube.Tests.TestHost;
 using k8s.Models;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Iam4Kube.Tests.Admission;
 
@@ -215,5 +218,21 @@ public sealed class ServiceAccountRoleReviewerTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.BadRequest, answer.StatusCode);
         Assert.Equal(1, Reviews("malformed"));
+    }
+
+    [Fact]
+    public void WithoutRestrictionsAnyWellFormedRoleIsAllowedAndAMalformedOneIsStillRefused()
+    {
+        var reviewer = new ServiceAccountRoleReviewer(RoleGuard.Off(new NamespaceStore(NullLogger<NamespaceStore>.Instance)));
+        static AdmissionRequest Request(V1ServiceAccount serviceAccount) =>
+            System.Text.Json.JsonSerializer.Deserialize(AdmissionReviews.ServiceAccount("CREATE", serviceAccount, null, "u1"), AdmissionJsonContext.Default.AdmissionReview)!.Request!;
+
+        var anyRole = reviewer.Review(Request(KubeObjects.ServiceAccount("team-z", "app", "arn:aws:iam::444455556666:role/anything")));
+        var malformed = reviewer.Review(Request(KubeObjects.ServiceAccount("team-z", "app", "arn:aws:iam::444455556666:user/anything")));
+
+        Assert.Equal(("u1", true, null), (anyRole.Uid, anyRole.Allowed, anyRole.Warnings));
+        Assert.False(malformed.Allowed);
+        Assert.Equal((403, "Forbidden"), (malformed.Status!.Code, malformed.Status.Reason));
+        Assert.StartsWith("ServiceAccount team-z/app: annotation iam.amazonaws.com/roleArn: ", malformed.Status.Message, StringComparison.Ordinal);
     }
 }

@@ -101,6 +101,7 @@ public sealed class PodIdentityInjectorTests : IAsyncLifetime
         Assert.Equal("iam4kube.io/pod-identity", token.Audience);
         Assert.Equal(86400, token.ExpirationSeconds);
         Assert.Equal("token", token.Path);
+        Assert.Equal(1, _host.Service<Iam4Kube.Observability.Iam4KubeMetrics>().AdmissionReviews.WithLabels("/mutate/pods", "patched").Value);
     }
 
     [Fact]
