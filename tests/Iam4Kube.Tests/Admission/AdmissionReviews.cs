@@ -8,32 +8,15 @@ namespace Iam4Kube.Tests.Admission;
 internal static class AdmissionReviews
 {
     public static string CreatePod(V1Pod pod, string uid) =>
-        new JsonObject
-        {
-            ["kind"] = "AdmissionReview",
-            ["apiVersion"] = "admission.k8s.io/v1",
-            ["request"] = new JsonObject
+        // A Deployment's pods come with generateName and no name yet; the namespace is on the request.
+        Review(uid, "Pod", "pods", pod.Metadata.NamespaceProperty, name: null, "CREATE",
+            new JsonObject
             {
-                ["uid"] = uid,
-                ["kind"] = new JsonObject { ["group"] = "", ["version"] = "v1", ["kind"] = "Pod" },
-                ["resource"] = new JsonObject { ["group"] = "", ["version"] = "v1", ["resource"] = "pods" },
-                ["requestKind"] = new JsonObject { ["group"] = "", ["version"] = "v1", ["kind"] = "Pod" },
-                ["requestResource"] = new JsonObject { ["group"] = "", ["version"] = "v1", ["resource"] = "pods" },
-                // A Deployment's pods come with generateName and no name yet; the namespace is on the request.
-                ["namespace"] = pod.Metadata.NamespaceProperty,
-                ["operation"] = "CREATE",
-                ["userInfo"] = new JsonObject
-                {
-                    ["username"] = "system:serviceaccount:kube-system:replicaset-controller",
-                    ["uid"] = Guid.NewGuid().ToString(),
-                    ["groups"] = new JsonArray("system:serviceaccounts", "system:serviceaccounts:kube-system", "system:authenticated"),
-                },
-                ["object"] = JsonNode.Parse(KubernetesJson.Serialize(pod)),
-                ["oldObject"] = null,
-                ["dryRun"] = false,
-                ["options"] = new JsonObject { ["kind"] = "CreateOptions", ["apiVersion"] = "meta.k8s.io/v1" },
+                ["username"] = "system:serviceaccount:kube-system:replicaset-controller",
+                ["uid"] = Guid.NewGuid().ToString(),
+                ["groups"] = new JsonArray("system:serviceaccounts", "system:serviceaccounts:kube-system", "system:authenticated"),
             },
-        }.ToJsonString();
+            pod, old: null, dryRun: false);
 
     /// <summary>
     /// A ServiceAccount being written, as kube-apiserver sends it: <paramref name="operation"/> CREATE (object, no
@@ -42,35 +25,56 @@ internal static class AdmissionReviews
     public static string ServiceAccount(string operation, V1ServiceAccount? serviceAccount, V1ServiceAccount? old, string uid, bool dryRun = false)
     {
         var subject = serviceAccount ?? old!;
-        return new JsonObject
-        {
-            ["kind"] = "AdmissionReview",
-            ["apiVersion"] = "admission.k8s.io/v1",
-            ["request"] = new JsonObject
+        return Review(uid, "ServiceAccount", "serviceaccounts", subject.Metadata.NamespaceProperty, subject.Metadata.Name, operation,
+            new JsonObject
             {
-                ["uid"] = uid,
-                ["kind"] = new JsonObject { ["group"] = "", ["version"] = "v1", ["kind"] = "ServiceAccount" },
-                ["resource"] = new JsonObject { ["group"] = "", ["version"] = "v1", ["resource"] = "serviceaccounts" },
-                ["requestKind"] = new JsonObject { ["group"] = "", ["version"] = "v1", ["kind"] = "ServiceAccount" },
-                ["requestResource"] = new JsonObject { ["group"] = "", ["version"] = "v1", ["resource"] = "serviceaccounts" },
-                ["name"] = subject.Metadata.Name,
-                ["namespace"] = subject.Metadata.NamespaceProperty,
-                ["operation"] = operation,
-                ["userInfo"] = new JsonObject
-                {
-                    ["username"] = "jane@example.com",
-                    ["groups"] = new JsonArray("team-a-admins", "system:authenticated"),
-                    ["extra"] = new JsonObject { ["authentication.kubernetes.io/credential-id"] = new JsonArray("X509SHA256=4f0c") },
-                },
-                ["object"] = serviceAccount is null ? null : JsonNode.Parse(KubernetesJson.Serialize(serviceAccount)),
-                ["oldObject"] = old is null ? null : JsonNode.Parse(KubernetesJson.Serialize(old)),
-                ["dryRun"] = dryRun,
-                ["options"] = new JsonObject
-                {
-                    ["kind"] = operation switch { "CREATE" => "CreateOptions", "UPDATE" => "UpdateOptions", _ => "DeleteOptions" },
-                    ["apiVersion"] = "meta.k8s.io/v1",
-                },
+                ["username"] = "jane@example.com",
+                ["groups"] = new JsonArray("team-a-admins", "system:authenticated"),
+                ["extra"] = new JsonObject { ["authentication.kubernetes.io/credential-id"] = new JsonArray("X509SHA256=4f0c") },
             },
-        }.ToJsonString();
+            serviceAccount, old, dryRun);
+    }
+
+    /// <summary>Posts <paramref name="review"/> to <paramref name="path"/> as kube-apiserver does and returns the answer's
+    /// response, checked as kube-apiserver checks it: 200, an admission.k8s.io/v1 AdmissionReview, the request's uid.</summary>
+    public static async Task<JsonNode> PostAsync(HttpClient client, string path, string review, string uid)
+    {
+        using var answer = await client.PostAsync(path, new StringContent(review, System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(System.Net.HttpStatusCode.OK, answer.StatusCode);
+        var body = JsonNode.Parse(await answer.Content.ReadAsStringAsync())!;
+        Assert.Equal("admission.k8s.io/v1", body["apiVersion"]!.GetValue<string>());
+        Assert.Equal("AdmissionReview", body["kind"]!.GetValue<string>());
+        var response = body["response"]!;
+        Assert.Equal(uid, response["uid"]!.GetValue<string>());
+        return response;
+    }
+
+    private static string Review(string uid, string kind, string resource, string? @namespace, string? name, string operation, JsonObject userInfo, object? current, object? old, bool dryRun)
+    {
+        var request = new JsonObject
+        {
+            ["uid"] = uid,
+            ["kind"] = new JsonObject { ["group"] = "", ["version"] = "v1", ["kind"] = kind },
+            ["resource"] = new JsonObject { ["group"] = "", ["version"] = "v1", ["resource"] = resource },
+            ["requestKind"] = new JsonObject { ["group"] = "", ["version"] = "v1", ["kind"] = kind },
+            ["requestResource"] = new JsonObject { ["group"] = "", ["version"] = "v1", ["resource"] = resource },
+        };
+        if (name is not null)
+        {
+            request["name"] = name;
+        }
+
+        request["namespace"] = @namespace;
+        request["operation"] = operation;
+        request["userInfo"] = userInfo;
+        request["object"] = current is null ? null : JsonNode.Parse(KubernetesJson.Serialize(current));
+        request["oldObject"] = old is null ? null : JsonNode.Parse(KubernetesJson.Serialize(old));
+        request["dryRun"] = dryRun;
+        request["options"] = new JsonObject
+        {
+            ["kind"] = operation switch { "CREATE" => "CreateOptions", "UPDATE" => "UpdateOptions", _ => "DeleteOptions" },
+            ["apiVersion"] = "meta.k8s.io/v1",
+        };
+        return new JsonObject { ["kind"] = "AdmissionReview", ["apiVersion"] = "admission.k8s.io/v1", ["request"] = request }.ToJsonString();
     }
 }

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
-using Iam4Kube.Admission;
 using Iam4Kube.Testing.Builders;
 using Iam4Kube.Testing.Kubernetes;
 using Iam4Kube.Tests.Admission;
@@ -26,9 +25,7 @@ public sealed class PodIdentityInjectorTests : IAsyncLifetime
         _host.Api.Create(KubeObjects.ServiceAccount("team", "plain"));
         await _host.StartAppAsync(o => o with { WebhookListen = new IPEndPoint(IPAddress.Loopback, 0) });
         await _host.WaitUntilReadyAsync();
-        var secret = await _host.Api.WaitForAsync<V1Secret>(s => s.Metadata.Name == WebhookTlsSettings.SecretName);
-        _client = _host.WebhookClient(Encoding.ASCII.GetString(secret.Data["ca.crt"]));
-        await Testing.Eventually.TrueAsync(() => Task.FromResult(_host.Service<WebhookCertificates>().Current is not null), TimeSpan.FromSeconds(10), "no serving certificate");
+        _client = await _host.WebhookClientAsync();
     }
 
     public async Task DisposeAsync()
@@ -52,13 +49,7 @@ public sealed class PodIdentityInjectorTests : IAsyncLifetime
     private async Task<(V1Pod Pod, JsonNode Response)> ReviewAsync(V1Pod pod)
     {
         var uid = Guid.NewGuid().ToString();
-        var answer = await _client.PostAsync("/mutate/pods", new StringContent(AdmissionReviews.CreatePod(pod, uid), Encoding.UTF8, "application/json"));
-        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
-        var review = JsonNode.Parse(await answer.Content.ReadAsStringAsync())!;
-        Assert.Equal("admission.k8s.io/v1", review["apiVersion"]!.GetValue<string>());
-        Assert.Equal("AdmissionReview", review["kind"]!.GetValue<string>());
-        var response = review["response"]!;
-        Assert.Equal(uid, response["uid"]!.GetValue<string>());
+        var response = await AdmissionReviews.PostAsync(_client, "/mutate/pods", AdmissionReviews.CreatePod(pod, uid), uid);
         Assert.True(response["allowed"]!.GetValue<bool>());
         if (response["patch"] is null)
         {

@@ -67,6 +67,17 @@ internal sealed class Iam4KubeTestHost : IAsyncDisposable
         return new HttpClient(handler) { BaseAddress = new Uri($"https://127.0.0.1:{WebhookEndpoint.Port}") };
     }
 
+    /// <summary>
+    /// Waits until a replica made the webhook's TLS Secret and serves its certificate, then returns a client that
+    /// trusts only that Secret's CA, as kube-apiserver trusts the caBundle.
+    /// </summary>
+    public async Task<HttpClient> WebhookClientAsync()
+    {
+        var secret = await Api.WaitForAsync<k8s.Models.V1Secret>(s => s.Metadata.Name == global::Iam4Kube.Admission.WebhookTlsSettings.SecretName);
+        await Eventually.TrueAsync(() => Task.FromResult(App.Services.GetRequiredService<global::Iam4Kube.Admission.WebhookCertificates>().Current is not null), TimeSpan.FromSeconds(10), "no serving certificate");
+        return WebhookClient(System.Text.Encoding.ASCII.GetString(secret.Data["ca.crt"]));
+    }
+
     /// <summary>A client of the token door, from <paramref name="sourceIp"/>; requests name the Host themselves.</summary>
     public HttpClient TokenClient(string sourceIp = "127.0.0.1", TimeSpan? timeout = null) =>
         SourceBoundClient.Create(IPAddress.Parse(sourceIp), new Uri($"http://127.0.0.1:{TokenEndpoint.Port}"), timeout);
