@@ -46,6 +46,13 @@ internal sealed partial class BenchmarkRun
         await FirstRequestWithNewTokensAsync(sut, client, doorUri);
     }
 
+    /// <summary>Scenario 7's warm request without Kestrel or wrk: where its time and allocations go.</summary>
+    private void RunTokenDoorBenchmarks()
+    {
+        Console.WriteLine("[7] token door, per request: BenchmarkDotNet, in-process, MemoryDiagnoser");
+        RunBenchmarkDotNet<TokenDoorBenchmarks>("7 token door per request (BenchmarkDotNet)", _ => "");
+    }
+
     private async Task WarmTokenDoorAsync(Uri baselineUri, Uri doorUri, string token)
     {
         const string group = "7 token door warm GET (wrk c32)";

@@ -43,6 +43,7 @@ internal sealed partial class BenchmarkRun(BenchSettings settings, ResultTable t
         if (settings.Runs(7))
         {
             await RunTokenDoorAsync();
+            RunTokenDoorBenchmarks();
         }
     }
 

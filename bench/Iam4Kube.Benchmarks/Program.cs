@@ -5,7 +5,8 @@ namespace Iam4Kube.Benchmarks;
 /// <summary>
 /// <c>Iam4Kube.Benchmarks run [--quick] [--iam4kube PATH] [--only 1,2,5] [--markdown FILE]</c> runs the scenarios of
 /// issue 6 and prints a table; <c>Iam4Kube.Benchmarks baseline PORT BODY_BYTES</c> is the bare Kestrel baseline
-/// (started by <c>run</c> as a child process).
+/// (started by <c>run</c> as a child process); <c>Iam4Kube.Benchmarks bdn ARGS</c> is BenchmarkDotNet's own command
+/// line, for one class at a time (<c>bdn --filter '*TokenDoor*' --inProcess --job short</c>).
 /// </summary>
 internal static class Program
 {
@@ -14,6 +15,12 @@ internal static class Program
         if (args is ["baseline", var port, var bodyBytes])
         {
             await BaselineServer.RunAsync(int.Parse(port, CultureInfo.InvariantCulture), int.Parse(bodyBytes, CultureInfo.InvariantCulture));
+            return 0;
+        }
+
+        if (args is ["bdn", ..])
+        {
+            BenchmarkDotNet.Running.BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args[1..]);
             return 0;
         }
 

@@ -1,8 +1,16 @@
+using System.Collections.Concurrent;
+using Prometheus;
+
 namespace Iam4Kube.Observability;
 
 /// <summary>Counts every metadata request by route and status, observes its latency, and logs it at debug.</summary>
 internal sealed partial class RequestMetricsMiddleware(RequestDelegate next, Iam4KubeMetrics metrics, TimeProvider time, ILogger<RequestMetricsMiddleware> logger)
 {
+    // Labelled children looked up by (route, status) here rather than through WithLabels on every request (a label
+    // array and prometheus-net's own lookup each time: bench/ scenario 7). Routes and statuses are a handful.
+    private readonly ConcurrentDictionary<(string Route, int Status), Counter.Child> _requests = new();
+    private readonly ConcurrentDictionary<string, Histogram.Child> _durations = new(StringComparer.Ordinal);
+
     public async Task InvokeAsync(HttpContext context)
     {
         var started = time.GetTimestamp();
@@ -13,9 +21,9 @@ internal sealed partial class RequestMetricsMiddleware(RequestDelegate next, Iam
         finally
         {
             var route = context.GetEndpoint()?.Metadata.GetMetadata<MetricsRoute>()?.Name ?? "other";
-            metrics.Requests.WithLabels(route, StatusCodeLabel(context.Response.StatusCode)).Inc();
+            _requests.GetOrAdd((route, context.Response.StatusCode), static (key, m) => m.Requests.WithLabels(key.Route, StatusCodeLabel(key.Status)), metrics).Inc();
             var elapsed = time.GetElapsedTime(started);
-            metrics.RequestDuration.WithLabels(route).Observe(elapsed.TotalSeconds);
+            _durations.GetOrAdd(route, static (key, m) => m.RequestDuration.WithLabels(key), metrics).Observe(elapsed.TotalSeconds);
             if (logger.IsEnabled(LogLevel.Debug))
             {
                 Log.Request(logger, context.Request.Method, context.Request.Path, context.Connection.RemoteIpAddress?.ToString() ?? "", context.Response.StatusCode, elapsed.TotalMilliseconds);

@@ -1,6 +1,5 @@
 using Iam4Kube.Hosting;
 using Iam4Kube.Observability;
-using Microsoft.AspNetCore.Mvc;
 
 namespace Iam4Kube.PodIdentity;
 
@@ -15,7 +14,11 @@ internal static class PodIdentityApi
 
     public static IEndpointRouteBuilder MapPodIdentityApi(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGet(CredentialsPath, ([FromServices] TokenDoor door, HttpContext context) => door.ServeCredentialsAsync(context))
+        // The door is resolved once, on the first request (it exists only when the token listener does, and only
+        // that listener reaches this endpoint): a [FromServices] parameter cost a service scope per request.
+        var services = endpoints.ServiceProvider;
+        TokenDoor? door = null;
+        endpoints.MapGet(CredentialsPath, (RequestDelegate)(context => (door ??= services.GetRequiredService<TokenDoor>()).ServeAsync(context)))
             .WithMetadata(Token, CredentialsRoute);
         return endpoints;
     }

@@ -21,7 +21,19 @@ internal sealed class TokenDoor(
     TokenDoorHosts hosts,
     TimeProvider time)
 {
-    public async Task<IResult> ServeCredentialsAsync(HttpContext context)
+    /// <summary>
+    /// The endpoint itself (a plain request delegate: no per-request service scope or parameter binding). A warm
+    /// request completes synchronously and writes its answer without another state machine.
+    /// </summary>
+    public Task ServeAsync(HttpContext context)
+    {
+        var answer = ServeCredentialsAsync(context);
+        return answer.IsCompletedSuccessfully ? answer.Result.ExecuteAsync(context) : ExecuteAsync(answer, context);
+
+        static async Task ExecuteAsync(ValueTask<IResult> answer, HttpContext context) => await (await answer).ExecuteAsync(context);
+    }
+
+    public async ValueTask<IResult> ServeCredentialsAsync(HttpContext context)
     {
         var started = time.GetTimestamp();
         var request = context.Request;

@@ -183,6 +183,33 @@ public sealed class TokenDoorTests : IAsyncLifetime
 
 
     [Fact]
+    public async Task OnOneKeptAliveConnectionEachRequestIsJudgedByItsOwnTokensBytes()
+    {
+        // Kestrel reuses a repeated header's string on a kept-alive connection, and the verifier remembers a string's
+        // hash: a token of the same length with one byte changed, or another pod's token, must still be judged anew.
+        var good = TokenOf("app-1");
+        var signature = good.LastIndexOf('.') + 8;
+        var forged = good[..signature] + (good[signature] == 'A' ? 'B' : 'A') + good[(signature + 1)..];
+        var plain = TokenOf("plain-1");
+        using var client = _host.TokenClient();
+
+        var answers = new List<HttpStatusCode>();
+        foreach (var token in new[] { good, good, forged, good, plain, good })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/credentials");
+            request.Headers.Host = Host;
+            request.Headers.TryAddWithoutValidation("Authorization", token);
+            using var response = await client.SendAsync(request);
+            answers.Add(response.StatusCode);
+        }
+
+        Assert.Equal(
+            [HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.Unauthorized, HttpStatusCode.OK, HttpStatusCode.NotFound, HttpStatusCode.OK],
+            answers);
+        Assert.Equal(3, _host.Api.TokenReviewCount);
+    }
+
+    [Fact]
     public async Task ConcurrentFirstRequestsWithOneTokenShareOneReview()
     {
         var token = TokenOf("app-1");
