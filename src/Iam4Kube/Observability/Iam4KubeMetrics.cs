@@ -69,6 +69,8 @@ internal sealed class Iam4KubeMetrics
             "AssumeRole calls for the controller role (--assume-role-arn) by outcome (success or the error code).", "outcome");
         NamespaceRulesInvalid = factory.CreateGauge("iam4kube_namespace_rules_invalid",
             "--namespace-restrictions: namespaces whose iam.amazonaws.com/allowed-roles or iam.amazonaws.com/permitted annotation is malformed (they permit no role).");
+        RoleAnnotationsDisagree = factory.CreateCounter("iam4kube_role_annotations_disagree_total",
+            "--pod-annotations: pods whose iam.amazonaws.com/role names another role (or external id) than their ServiceAccount's iam.amazonaws.com/roleArn, which wins; once per pod.");
     }
 
     public CollectorRegistry Registry { get; }
@@ -133,4 +135,7 @@ internal sealed class Iam4KubeMetrics
 
     public Counter ShortLivedCredentials { get; }
     public Gauge NamespaceRulesInvalid { get; }
+
+    /// <summary>Pods whose own role annotation disagrees with their ServiceAccount's (which wins).</summary>
+    public Counter RoleAnnotationsDisagree { get; }
 }
