@@ -100,6 +100,9 @@ public sealed class ChartTests
             "--set", "iam4kube.replicas=4",
             "--set", "iam4kube.namespaceRestrictions=true",
             "--set", "iam4kube.allowedRoles={arn:aws:iam::111122223333:role/apps/*,reader}",
+            "--set", "iam4kube.podAnnotations=true",
+            "--set", "iam4kube.baseRoleArn=arn:aws:iam::111122223333:role/k8s/",
+            "--set", "iam4kube.defaultRole=fallback",
             "--set", "ip2service.excludeIps={10.0.0.7,10.0.0.8}",
             "--set", "ip2service.iptablesBackend=nft",
             "--set", "ip2service.logLevel=warning",
@@ -114,6 +117,9 @@ public sealed class ChartTests
         Assert.Equal(500, options.MaxParkedRequests);
         Assert.True(options.NamespaceRestrictions);
         Assert.Equal(["arn:aws:iam::111122223333:role/apps/*", "reader"], options.AllowedRoles);
+        Assert.True(options.PodAnnotations);
+        Assert.Equal("arn:aws:iam::111122223333:role/k8s/", options.BaseRoleArn);
+        Assert.Equal("fallback", options.DefaultRole);
         Assert.Equal(4, manifests.Iam4KubeDeployment.Spec.Replicas);
         var ip2service = manifests.Ip2ServiceContainer.Args;
         Assert.Contains("--exclude-ip=10.0.0.7", ip2service);
