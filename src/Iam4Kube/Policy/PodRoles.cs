@@ -45,20 +45,29 @@ internal sealed record PodRoleSettings(string? BaseRoleArn, RoleArn? DefaultRole
 /// </summary>
 internal sealed partial class PodRoles(PodRoleSettings settings, PodIndex pods, IPodEvents events, Iam4KubeMetrics metrics, ILogger<PodRoles> logger)
 {
-    // Keyed by the PodInfo instance: an entry goes with the pod (or its next version), so nothing needs cleaning up.
-    private readonly ConditionalWeakTable<PodInfo, IamRole> _told = [];
-
-    public PodRoleSettings Settings => settings;
+    // The ServiceAccount role each pod was last checked against, keyed by the PodInfo instance: an entry goes with the
+    // pod (or its next version), so nothing needs cleaning up, and a pod is checked once, not on every request.
+    private readonly ConditionalWeakTable<PodInfo, IamRole> _checked = [];
+    private readonly Lock _gate = new();
 
     public RoleAssignment Assign(PodInfo pod) => settings.Assign(pod);
 
     /// <summary>The pod's ServiceAccount assigns <paramref name="winner"/>: say so once if the pod's own annotation names something else.</summary>
     public void CheckAgreement(PodInfo pod, IamRole winner)
     {
-        if (pod.RoleAnnotations is not { Role: not null } values
-            || (_told.TryGetValue(pod, out var told) && told == winner))
+        if (pod.RoleAnnotations is not { Role: not null } values)
         {
             return;
+        }
+
+        lock (_gate)
+        {
+            if (_checked.TryGetValue(pod, out var checkedAgainst) && checkedAgainst == winner)
+            {
+                return;
+            }
+
+            _checked.AddOrUpdate(pod, winner);
         }
 
         var own = PodRoleAnnotations.Assign(pod.ServiceAccountName, values, settings.BaseRoleArn, defaultRole: null);
@@ -67,7 +76,6 @@ internal sealed partial class PodRoles(PodRoleSettings settings, PodIndex pods, 
             return;
         }
 
-        _told.AddOrUpdate(pod, winner);
         var what = own switch
         {
             RoleAssignment.Assigned { Role.Arn: var arn } when arn == winner.Arn => "names the same role with another external id",
