@@ -77,6 +77,14 @@ internal static class CommandLine
                                      anchored; a namespace with neither permits none (default off)
           --allowed-roles GLOBS      comma-separated globs (* and ?) over role ARNs that any pod may have,
                                      checked before namespace rules; repeatable (default: every role)
+          --pod-annotations          compatibility with kube2iam and kiam: a pod whose ServiceAccount names no
+                                     role gets its own iam.amazonaws.com/role (and iam.amazonaws.com/external-id);
+                                     the ServiceAccount's annotation wins when both exist (default off)
+          --base-role-arn ARN        what a role name in iam.amazonaws.com/role is resolved under, such as
+                                     arn:aws:iam::123456789012:role/ or …:role/PATH/ (with --pod-annotations)
+          --default-role ROLE        the role (a name under --base-role-arn, or an ARN) of pods with no role
+                                     annotation, theirs or their ServiceAccount's; restrictions still apply
+                                     (with --pod-annotations; default: none)
           --token-listen ADDR:PORT   the token door: EKS Pod Identity's GET /v1/credentials for pods that
                                      send a projected ServiceAccount token (default: off; manifests 0.0.0.0:8081)
           --token-audience AUD       the audience those tokens must have (default iam4kube.io/pod-identity)
@@ -129,7 +137,7 @@ internal static class CommandLine
 
             var equals = arg.IndexOf('=', StringComparison.Ordinal);
             var name = equals < 0 ? arg : arg[..equals];
-            if (name is "--allow-offline-in-cluster" or "--session-tags" or "--sts-fips" or "--namespace-restrictions")
+            if (name is "--allow-offline-in-cluster" or "--session-tags" or "--sts-fips" or "--namespace-restrictions" or "--pod-annotations")
             {
                 // A switch: present means true; --switch=true|false works too.
                 var on = true;
@@ -143,6 +151,7 @@ internal static class CommandLine
                     "--session-tags" => options with { SessionTags = on },
                     "--sts-fips" => options with { StsFips = on },
                     "--namespace-restrictions" => options with { NamespaceRestrictions = on },
+                    "--pod-annotations" => options with { PodAnnotations = on },
                     _ => options with { AllowOfflineInCluster = on },
                 };
                 continue;
@@ -198,6 +207,8 @@ internal static class CommandLine
                     "--ready-wait-for-roles" => options with { ReadyWaitForRoles = Durations.Parse(value) },
                     "--imds-tokens" => options with { RequireImdsTokens = ParseImdsTokens(value) },
                     "--allowed-roles" => options with { AllowedRoles = [.. options.AllowedRoles, .. ParseList(value)] },
+                    "--base-role-arn" => options with { BaseRoleArn = value },
+                    "--default-role" => options with { DefaultRole = value },
                     "--token-listen" => options with { TokenListen = value.Length == 0 ? null : ParseEndpoint(value) },
                     "--token-audience" => options with { TokenAudience = value },
                     "--token-door-hosts" => options with { TokenDoorHosts = ParseList(value) },

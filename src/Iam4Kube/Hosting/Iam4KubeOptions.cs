@@ -100,6 +100,15 @@ internal sealed record Iam4KubeOptions
 
     /// <summary>Globs over role ARNs (or bare path/name patterns); when any is set, every other role is forbidden.</summary>
     public IReadOnlyList<string> AllowedRoles { get; init; } = [];
+
+    /// <summary>Compatibility mode: pods' own iam.amazonaws.com/role and iam.amazonaws.com/external-id (kube2iam, kiam).</summary>
+    public bool PodAnnotations { get; init; }
+
+    /// <summary>What a role name in a pod annotation is appended to: arn:PARTITION:iam::ACCOUNT:role/[PATH/].</summary>
+    public string? BaseRoleArn { get; init; }
+
+    /// <summary>The role of a pod with neither its own nor its ServiceAccount's role annotation (a name or an ARN).</summary>
+    public string? DefaultRole { get; init; }
     /// <summary>The token door's listener (EKS Pod Identity's protocol); null: no token door.</summary>
     public IPEndPoint? TokenListen { get; init; }
 

@@ -142,7 +142,37 @@ internal sealed partial class Iam4KubeOptionsValidator : IValidateOptions<Iam4Ku
             problems.Add("--namespace-restrictions needs Namespaces from an API server; local mode (--cluster-file) has none");
         }
 
+        problems.AddRange(PodAnnotationProblems(options));
         return problems;
+    }
+
+    /// <summary>--pod-annotations, --base-role-arn and --default-role: a malformed base or default fails at start-up, not per pod.</summary>
+    private static IEnumerable<string> PodAnnotationProblems(Iam4KubeOptions options)
+    {
+        string? prefix = null;
+        if (options.BaseRoleArn is { } baseText && !Roles.PodRoleAnnotations.TryParseBase(baseText, out prefix, out var baseError))
+        {
+            yield return $"--base-role-arn '{baseText}': {baseError}";
+        }
+
+        if (options.BaseRoleArn is not null && !options.PodAnnotations)
+        {
+            yield return "--base-role-arn applies only with --pod-annotations (it resolves role names in pods' iam.amazonaws.com/role)";
+        }
+
+        if (options.DefaultRole is not { } defaultText)
+        {
+            yield break;
+        }
+
+        if (!options.PodAnnotations)
+        {
+            yield return "--default-role requires --pod-annotations (it is the role of pods that name none, as kube2iam's --default-role)";
+        }
+        else if ((options.BaseRoleArn is null || prefix is not null) && !Roles.PodRoleAnnotations.TryResolve(defaultText, prefix, out _, out var error))
+        {
+            yield return $"--default-role '{defaultText}': {error}";
+        }
     }
 
     /// <summary>What the production overlay ships as AWS_REGION, so that nobody runs it in a region by accident.</summary>

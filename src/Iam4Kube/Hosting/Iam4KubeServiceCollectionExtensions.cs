@@ -38,7 +38,13 @@ internal static class Iam4KubeServiceCollectionExtensions
         // Cluster
         services.AddSingleton<PodIndex>();
         services.AddSingleton<NodeStore>();
-        services.AddSingleton(sp => new ServiceAccountStore(sp.GetRequiredService<IRoleDemand>()));
+        services.AddSingleton(sp =>
+        {
+            var store = new ServiceAccountStore(sp.GetRequiredService<IRoleDemand>());
+            // Compatibility mode: pods' own roles are prefetched too, following pods and their ServiceAccounts.
+            sp.GetService<PodRoleDemand>()?.Attach(sp.GetRequiredService<PodIndex>(), store);
+            return store;
+        });
         services.AddSingleton(sp => new NamespaceStore(sp.GetRequiredService<ILogger<NamespaceStore>>()) { Watched = options.NamespaceRestrictions });
         services.AddSingleton(sp => new RoleGuard(
             [.. options.AllowedRoles.Select(g => RolePattern.TryGlob(g, out var p, out _) ? p : throw new ArgumentException($"--allowed-roles '{g}' was not validated"))],
@@ -108,9 +114,22 @@ internal static class Iam4KubeServiceCollectionExtensions
 
         services.AddSingleton<CredentialRefresher>();
         // Only permitted roles are prefetched: the guard stands between ServiceAccounts and the refresher.
-        services.AddSingleton<IRoleDemand>(sp => sp.GetRequiredService<RoleGuard>().IsOff
+        IRoleDemand PermittedDemand(IServiceProvider sp) => sp.GetRequiredService<RoleGuard>().IsOff
             ? sp.GetRequiredService<CredentialRefresher>()
-            : new PermittedRoleDemand(sp.GetRequiredService<CredentialRefresher>(), sp.GetRequiredService<RoleGuard>(), sp.GetRequiredService<NamespaceStore>()));
+            : new PermittedRoleDemand(sp.GetRequiredService<CredentialRefresher>(), sp.GetRequiredService<RoleGuard>(), sp.GetRequiredService<NamespaceStore>());
+        if (PodRoleSettings.From(options) is { } podRoleSettings)
+        {
+            // --pod-annotations: ServiceAccounts and pods may want one role at once, so wants are counted.
+            services.AddSingleton(podRoleSettings);
+            services.AddSingleton<IRoleDemand>(sp => new CountedRoleDemand(PermittedDemand(sp)));
+            services.AddSingleton(sp => new PodRoleDemand(podRoleSettings, sp.GetRequiredService<IRoleDemand>()));
+            services.AddSingleton<PodRoles>();
+        }
+        else
+        {
+            services.AddSingleton(PermittedDemand);
+        }
+
         services.AddHostedService(sp => sp.GetRequiredService<CredentialRefresher>());
 
         // Identity → policy → credentials, and waiting over them
@@ -161,8 +180,15 @@ internal static class Iam4KubeServiceCollectionExtensions
             services.AddSingleton<WebhookCertificates>();
             services.AddHostedService(sp => sp.GetRequiredService<WebhookCertificates>());
             services.AddSingleton<IAdmissionReviewer>(sp => new PodIdentityInjector(
-                sp.GetRequiredService<ServiceAccountStore>(), options.TokenAudience, sp.GetRequiredService<ILogger<PodIdentityInjector>>()));
+                sp.GetRequiredService<ServiceAccountStore>(), options.TokenAudience, sp.GetRequiredService<ILogger<PodIdentityInjector>>())
+            {
+                PodAnnotations = options.PodAnnotations,
+            });
             services.AddSingleton<IAdmissionReviewer>(sp => new ServiceAccountRoleReviewer(sp.GetRequiredService<RoleGuard>()));
+            if (options.PodAnnotations)
+            {
+                services.AddSingleton<IAdmissionReviewer, PodRoleReviewer>();
+            }
         }
 
         // Lifecycle

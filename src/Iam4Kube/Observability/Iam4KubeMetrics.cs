@@ -71,6 +71,8 @@ internal sealed class Iam4KubeMetrics
             "Admission webhook reviews by webhook path and verdict (allowed, patched, denied, malformed).", "webhook", "verdict");
         NamespaceRulesInvalid = factory.CreateGauge("iam4kube_namespace_rules_invalid",
             "--namespace-restrictions: namespaces whose iam.amazonaws.com/allowed-roles or iam.amazonaws.com/permitted annotation is malformed (they permit no role).");
+        RoleAnnotationsDisagree = factory.CreateCounter("iam4kube_role_annotations_disagree_total",
+            "--pod-annotations: pods whose iam.amazonaws.com/role names another role (or external id) than their ServiceAccount's iam.amazonaws.com/roleArn, which wins; once per pod.");
     }
 
     public CollectorRegistry Registry { get; }
@@ -137,4 +139,6 @@ internal sealed class Iam4KubeMetrics
     public Gauge NamespaceRulesInvalid { get; }
 
     public Counter AdmissionReviews { get; }
+    /// <summary>Pods whose own role annotation disagrees with their ServiceAccount's (which wins).</summary>
+    public Counter RoleAnnotationsDisagree { get; }
 }

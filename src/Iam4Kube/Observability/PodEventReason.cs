@@ -31,4 +31,7 @@ internal enum PodEventReason
     IamImdsTokenRequired,
     /// <summary>The role is not permitted by --allowed-roles or the namespace's rules; the message names the rule (Warning).</summary>
     IamRoleForbidden,
+
+    /// <summary>--pod-annotations: the pod's iam.amazonaws.com/role names another role than its ServiceAccount, which wins (Warning).</summary>
+    IamRoleAnnotationsDisagree,
 }

@@ -31,6 +31,9 @@ internal sealed partial class PodIdentityInjector(ServiceAccountStore serviceAcc
 
     public string Path => "/mutate/pods";
 
+    /// <summary>--pod-annotations: a pod naming its own role (iam.amazonaws.com/role) is injected too; the default role alone is not.</summary>
+    public bool PodAnnotations { get; init; }
+
     public AdmissionResponse Review(AdmissionRequest request)
     {
         if (request.Kind?.Kind != "Pod" || request.Object.ValueKind != JsonValueKind.Object || request.Operation is not ("CREATE" or null))
@@ -46,7 +49,8 @@ internal sealed partial class PodIdentityInjector(ServiceAccountStore serviceAcc
         }
 
         var serviceAccount = pod["spec"]?["serviceAccountName"]?.GetValue<string>() is { Length: > 0 } name ? name : "default";
-        if (serviceAccounts.Get(new NamespacedName(ns, serviceAccount)) is not { Annotations.RoleArn: not null })
+        if (serviceAccounts.Get(new NamespacedName(ns, serviceAccount)) is not { Annotations.RoleArn: not null }
+            && !(PodAnnotations && pod["metadata"]?["annotations"]?[Roles.PodRoleAnnotations.RoleKey] is not null))
         {
             return AdmissionResponse.Allow(request.Uid);
         }

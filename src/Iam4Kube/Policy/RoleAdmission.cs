@@ -20,6 +20,22 @@ internal static class RoleAdmission
             _ => AdmissionVerdict.Allow,
         };
 
+    /// <summary>
+    /// A pod being created or updated with <paramref name="annotations"/> (compatibility mode): its own role annotation,
+    /// if any, must be well-formed and permitted in its namespace. Checked whatever its ServiceAccount names (which wins
+    /// while it names a role, but may stop naming one); a pod with no role annotation is allowed (--default-role is
+    /// not its author's choice, and serving still checks it).
+    /// </summary>
+    public static AdmissionVerdict ForPod(string pod, NamespacedName serviceAccount, IDictionary<string, string>? annotations, PodRoleSettings settings, RoleGuard guard) =>
+        PodRoleAnnotations.Read(annotations) is not { } values
+            ? AdmissionVerdict.Allow
+            : PodRoleAnnotations.Assign(serviceAccount, values, settings.BaseRoleArn, defaultRole: null) switch
+            {
+                RoleAssignment.Invalid invalid => AdmissionVerdict.Deny($"pod {pod}: {invalid.Reason}"),
+                RoleAssignment.Assigned assigned => ForRole(assigned.Role.Arn, serviceAccount.Namespace, guard),
+                _ => AdmissionVerdict.Allow,
+            };
+
     /// <summary>A role that a workload of <paramref name="namespace"/> would have.</summary>
     public static AdmissionVerdict ForRole(RoleArn arn, string @namespace, RoleGuard guard)
     {

@@ -100,7 +100,8 @@ internal static class RoleAnnotations
         return true;
     }
 
-    private static bool IsValidExternalId(string value, out string? error)
+    /// <summary>STS's rules for an external id; shared with the pod annotation <c>iam.amazonaws.com/external-id</c>.</summary>
+    public static bool IsValidExternalId(string value, out string? error)
     {
         if (value.Length is < MinExternalIdLength or > MaxExternalIdLength)
         {

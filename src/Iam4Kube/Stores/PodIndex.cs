@@ -36,6 +36,12 @@ internal sealed class PodIndex : IDisposable
     /// <summary>Pulsed with a pod's uid when that pod is added, changed or removed (the token door waits on it).</summary>
     public KeyedSignal<string> UidChanged { get; } = new();
 
+    /// <summary>
+    /// Told, under the index's lock and before any request is woken, of every pod added (previous null), changed or
+    /// removed (current null): compatibility mode's prefetch of the roles pods name (<see cref="Policy.PodRoleDemand"/>).
+    /// </summary>
+    public event Action<PodInfo?, PodInfo?>? PodChanged;
+
     /// <summary>Set when the index found evidence of a missed event; the pod informer relists and clears it.</summary>
     public RelistSignal RelistRequested { get; } = new();
 
@@ -101,6 +107,7 @@ internal sealed class PodIndex : IDisposable
             }
 
             _byUid[pod.Uid] = pod;
+            PodChanged?.Invoke(previous, pod);
             Reclaim(previous, pod);
             UidChanged.Pulse(pod.Uid);
         }
@@ -112,6 +119,7 @@ internal sealed class PodIndex : IDisposable
         {
             if (_byUid.Remove(uid, out var previous))
             {
+                PodChanged?.Invoke(previous, null);
                 Reclaim(previous, null);
                 UidChanged.Pulse(uid);
             }
@@ -125,10 +133,23 @@ internal sealed class PodIndex : IDisposable
         lock (_writer)
         {
             var before = _byUid.Keys.ToList();
+            var previous = PodChanged is null ? null : new Dictionary<string, PodInfo>(_byUid);
             _byUid.Clear();
             foreach (var pod in pods)
             {
                 _byUid[pod.Uid] = pod;
+            }
+
+            if (previous is not null)
+            {
+                foreach (var uid in before.Union(_byUid.Keys))
+                {
+                    var (was, now) = (previous.GetValueOrDefault(uid), _byUid.GetValueOrDefault(uid));
+                    if (was != now)
+                    {
+                        PodChanged?.Invoke(was, now);
+                    }
+                }
             }
 
             foreach (var uid in before.Concat(_byUid.Keys))
@@ -262,6 +283,7 @@ internal sealed class PodIndex : IDisposable
                 // The survivor's DELETE was the missed event.
                 if (_byUid.Remove(claimant.Uid, out var stale))
                 {
+                    PodChanged?.Invoke(stale, null);
                     Reclaim(stale, null);
                     UidChanged.Pulse(claimant.Uid);
                 }

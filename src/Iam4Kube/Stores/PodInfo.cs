@@ -1,4 +1,5 @@
 using System.Net;
+using Iam4Kube.Roles;
 using k8s.Models;
 
 namespace Iam4Kube.Stores;
@@ -14,6 +15,13 @@ internal sealed record PodInfo(NamespacedName Name, string Uid, string ServiceAc
     bool Terminating = false, bool Ending = false)
 {
     public NamespacedName ServiceAccountName => new(Name.Namespace, ServiceAccount);
+
+    /// <summary>
+    /// The pod's kube2iam/kiam role annotations (<c>iam.amazonaws.com/role</c>, <c>iam.amazonaws.com/external-id</c>),
+    /// read only in compatibility mode (--pod-annotations); null when it has neither. Only these two are kept of a
+    /// pod's annotations: the index holds every pod of the cluster.
+    /// </summary>
+    public PodRoleValues? RoleAnnotations { get; init; }
 
     /// <summary>
     /// A pod's IPs count only while it can be the one using them: not hostNetwork (it shares the node's IP), not
@@ -40,7 +48,10 @@ internal sealed record PodInfo(NamespacedName Name, string Uid, string ServiceAc
         var terminating = meta.DeletionTimestamp is not null;
         var ending = terminating || pod.Status?.Phase is "Succeeded" or "Failed";
         return new PodInfo(name, uid, serviceAccount, pod.Spec?.NodeName, ips, unclaimed ?? (ips.Length == 0 ? "no IP assigned yet" : null),
-            terminating, ending);
+            terminating, ending)
+        {
+            RoleAnnotations = PodRoleAnnotations.Read(meta.Annotations),
+        };
     }
 
     private static IPAddress[] ParseIps(V1PodStatus? status)

@@ -16,6 +16,12 @@ internal sealed class ServiceAccountStore(IRoleDemand demand)
 
     public KeyedSignal<NamespacedName> Changed { get; } = new();
 
+    /// <summary>
+    /// Told, under the store's lock and before requests wake, when what a ServiceAccount assigns changed (or it came
+    /// or went): compatibility mode re-decides the roles its pods name (<see cref="Policy.PodRoleDemand"/>).
+    /// </summary>
+    public event Action<NamespacedName>? AssignmentChanged;
+
     public int Count => _roles.Count;
 
     public bool TryGet(NamespacedName serviceAccount, out RoleAssignment assignment)
@@ -126,6 +132,7 @@ internal sealed class ServiceAccountStore(IRoleDemand demand)
             demand.Forget(removed.Role);
         }
 
+        AssignmentChanged?.Invoke(name);
         Changed.Pulse(name);
     }
 

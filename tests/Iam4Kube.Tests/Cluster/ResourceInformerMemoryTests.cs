@@ -143,7 +143,10 @@ public sealed class ResourceInformerMemoryTests(ITestOutputHelper output)
                     ["kubectl.kubernetes.io/restartedAt"] = "2026-11-02T10:15:00Z",
                     ["prometheus.io/scrape"] = "true",
                     ["prometheus.io/port"] = "8080",
-                    ["kubectl.kubernetes.io/last-applied-configuration"] = new string('x', 150),
+                    ["kubectl.kubernetes.io/last-applied-configuration"] = new string('x', 90),
+                    // A cluster migrating from kube2iam: the two annotations the index keeps (--pod-annotations).
+                    ["iam.amazonaws.com/role"] = $"{ns}-app",
+                    ["iam.amazonaws.com/external-id"] = $"{ns}-external-id",
                 },
                 OwnerReferences =
                 [

@@ -67,7 +67,7 @@ public sealed class ChartTests
     [InlineData("region=Ireland", "at '/region'")]
     [InlineData("iam4kube.replicsa=3", "additional properties 'replicsa' not allowed")]
     [InlineData("validatingWebhook.enabled=maybe", "at '/validatingWebhook/enabled': got string, want boolean")]
-    [InlineData("podAnnotations.enabled=1", "at '/podAnnotations/enabled': got number, want boolean")]
+    [InlineData("iam4kube.podAnnotations=1", "at '/iam4kube/podAnnotations': got number, want boolean")]
     public void SchemaRejectsAWrongValueWithAMessageNamingIt(string setting, string message)
     {
         var template = Helm.Template("--set", setting);
@@ -102,6 +102,9 @@ public sealed class ChartTests
             "--set", "iam4kube.replicas=4",
             "--set", "iam4kube.namespaceRestrictions=true",
             "--set", "iam4kube.allowedRoles={arn:aws:iam::111122223333:role/apps/*,reader}",
+            "--set", "iam4kube.podAnnotations=true",
+            "--set", "iam4kube.baseRoleArn=arn:aws:iam::111122223333:role/k8s/",
+            "--set", "iam4kube.defaultRole=fallback",
             "--set", "ip2service.excludeIps={10.0.0.7,10.0.0.8}",
             "--set", "ip2service.iptablesBackend=nft",
             "--set", "ip2service.logLevel=warning",
@@ -116,6 +119,9 @@ public sealed class ChartTests
         Assert.Equal(500, options.MaxParkedRequests);
         Assert.True(options.NamespaceRestrictions);
         Assert.Equal(["arn:aws:iam::111122223333:role/apps/*", "reader"], options.AllowedRoles);
+        Assert.True(options.PodAnnotations);
+        Assert.Equal("arn:aws:iam::111122223333:role/k8s/", options.BaseRoleArn);
+        Assert.Equal("fallback", options.DefaultRole);
         Assert.Equal(4, manifests.Iam4KubeDeployment.Spec.Replicas);
         var ip2service = manifests.Ip2ServiceContainer.Args;
         Assert.Contains("--exclude-ip=10.0.0.7", ip2service);
@@ -129,7 +135,7 @@ public sealed class ChartTests
     [Fact]
     public void CompatibilityModeAddsThePodsWebhookNextToTheServiceAccountsOne()
     {
-        var manifests = Helm.Render("--set", "podAnnotations.enabled=true");
+        var manifests = Helm.Render("--set", "iam4kube.podAnnotations=true");
 
         var webhooks = manifests.Single<V1ValidatingWebhookConfiguration>("iam4kube-validating").Webhooks;
         Assert.Equal(["serviceaccounts.iam4kube.io", "pods.iam4kube.io"], webhooks.Select(w => w.Name));

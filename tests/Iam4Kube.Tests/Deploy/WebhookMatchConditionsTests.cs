@@ -56,7 +56,7 @@ public sealed class WebhookMatchConditionsTests
     [Fact]
     public void InCompatibilityModeOnlyPodsWithKube2iamOrKiamAnnotationsAreSent()
     {
-        var webhook = Helm.Render("--set", "podAnnotations.enabled=true").Single<V1ValidatingWebhookConfiguration>("iam4kube-validating").Webhooks.Single(w => w.Name == "pods.iam4kube.io");
+        var webhook = Helm.Render("--set", "iam4kube.podAnnotations=true").Single<V1ValidatingWebhookConfiguration>("iam4kube-validating").Webhooks.Single(w => w.Name == "pods.iam4kube.io");
         V1Pod Pod(Dictionary<string, string>? annotations)
         {
             var pod = KubeObjects.Pod("team-a", "app", ip: null, "app");

@@ -267,4 +267,36 @@ public sealed class CommandLineTests
             File.Delete(file);
         }
     }
+
+    [Fact]
+    public void CompatibilityModeIsOffByDefaultAndTakesABaseAndADefaultRole()
+    {
+        Assert.False(Parse([]).Options!.PodAnnotations);
+
+        var options = Parse(["--pod-annotations", "--base-role-arn", "arn:aws:iam::123456789012:role/k8s", "--default-role=fallback"]).Options!;
+
+        Assert.True(options.PodAnnotations);
+        Assert.Equal("arn:aws:iam::123456789012:role/k8s", options.BaseRoleArn);
+        Assert.Equal("fallback", options.DefaultRole);
+        Assert.Equal("arn:aws:iam::123456789012:role/k8s/fallback", global::Iam4Kube.Policy.PodRoleSettings.From(options)!.DefaultRole!.Value);
+    }
+
+    [Theory]
+    [InlineData(new[] { "--pod-annotations", "--base-role-arn", "arn:aws:iam::123456789012:user/" },
+        "--base-role-arn 'arn:aws:iam::123456789012:user/': expected arn:PARTITION:iam::ACCOUNT_ID:role/ or arn:PARTITION:iam::ACCOUNT_ID:role/PATH/ (the ARN names 'user', not a role)")]
+    [InlineData(new[] { "--pod-annotations", "--base-role-arn", "123456789012" },
+        "--base-role-arn '123456789012': expected arn:PARTITION:iam::ACCOUNT_ID:role/ or arn:PARTITION:iam::ACCOUNT_ID:role/PATH/ (not an ARN: expected arn:PARTITION:iam::ACCOUNT_ID:role/NAME)")]
+    [InlineData(new[] { "--default-role", "arn:aws:iam::123456789012:role/x" },
+        "--default-role requires --pod-annotations (it is the role of pods that name none, as kube2iam's --default-role)")]
+    [InlineData(new[] { "--base-role-arn", "arn:aws:iam::123456789012:role/" },
+        "--base-role-arn applies only with --pod-annotations (it resolves role names in pods' iam.amazonaws.com/role)")]
+    [InlineData(new[] { "--pod-annotations", "--default-role", "fallback" },
+        "--default-role 'fallback': 'fallback' is a role name, not an ARN, and iam4kube has no --base-role-arn to resolve it under: write the full role ARN, or set --base-role-arn")]
+    [InlineData(new[] { "--pod-annotations", "--base-role-arn", "arn:aws:iam::123456789012:role/", "--default-role", "bad name" },
+        "--default-role 'bad name': 'bad name' under --base-role-arn arn:aws:iam::123456789012:role/ is not a valid role: the role ARN contains white space")]
+    [InlineData(new[] { "--pod-annotations=maybe" }, "--pod-annotations takes no value, or =true or =false")]
+    public void CompatibilityFlagsRefuseWhatCannotWork(string[] args, string error)
+    {
+        Assert.Contains(error, Parse(args).Errors);
+    }
 }

@@ -26,6 +26,7 @@ public sealed class ProgramTests
     [InlineData("--sts-rate", "fast", "--sts-rate 'fast': expected a number")]
     [InlineData("--session-duration", "2d", "--session-duration '2d'")]
     [InlineData("--listen", "nowhere", "--listen 'nowhere'")]
+    [InlineData("--base-role-arn", "arn:aws:iam::123:role/", "--base-role-arn 'arn:aws:iam::123:role/': expected arn:PARTITION:iam::ACCOUNT_ID:role/")]
     public async Task RefusesInvalidFlagsWithExitCode2AndAClearMessage(string flag, string value, string message)
     {
         var (exitCode, _, error) = await RunAsync(flag, value);

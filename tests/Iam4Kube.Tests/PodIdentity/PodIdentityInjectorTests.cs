@@ -150,4 +150,21 @@ public sealed class PodIdentityInjectorTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.BadRequest, malformed.StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, onMetadataPort.StatusCode);
     }
+
+    [Theory]
+    [InlineData(true, true)]
+    [InlineData(false, false)]
+    public void APodNamingItsOwnRoleIsInjectedOnlyInCompatibilityMode(bool podAnnotations, bool injected)
+    {
+        var serviceAccounts = new Stores.ServiceAccountStore(new TestSupport.RecordingDemand());
+        serviceAccounts.Upsert(KubeObjects.ServiceAccount("team", "plain"));
+        var injector = new Iam4Kube.PodIdentity.PodIdentityInjector(serviceAccounts, "iam4kube.io/pod-identity",
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<Iam4Kube.PodIdentity.PodIdentityInjector>.Instance) { PodAnnotations = podAnnotations };
+        var review = System.Text.Json.JsonSerializer.Deserialize(AdmissionReviews.CreatePod(Pod("plain").WithRoleAnnotation("reader"), "uid-1"), AdmissionJsonContext.Default.AdmissionReview)!;
+        var plain = System.Text.Json.JsonSerializer.Deserialize(AdmissionReviews.CreatePod(Pod("plain"), "uid-2"), AdmissionJsonContext.Default.AdmissionReview)!;
+
+        Assert.Equal(injected, injector.Review(review.Request!).Patch is not null);
+        // The default role alone is no reason: the pod named nothing.
+        Assert.Null(injector.Review(plain.Request!).Patch);
+    }
 }
