@@ -33,7 +33,7 @@ internal sealed class ClusterView : BackgroundService, IClusterSource
             where TItem : IKubernetesObject<V1ObjectMeta>
             where TList : IItems<TItem>, IMetadata<V1ListMeta>
             where TKept : class =>
-            new(resource, list, watch, handler, settings, freshness, metrics, time, logger, relist);
+            new(list, watch, handler, new InformerReport(resource, freshness, metrics, logger), settings, time, relist);
 
         var podInformer = Informer<V1Pod, V1PodList, PodInfo>(
             "pods",
