@@ -30,7 +30,7 @@ public sealed class AdminApiTests : IAsyncLifetime
         _app = builder.Build();
         _app.MapAdminApi(_metrics.Registry);
         await _app.StartAsync();
-        var address = _app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();
+        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
         _admin = new HttpClient { BaseAddress = new Uri(address) };
     }
 
