@@ -1,4 +1,5 @@
 using Iam4Kube.Cluster;
+using Iam4Kube.Testing;
 using Iam4Kube.Tests.Deploy;
 using k8s.Models;
 
@@ -21,5 +22,14 @@ public sealed class WatchedKindsTests
     {
         Assert.Equal(["pods", "serviceaccounts", "nodes", "namespaces"], ClusterView.Kinds.Select(k => k.Resource));
         Assert.All(ClusterView.Kinds, kind => Assert.Superset(new HashSet<string> { "list", "watch" }, kind.Verbs.ToHashSet()));
+    }
+
+    [Fact]
+    public void TheCodeMapHasARowForEveryWatchedKind()
+    {
+        var codeMap = File.ReadAllLines(Checkout.Combine("docs", "architecture.md"));
+
+        Assert.All(ClusterView.Kinds, kind => Assert.Contains(codeMap, line =>
+            line.StartsWith($"| `{kind.Resource}` | {string.Join(", ", kind.Verbs)} |", StringComparison.Ordinal)));
     }
 }

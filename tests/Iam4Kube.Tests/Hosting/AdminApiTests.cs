@@ -1,4 +1,5 @@
 using System.Net;
+using Iam4Kube.Testing.Programs;
 using Iam4Kube.Tests.TestHost;
 
 namespace Iam4Kube.Tests.Hosting;
@@ -17,7 +18,7 @@ public sealed class AdminApiTests : ClusterBeforeAppTests
 
         var response = await admin.GetAsync("/healthz");
 
-        await AssertAnswerAsync(response, HttpStatusCode.OK, "ok");
+        await AdminAnswers.AssertTextAsync(response, HttpStatusCode.OK, "ok");
     }
 
     [Fact]
@@ -28,11 +29,11 @@ public sealed class AdminApiTests : ClusterBeforeAppTests
         await Host.StartAppAsync();
         using var admin = Host.AdminClient();
 
-        await AssertAnswerAsync(await admin.GetAsync("/readyz"), HttpStatusCode.ServiceUnavailable, "waiting for the first list of pods, serviceaccounts and nodes");
+        await AdminAnswers.AssertTextAsync(await admin.GetAsync("/readyz"), HttpStatusCode.ServiceUnavailable, "waiting for the first list of pods, serviceaccounts and nodes");
 
         Host.Api.Unavailable = false;
         await Host.WaitUntilReadyAsync(TimeSpan.FromSeconds(30));
-        await AssertAnswerAsync(await admin.GetAsync("/readyz"), HttpStatusCode.OK, "ready");
+        await AdminAnswers.AssertTextAsync(await admin.GetAsync("/readyz"), HttpStatusCode.OK, "ready");
     }
 
     [Fact]
@@ -41,18 +42,6 @@ public sealed class AdminApiTests : ClusterBeforeAppTests
         await Host.StartAppAsync();
         using var admin = Host.AdminClient();
 
-        var response = await admin.GetAsync("/metrics");
-
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("text/plain; version=0.0.4; charset=utf-8", response.Content.Headers.ContentType?.ToString());
-        Assert.Contains("\n# TYPE iam4kube_ready gauge\n", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-    }
-
-    private static async Task AssertAnswerAsync(HttpResponseMessage response, HttpStatusCode status, string body)
-    {
-        Assert.Equal(status, response.StatusCode);
-        Assert.Equal("text/plain; charset=utf-8", response.Content.Headers.ContentType?.ToString());
-        Assert.Equal(body, await response.Content.ReadAsStringAsync());
-        Assert.Equal(body.Length, response.Content.Headers.ContentLength);
+        await AdminAnswers.AssertMetricsAsync(await admin.GetAsync("/metrics"), "\n# TYPE iam4kube_ready gauge\n");
     }
 }

@@ -1,4 +1,5 @@
 using System.Net;
+using Iam4Kube.Testing.Programs;
 using Ip2Service.Hosting;
 using Ip2Service.Sync;
 using Ip2Service.Telemetry;
@@ -42,17 +43,17 @@ public sealed class AdminApiTests : IAsyncLifetime
 
     [Fact]
     public async Task HealthzAnswersOkWithANewline() =>
-        await AssertAnswerAsync(await _admin.GetAsync("/healthz"), HttpStatusCode.OK, "ok\n");
+        await AdminAnswers.AssertTextAsync(await _admin.GetAsync("/healthz"), HttpStatusCode.OK, "ok\n");
 
     [Fact]
     public async Task ReadyzAnswers503UntilTheFirstSyncThen200()
     {
-        await AssertAnswerAsync(await _admin.GetAsync("/readyz"), HttpStatusCode.ServiceUnavailable,
+        await AdminAnswers.AssertTextAsync(await _admin.GetAsync("/readyz"), HttpStatusCode.ServiceUnavailable,
             "not ready: the rules do not reflect a complete list of the Service's EndpointSlices yet\n");
 
         _app.Services.GetRequiredService<Readiness>().MarkReady();
 
-        await AssertAnswerAsync(await _admin.GetAsync("/readyz"), HttpStatusCode.OK, "ready\n");
+        await AdminAnswers.AssertTextAsync(await _admin.GetAsync("/readyz"), HttpStatusCode.OK, "ready\n");
     }
 
     [Fact]
@@ -60,18 +61,6 @@ public sealed class AdminApiTests : IAsyncLifetime
     {
         _app.Services.GetRequiredService<Readiness>().MarkReady();
 
-        var response = await _admin.GetAsync("/metrics");
-
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("text/plain; version=0.0.4; charset=utf-8", response.Content.Headers.ContentType?.ToString());
-        Assert.Contains("\nip2service_ready 1\n", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-    }
-
-    private static async Task AssertAnswerAsync(HttpResponseMessage response, HttpStatusCode status, string body)
-    {
-        Assert.Equal(status, response.StatusCode);
-        Assert.Equal("text/plain; charset=utf-8", response.Content.Headers.ContentType?.ToString());
-        Assert.Equal(body, await response.Content.ReadAsStringAsync());
-        Assert.Equal(body.Length, response.Content.Headers.ContentLength);
+        await AdminAnswers.AssertMetricsAsync(await _admin.GetAsync("/metrics"), "\nip2service_ready 1\n");
     }
 }
