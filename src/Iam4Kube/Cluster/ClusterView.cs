@@ -8,7 +8,7 @@ namespace Iam4Kube.Cluster;
 
 /// <summary>
 /// Keeps the local view of the cluster (pods by IP, ServiceAccounts with their roles, nodes) in step with the
-/// API server: one list+watch informer per resource.
+/// API server: one list+watch informer per watched kind (<see cref="Kinds"/>).
 /// </summary>
 internal sealed class ClusterView : BackgroundService, IClusterSource
 {
@@ -28,57 +28,18 @@ internal sealed class ClusterView : BackgroundService, IClusterSource
         NamespaceStore? namespaces = null)
     {
         var logger = loggers.CreateLogger<ClusterView>();
-        ResourceInformer<TItem, TList, TKept> Informer<TItem, TList, TKept>(string resource, ResourceInformer<TItem, TList, TKept>.ListPage list,
-            ResourceInformer<TItem, TList, TKept>.Watch watch, IResourceHandler<TItem, TKept> handler, RelistSignal? relist = null)
-            where TItem : IKubernetesObject<V1ObjectMeta>
-            where TList : IItems<TItem>, IMetadata<V1ListMeta>
-            where TKept : class =>
-            new(resource, list, watch, handler, settings, freshness, metrics, time, logger, relist);
-
-        var podInformer = Informer<V1Pod, V1PodList, PodInfo>(
-            "pods",
-            (token, limit, ct) => client.CoreV1.ListPodForAllNamespacesAsync(continueParameter: token, limit: limit, cancellationToken: ct),
-            (rv, timeout, onError, ct) => client.CoreV1.WatchListPodForAllNamespacesAsync(
-                allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: timeout, onError: onError, cancellationToken: ct),
-            new PodHandler(pods),
-            pods.RelistRequested);
-        var serviceAccountInformer = Informer<V1ServiceAccount, V1ServiceAccountList, ServiceAccountStore.Listed>(
-            "serviceaccounts",
-            (token, limit, ct) => client.CoreV1.ListServiceAccountForAllNamespacesAsync(continueParameter: token, limit: limit, cancellationToken: ct),
-            (rv, timeout, onError, ct) => client.CoreV1.WatchListServiceAccountForAllNamespacesAsync(
-                allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: timeout, onError: onError, cancellationToken: ct),
-            new ServiceAccountHandler(serviceAccounts));
-        var nodeInformer = Informer<V1Node, V1NodeList, NodeInfo>(
-            "nodes",
-            (token, limit, ct) => client.CoreV1.ListNodeAsync(continueParameter: token, limit: limit, cancellationToken: ct),
-            (rv, timeout, onError, ct) => client.CoreV1.WatchListNodeAsync(
-                allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: timeout, onError: onError, cancellationToken: ct),
-            new NodeHandler(nodes));
-        List<Func<CancellationToken, Task>> informers = [podInformer.RunAsync, serviceAccountInformer.RunAsync, nodeInformer.RunAsync, ct => ConfirmSurvivorsAsync(client, pods, ct)];
-        List<Task> synced = [podInformer.Synced, serviceAccountInformer.Synced, nodeInformer.Synced];
-        if (namespaces is { Watched: true })
-        {
-            // --namespace-restrictions: a namespace's annotations say which roles its workloads may have.
-            var namespaceInformer = Informer<V1Namespace, V1NamespaceList, NamespaceStore.Listed>(
-                "namespaces",
-                (token, limit, ct) => client.CoreV1.ListNamespaceAsync(continueParameter: token, limit: limit, cancellationToken: ct),
-                (rv, timeout, onError, ct) => client.CoreV1.WatchListNamespaceAsync(
-                    allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: timeout, onError: onError, cancellationToken: ct),
-                new NamespaceHandler(namespaces));
-            informers.Add(namespaceInformer.RunAsync);
-            synced.Add(namespaceInformer.Synced);
-        }
-
-        _informers = informers;
+        var stores = new ClusterStores(pods, serviceAccounts, nodes, namespaces);
+        List<WatchedInformer> watched = [.. Kinds.Select(kind => kind.Create(client, stores, new InformerReport(kind.Resource, freshness, metrics, logger), settings, time)).OfType<WatchedInformer>()];
+        _informers = [.. watched.Select(informer => informer.RunAsync), ct => ConfirmSurvivorsAsync(client, pods, ct)];
         // Counted when scraped, not on every watch event.
         metrics.Registry.AddBeforeCollectCallback(() =>
         {
-            metrics.Objects.WithLabels("pods").Set(pods.Count);
-            metrics.Objects.WithLabels("serviceaccounts").Set(serviceAccounts.Count);
-            metrics.Objects.WithLabels("nodes").Set(nodes.Count);
+            foreach (var informer in watched)
+            {
+                metrics.Objects.WithLabels(informer.Resource).Set(informer.Count());
+            }
             if (namespaces is { Watched: true })
             {
-                metrics.Objects.WithLabels("namespaces").Set(namespaces.Count);
                 metrics.NamespaceRulesInvalid.Set(namespaces.InvalidCount);
             }
             foreach (var resource in freshness.Resources)
@@ -86,8 +47,53 @@ internal sealed class ClusterView : BackgroundService, IClusterSource
                 metrics.ViewAge.WithLabels(resource).Set(freshness.Age(resource)?.TotalSeconds ?? 0);
             }
         });
-        _synced = Task.WhenAll(synced);
+        _synced = Task.WhenAll(watched.Select(informer => informer.Synced));
     }
+
+    /// <summary>
+    /// Every kind iam4kube lists and watches, one entry each: the resource (metric label, log word, RBAC resource),
+    /// the RBAC verbs it needs, its list and watch calls, the handler that applies it to its store (below), the
+    /// store's count. Adding a kind is an entry here, its store in Stores/, and its RBAC line (WatchedKindsTests
+    /// checks deploy/base grants every entry's verbs).
+    /// </summary>
+    internal static readonly IReadOnlyList<IWatchedKind> Kinds =
+    [
+        new WatchedKind<V1Pod, V1PodList, PodInfo>(
+            "pods",
+            // get: a suspect IP's survivor is confirmed with a GET (ConfirmSurvivorsAsync).
+            ["get", "list", "watch"],
+            (client, token, limit, ct) => client.CoreV1.ListPodForAllNamespacesAsync(continueParameter: token, limit: limit, cancellationToken: ct),
+            (client, rv, timeout, onError, ct) => client.CoreV1.WatchListPodForAllNamespacesAsync(
+                allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: timeout, onError: onError, cancellationToken: ct),
+            stores => new PodHandler(stores.Pods),
+            stores => stores.Pods.Count,
+            stores => stores.Pods.RelistRequested),
+        new WatchedKind<V1ServiceAccount, V1ServiceAccountList, ServiceAccountStore.Listed>(
+            "serviceaccounts",
+            ["list", "watch"],
+            (client, token, limit, ct) => client.CoreV1.ListServiceAccountForAllNamespacesAsync(continueParameter: token, limit: limit, cancellationToken: ct),
+            (client, rv, timeout, onError, ct) => client.CoreV1.WatchListServiceAccountForAllNamespacesAsync(
+                allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: timeout, onError: onError, cancellationToken: ct),
+            stores => new ServiceAccountHandler(stores.ServiceAccounts),
+            stores => stores.ServiceAccounts.Count),
+        new WatchedKind<V1Node, V1NodeList, NodeInfo>(
+            "nodes",
+            ["list", "watch"],
+            (client, token, limit, ct) => client.CoreV1.ListNodeAsync(continueParameter: token, limit: limit, cancellationToken: ct),
+            (client, rv, timeout, onError, ct) => client.CoreV1.WatchListNodeAsync(
+                allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: timeout, onError: onError, cancellationToken: ct),
+            stores => new NodeHandler(stores.Nodes),
+            stores => stores.Nodes.Count),
+        new WatchedKind<V1Namespace, V1NamespaceList, NamespaceStore.Listed>(
+            "namespaces",
+            ["list", "watch"],
+            (client, token, limit, ct) => client.CoreV1.ListNamespaceAsync(continueParameter: token, limit: limit, cancellationToken: ct),
+            (client, rv, timeout, onError, ct) => client.CoreV1.WatchListNamespaceAsync(
+                allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: timeout, onError: onError, cancellationToken: ct),
+            // Only with --namespace-restrictions: a namespace's annotations say which roles its workloads may have.
+            stores => stores.Namespaces is { Watched: true } store ? new NamespaceHandler(store) : null,
+            stores => stores.Namespaces?.Count ?? 0),
+    ];
 
     /// <summary>Completes when pods, ServiceAccounts and nodes (and namespaces, when watched) have all been listed once.</summary>
     public Task Synced => _synced;

@@ -1,10 +1,12 @@
+using Iam4Kube.Watching;
+
 namespace Iam4Kube.Cluster;
 
 /// <summary>
 /// A request for a full list, raised by a store that saw evidence of a missed event. The informer consumes it:
 /// it ends the current watch and lists again. Requests made while one is pending coalesce.
 /// </summary>
-internal sealed class RelistSignal : IDisposable
+internal sealed class RelistSignal : IRelistRequests, IDisposable
 {
     private readonly Lock _gate = new();
     private CancellationTokenSource _requested = new();

@@ -1,22 +1,20 @@
 using Iam4Kube.Explain;
 using Iam4Kube.Observability;
-using Prometheus;
+using Iam4Kube.Shared;
 
 namespace Iam4Kube.Hosting;
 
-/// <summary>The admin port: liveness, readiness and Prometheus metrics. Never reachable on the metadata port.</summary>
+/// <summary>The admin port: liveness, readiness and Prometheus metrics (the shared mapping, iam4kube's words). Never
+/// reachable on the metadata port.</summary>
 internal static class AdminApi
 {
     public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder endpoints, Iam4KubeMetrics metrics)
     {
-        endpoints.MapGet("/healthz", () => TypedResults.Text("ok")).WithMetadata(ServedOn.Admin);
-        endpoints.MapGet("/readyz", (Readiness readiness, HttpContext context) =>
+        endpoints.MapAdminEndpoints(metrics.Registry, "ok", context =>
         {
-            var answer = readiness.Check();
-            var text = ReadinessText(answer, context.Connection.RemoteIpAddress);
-            return answer.Ready ? TypedResults.Text(text) : Results.Text(text, statusCode: StatusCodes.Status503ServiceUnavailable);
+            var answer = context.RequestServices.GetRequiredService<Readiness>().Check();
+            return new AdminReadiness(answer.Ready, ReadinessText(answer, context.Connection.RemoteIpAddress));
         }).WithMetadata(ServedOn.Admin);
-        endpoints.MapMetrics("/metrics", metrics.Registry).WithMetadata(ServedOn.Admin);
         return endpoints;
     }
 

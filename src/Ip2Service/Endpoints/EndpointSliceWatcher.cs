@@ -1,9 +1,9 @@
 using System.Collections.Immutable;
 using System.Net;
 using System.Threading.Channels;
+using Iam4Kube.Watching;
 using Ip2Service.Rules;
 using Ip2Service.Sync;
-using Iam4Kube.Watching;
 using Ip2Service.Telemetry;
 using k8s;
 using k8s.Models;
@@ -11,12 +11,13 @@ using k8s.Models;
 namespace Ip2Service.Endpoints;
 
 /// <summary>
-/// Follows the Service's EndpointSlices: lists them, then watches from the list's resourceVersion (resuming from
-/// the last seen one when a watch ends). A frozen endpoint set would route pods to a dead replica, so the watch is
-/// kept honest as iam4kube's informers keep theirs: every event and BOOKMARK is a heartbeat, a watch silent for the
-/// idle timeout is replaced, one that cannot make progress after a few attempts (or answers 410 Gone, 504
-/// ResourceVersionTooLarge, a 400/422 about the resourceVersion) leads to a relist, spaced like client-go (800 ms
-/// doubling to 30 s), and an API server that does not answer at all is retried every second. After the first
+/// Follows the Service's EndpointSlices (label <c>kubernetes.io/service-name</c> in its namespace) with the informer
+/// iam4kube's view uses (<see cref="ResourceInformer{TItem,TList,TKept}"/>): a list, then watches resumed from the
+/// last seen resourceVersion. A frozen endpoint set would route pods to a dead replica, so the watch is kept honest
+/// the same way: every event and BOOKMARK is a heartbeat, a watch silent for the idle timeout is replaced, one that
+/// cannot make progress after a few attempts (or answers 410 Gone, 504 ResourceVersionTooLarge, a 400/422 about the
+/// resourceVersion) leads to a relist, spaced like client-go (800 ms doubling to 30 s), and an API server that does
+/// not answer at all is retried every second. This class is the informer's handler and report: after the first
 /// complete list, and after every change, it publishes the merged <see cref="DesiredState"/>; the channel keeps only
 /// the latest, so a burst of changes costs one rule write.
 /// </summary>
@@ -29,141 +30,76 @@ internal sealed partial class EndpointSliceWatcher(
     Ip2ServiceMetrics metrics,
     TimeProvider time,
     ILogger<EndpointSliceWatcher> logger,
-    WatchSettings? watchSettings = null) : BackgroundService
+    WatchSettings? watchSettings = null) : BackgroundService, IResourceHandler<V1EndpointSlice, ParsedSlice>, IInformerReport
 {
-    private readonly WatchSettings _settings = watchSettings ?? new WatchSettings();
     private readonly EndpointSliceIndex _index = new();
-    private WatchPacer? _pacer;
     private long _lastHeard;
 
-    private WatchPacer Pacer => _pacer ??= new WatchPacer(_settings);
-
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
         // Seconds since the endpoint set was last known up to date, computed when scraped.
         metrics.Registry.AddBeforeCollectCallback(() =>
             metrics.ViewAge.Set(_lastHeard == 0 ? 0 : time.GetElapsedTime(Volatile.Read(ref _lastHeard)).TotalSeconds));
-        string? resourceVersion = null;
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            WatchPacer.Step step;
-            try
-            {
-                if (resourceVersion is null)
-                {
-                    resourceVersion = await ListAsync(stoppingToken);
-                    Pacer.Listed();
-                }
-
-                var outcome = await WatchAsync(resourceVersion, stoppingToken);
-                resourceVersion = outcome.ResourceVersion;
-                step = Pacer.AfterWatch(outcome.Heard, outcome.Lasted, outcome.Error, outcome.WentIdle);
-                metrics.WatchRestarts.WithLabels(step.RelistReason == "no_progress" ? "no_progress" : step.Label).Inc();
-                Report(step, outcome.Error is { } e ? WatchFailures.Describe(e) : $"no event and no BOOKMARK for {_settings.IdleTimeout.TotalSeconds:0.#}s", outcome.Error);
-                if (step.RelistReason is not null)
-                {
-                    resourceVersion = null;
-                }
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                break;
-            }
-            catch (Exception e)
-            {
-                // Only the list throws here. Whatever went wrong (API server down, RBAC, a bad kubeconfig), the rules
-                // stay as they are and fail closed; keep trying.
-                step = Pacer.AfterListFailure(e);
-                metrics.WatchRestarts.WithLabels(WatchFailures.Classify(e).NeedsRelist() ? step.Label : "error").Inc();
-                Report(step, WatchFailures.Describe(e), e);
-            }
-
-            await DelayAsync(step.Delay, stoppingToken);
-        }
+        var informer = new ResourceInformer<V1EndpointSlice, V1EndpointSliceList, ParsedSlice>(
+            (token, limit, ct) => client.DiscoveryV1.ListNamespacedEndpointSliceAsync(
+                service.Namespace, continueParameter: token, labelSelector: service.LabelSelector, limit: limit, cancellationToken: ct),
+            (rv, timeout, onError, ct) => client.DiscoveryV1.WatchListNamespacedEndpointSliceAsync(
+                service.Namespace, allowWatchBookmarks: true, labelSelector: service.LabelSelector, resourceVersion: rv,
+                timeoutSeconds: timeout, onError: onError, cancellationToken: ct),
+            this,
+            this,
+            watchSettings ?? new WatchSettings(),
+            time);
+        return informer.RunAsync(stoppingToken);
     }
 
-    private void Report(WatchPacer.Step step, string detail, Exception? error)
-    {
-        if (step.Degraded is { } condition)
-        {
-            Log.Degraded(logger, service.ToString(), condition, detail, error);
-        }
-        else if (step.Recovered)
-        {
-            Log.Recovered(logger, service.ToString());
-        }
-    }
+    // The handler: the index is owned by the informer's single loop.
+    ParsedSlice IResourceHandler<V1EndpointSlice, ParsedSlice>.Reduce(V1EndpointSlice item) => Parse(item);
 
-    private void Heard() => Volatile.Write(ref _lastHeard, time.GetTimestamp());
+    void IResourceHandler<V1EndpointSlice, ParsedSlice>.ReplaceAll(IReadOnlyList<ParsedSlice> items) => _index.ReplaceAll(items);
 
-    private async Task<string> ListAsync(CancellationToken cancellationToken)
+    void IResourceHandler<V1EndpointSlice, ParsedSlice>.Upsert(V1EndpointSlice item) => _index.Upsert(Parse(item));
+
+    void IResourceHandler<V1EndpointSlice, ParsedSlice>.Remove(V1EndpointSlice item) => _index.Remove(item.Metadata?.Name ?? "");
+
+    // The report: ip2service's own metric names and log lines.
+    void IInformerReport.Listed(int objects, string resourceVersion, string reason)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_settings.ListPageTimeout);
-        var list = await client.DiscoveryV1.ListNamespacedEndpointSliceAsync(
-            service.Namespace, labelSelector: service.LabelSelector, cancellationToken: timeout.Token);
-        _index.ReplaceAll((list.Items ?? []).Select(Parse));
-        var resourceVersion = list.Metadata?.ResourceVersion ?? "";
         Heard();
         Log.Listed(logger, service.ToString(), _index.Count, resourceVersion);
         Publish();
-        return resourceVersion;
     }
 
-    private async Task<WatchOutcome> WatchAsync(string resourceVersion, CancellationToken cancellationToken)
+    void IInformerReport.WatchStarted()
     {
-        var started = time.GetTimestamp();
-        var heard = 0;
-        Exception? streamError = null;
-        // A short server-side timeout (kube-apiserver sends a BOOKMARK about 2 s before it) keeps a healthy quiet
-        // watch heard from within the idle timeout; the watchdog ends one that is not (a connection that died
-        // without a FIN: no read timeout would ever notice, and the rules would silently go stale).
-        using var watchdog = new IdleWatchdog(_settings.IdleTimeout, time, cancellationToken);
-        var events = client.DiscoveryV1.WatchListNamespacedEndpointSliceAsync(
-            service.Namespace,
-            allowWatchBookmarks: true,
-            labelSelector: service.LabelSelector,
-            resourceVersion: resourceVersion,
-            timeoutSeconds: _settings.NextWatchTimeoutSeconds(),
-            // The stream reports an ERROR event (a Status, e.g. 410 Gone) or an undecodable line here.
-            onError: e => streamError ??= e,
-            cancellationToken: watchdog.Token);
-
-        try
-        {
-            await foreach (var (type, slice) in events)
-            {
-                heard++;
-                watchdog.Beat();
-                Heard();
-                resourceVersion = slice.Metadata?.ResourceVersion ?? resourceVersion;
-                switch (type)
-                {
-                    case WatchEventType.Added:
-                    case WatchEventType.Modified:
-                        _index.Upsert(Parse(slice));
-                        break;
-                    case WatchEventType.Deleted:
-                        _index.Remove(slice.Metadata?.Name ?? "");
-                        break;
-                    default:
-                        // Bookmarks only move the resourceVersion on.
-                        continue;
-                }
-                Log.Changed(logger, type, slice.Metadata?.Name ?? "", resourceVersion);
-                Publish();
-            }
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            // The watchdog: the watch went idle.
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            streamError ??= e;
-        }
-        return new WatchOutcome(resourceVersion, heard, time.GetElapsedTime(started), streamError, watchdog.WentIdle && streamError is null);
+        // Counted when a watch ends, by why it ended.
     }
+
+    void IInformerReport.Heard() => Heard();
+
+    void IInformerReport.Applied(WatchEventType type, IKubernetesObject<V1ObjectMeta> item)
+    {
+        Log.Changed(logger, type, item.Metadata?.Name ?? "", item.Metadata?.ResourceVersion ?? "");
+        Publish();
+    }
+
+    void IInformerReport.WatchEnded(WatchPacer.Step step, Exception? error, bool wentIdle) =>
+        metrics.WatchRestarts.WithLabels(step.RelistReason == "no_progress" ? "no_progress" : step.Label).Inc();
+
+    void IInformerReport.ListFailed(WatchPacer.Step step, Exception error) =>
+        metrics.WatchRestarts.WithLabels(WatchFailures.Classify(error).NeedsRelist() ? step.Label : "error").Inc();
+
+    void IInformerReport.Degraded(string condition, string detail, Exception? error) =>
+        Log.Degraded(logger, service.ToString(), condition, detail, error);
+
+    void IInformerReport.Recovered() => Log.Recovered(logger, service.ToString());
+
+    void IInformerReport.RelistRequested()
+    {
+        // The index never asks for one.
+    }
+
+    private void Heard() => Volatile.Write(ref _lastHeard, time.GetTimestamp());
 
     private ParsedSlice Parse(V1EndpointSlice slice)
     {
@@ -179,25 +115,6 @@ internal sealed partial class EndpointSliceWatcher(
     private void Publish() =>
         // Bounded(1) with DropOldest never blocks and never fails: the syncer only needs the latest state.
         desired.TryWrite(new DesiredState(_index.Snapshot(routes, extraExclusions), Synced: true));
-
-    private async Task DelayAsync(TimeSpan delay, CancellationToken cancellationToken)
-    {
-        if (delay <= TimeSpan.Zero)
-        {
-            return;
-        }
-
-        try
-        {
-            await Task.Delay(delay, time, cancellationToken);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            // Shutting down.
-        }
-    }
-
-    private readonly record struct WatchOutcome(string ResourceVersion, int Heard, TimeSpan Lasted, Exception? Error, bool WentIdle);
 
     private static partial class Log
     {

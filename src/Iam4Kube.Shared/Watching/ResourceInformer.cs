@@ -1,29 +1,27 @@
-using Iam4Kube.Observability;
-using Iam4Kube.Watching;
 using k8s;
 using k8s.Models;
 
-namespace Iam4Kube.Cluster;
+namespace Iam4Kube.Watching;
 
 /// <summary>
-/// Lists a resource, then watches it from the list's resourceVersion, resuming each new watch where the last one
-/// ended, and reports the first sync. A watch never freezes the view unnoticed: every event and BOOKMARK is a
-/// heartbeat, a watch silent for the idle timeout is replaced, and one that cannot make progress after a few
-/// attempts (or answers 410 Gone, 504 ResourceVersionTooLarge, a 400/422 about the resourceVersion) leads to a
-/// relist, spaced as client-go spaces them. Each proof of freshness is recorded in <see cref="ViewFreshness"/>.
-/// The store keeps its last state while the API server is away; the view's age says how much to trust it.
+/// The one list/watch informer of both binaries (iam4kube's pods, ServiceAccounts, nodes and namespaces; ip2service's
+/// EndpointSlices). Lists a resource, then watches it from the list's resourceVersion, resuming each new watch where
+/// the last one ended, and reports the first sync. A watch never freezes the view unnoticed: every event and
+/// BOOKMARK is a heartbeat, a watch silent for the idle timeout is replaced, and one that cannot make progress after
+/// a few attempts (or answers 410 Gone, 504 ResourceVersionTooLarge, a 400/422 about the resourceVersion) leads to a
+/// relist, spaced as client-go spaces them (<see cref="WatchPacer"/>). The store keeps its last state while the API
+/// server is away; each proof of freshness goes to <see cref="IInformerReport.Heard"/>, so the binary can say how
+/// old its view is. What the informer sees is applied by an <see cref="IResourceHandler{TItem,TKept}"/> and told,
+/// in each binary's own metric names and log lines, to an <see cref="IInformerReport"/>.
 /// </summary>
-internal sealed partial class ResourceInformer<TItem, TList, TKept>(
-    string resource,
+internal sealed class ResourceInformer<TItem, TList, TKept>(
     ResourceInformer<TItem, TList, TKept>.ListPage listPage,
     ResourceInformer<TItem, TList, TKept>.Watch watch,
     IResourceHandler<TItem, TKept> handler,
+    IInformerReport report,
     WatchSettings settings,
-    ViewFreshness freshness,
-    Iam4KubeMetrics metrics,
     TimeProvider time,
-    ILogger logger,
-    RelistSignal? relist = null)
+    IRelistRequests? relist = null)
     where TItem : IKubernetesObject<V1ObjectMeta>
     where TList : IItems<TItem>, IMetadata<V1ListMeta>
     where TKept : class
@@ -33,7 +31,7 @@ internal sealed partial class ResourceInformer<TItem, TList, TKept>(
     private const int PageSize = 500;
 
     // Relists a store asks for come at most this often, so a cluster that keeps contradicting itself cannot make
-    // iam4kube hammer the API server.
+    // the binary hammer the API server.
     private static readonly TimeSpan MinRelistInterval = TimeSpan.FromMilliseconds(200);
 
     private readonly TaskCompletionSource _synced = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -68,22 +66,14 @@ internal sealed partial class ResourceInformer<TItem, TList, TKept>(
                 if (relist?.TryConsume() == true)
                 {
                     _pacer.EndedForRelist(outcome.Heard);
-                    Log.RelistRequested(logger, resource);
+                    report.RelistRequested();
                     await DelayAsync(MinRelistInterval - time.GetElapsedTime(_lastList), stoppingToken);
                     (resourceVersion, relistReason) = (null, "requested");
                     continue;
                 }
 
                 step = _pacer.AfterWatch(outcome.Heard, outcome.Lasted, outcome.Error, outcome.WentIdle);
-                if (outcome.Error is not null)
-                {
-                    metrics.WatchErrors.WithLabels(resource).Inc();
-                }
-                else if (outcome.WentIdle)
-                {
-                    metrics.IdleWatches.WithLabels(resource).Inc();
-                }
-
+                report.WatchEnded(step, outcome.Error, outcome.WentIdle);
                 Report(step, outcome.Error is { } e ? WatchFailures.Describe(e) : $"no event and no BOOKMARK for {settings.IdleTimeout.TotalSeconds:0.#}s", outcome.Error);
                 if (step.RelistReason is { } reason)
                 {
@@ -96,9 +86,10 @@ internal sealed partial class ResourceInformer<TItem, TList, TKept>(
             }
             catch (Exception e)
             {
-                // Only lists throw here (a watch's errors come back in its outcome); the relist reason stays.
-                metrics.WatchErrors.WithLabels(resource).Inc();
+                // Only lists throw here (a watch's errors come back in its outcome); the relist reason stays. Whatever
+                // went wrong (API server down, RBAC, a bad kubeconfig), the store keeps its last state; keep trying.
                 step = _pacer.AfterListFailure(e);
+                report.ListFailed(step, e);
                 Report(step, WatchFailures.Describe(e), e);
             }
 
@@ -110,11 +101,11 @@ internal sealed partial class ResourceInformer<TItem, TList, TKept>(
     {
         if (step.Degraded is { } condition)
         {
-            Log.Degraded(logger, resource, condition, detail, error);
+            report.Degraded(condition, detail, error);
         }
         else if (step.Recovered)
         {
-            Log.Recovered(logger, resource);
+            report.Recovered();
         }
     }
 
@@ -138,10 +129,8 @@ internal sealed partial class ResourceInformer<TItem, TList, TKept>(
         while (!string.IsNullOrEmpty(next.Token));
 
         handler.ReplaceAll(kept);
-        freshness.Touch(resource);
         _lastList = time.GetTimestamp();
-        metrics.Relists.WithLabels(resource, reason).Inc();
-        Log.Listed(logger, resource, listed, next.ResourceVersion ?? "", reason);
+        report.Listed(listed, next.ResourceVersion ?? "", reason);
         _synced.TrySetResult();
         return next.ResourceVersion ?? "0";
     }
@@ -163,7 +152,8 @@ internal sealed partial class ResourceInformer<TItem, TList, TKept>(
     private async Task<WatchOutcome> WatchAsync(string resourceVersion, CancellationToken stoppingToken)
     {
         // A short server-side timeout (kube-apiserver sends a BOOKMARK about 2 s before it) keeps a healthy quiet
-        // watch heard from well within the idle timeout; the idle watchdog ends one that is not.
+        // watch heard from well within the idle timeout; the idle watchdog ends one that is not (a connection that
+        // died without a FIN: no read timeout would ever notice, and the view would silently go stale).
         var timeoutSeconds = settings.NextWatchTimeoutSeconds();
         using var watchdog = new IdleWatchdog(settings.IdleTimeout, time, stoppingToken);
         using var relistRequested = relist?.Token.Register(static state => ((IdleWatchdog)state!).Expire(), watchdog);
@@ -171,26 +161,31 @@ internal sealed partial class ResourceInformer<TItem, TList, TKept>(
         Exception? streamError = null;
         var heard = 0;
         var started = time.GetTimestamp();
-        metrics.WatchRestarts.WithLabels(resource).Inc();
+        report.WatchStarted();
         try
         {
+            // The stream reports an ERROR event (a Status, e.g. 410 Gone) or an undecodable line through onError.
             await foreach (var (type, item) in watch(resourceVersion, timeoutSeconds, e => streamError ??= e, watchdog.Token))
             {
                 heard++;
                 watchdog.Beat();
-                freshness.Touch(resource);
+                report.Heard();
                 switch (type)
                 {
                     case WatchEventType.Added or WatchEventType.Modified:
                         handler.Upsert(item);
+                        report.Applied(type, item);
                         break;
                     case WatchEventType.Deleted:
                         handler.Remove(item);
+                        report.Applied(type, item);
+                        break;
+                    default:
+                        // BOOKMARKs only move the resourceVersion on.
                         break;
                 }
 
                 resourceVersion = item.Metadata?.ResourceVersion ?? resourceVersion;
-                metrics.WatchEvents.WithLabels(resource).Inc();
             }
         }
         catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
@@ -227,19 +222,4 @@ internal sealed partial class ResourceInformer<TItem, TList, TKept>(
 
     // Heard: events and BOOKMARKs received, the proof that the watch was alive.
     private readonly record struct WatchOutcome(string ResourceVersion, int Heard, TimeSpan Lasted, Exception? Error, bool WentIdle);
-
-    private static partial class Log
-    {
-        [LoggerMessage(1, LogLevel.Information, "Listed {Resource}: {Count} objects at resourceVersion {ResourceVersion} (reason: {Reason})")]
-        public static partial void Listed(ILogger logger, string resource, int count, string resourceVersion, string reason);
-
-        [LoggerMessage(3, LogLevel.Warning, "Watching {Resource} is degraded ({Condition}): {Detail}; serving the last known state while it lasts, retrying with backoff")]
-        public static partial void Degraded(ILogger logger, string resource, string condition, string detail, Exception? exception);
-
-        [LoggerMessage(4, LogLevel.Information, "Watching {Resource} works again")]
-        public static partial void Recovered(ILogger logger, string resource);
-
-        [LoggerMessage(5, LogLevel.Warning, "The {Resource} store saw evidence of a missed event (two live pods claiming one IP); relisting")]
-        public static partial void RelistRequested(ILogger logger, string resource);
-    }
 }

@@ -1,4 +1,4 @@
-namespace Iam4Kube.Cluster;
+namespace Iam4Kube.Watching;
 
 /// <summary>Applies what an informer sees to a store.</summary>
 /// <typeparam name="TItem">The object as the API server sends it.</typeparam>
