@@ -55,7 +55,7 @@ internal static partial class AdmissionApi
         metrics.AdmissionReviews.WithLabels(reviewer.Path, verdict).Inc();
         if (!response.Allowed)
         {
-            Log.Denied(logger, request.Operation ?? "", request.Kind?.Kind ?? "", request.Namespace ?? "", request.Name ?? "", request.UserInfo?.Username ?? "",
+            Log.Denied(logger, request.Operation ?? "", request.Kind?.Kind ?? "", request.Namespace ?? "", AdmissionObject.NameOf(request), request.UserInfo?.Username ?? "",
                 request.DryRun == true, reviewer.Path, response.Status?.Message ?? "");
         }
 
@@ -78,7 +78,7 @@ internal static partial class AdmissionApi
         [LoggerMessage(1, LogLevel.Warning, "Refused a malformed admission review on {Path}: {Problem}")]
         public static partial void Malformed(ILogger logger, string path, string problem);
 
-        [LoggerMessage(2, LogLevel.Warning, "Denied {Operation} of {Kind} {Namespace}/{Name} by {User} (dryRun {DryRun}) on {Path}: {Reason}")]
-        public static partial void Denied(ILogger logger, string operation, string kind, string @namespace, string name, string user, bool dryRun, string path, string reason);
+        [LoggerMessage(2, LogLevel.Warning, "Denied {Operation} of {Kind} {NamespaceName}/{Name} by {User} (dryRun {DryRun}) on {Path}: {Reason}")]
+        public static partial void Denied(ILogger logger, string operation, string kind, string namespaceName, string name, string user, bool dryRun, string path, string reason);
     }
 }

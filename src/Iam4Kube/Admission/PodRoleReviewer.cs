@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Iam4Kube.Policy;
+using Iam4Kube.Roles;
 using Iam4Kube.Stores;
 
 namespace Iam4Kube.Admission;
@@ -11,7 +12,7 @@ namespace Iam4Kube.Admission;
 /// same decision as serving (<see cref="RoleAdmission.ForPod"/>): the webhook is defence in depth, serving still
 /// refuses on its own.
 /// </summary>
-internal sealed partial class PodRoleReviewer(PodRoleSettings settings, RoleGuard guard, ILogger<PodRoleReviewer> logger) : IAdmissionReviewer
+internal sealed class PodRoleReviewer(PodRoleSettings settings, RoleGuard guard) : IAdmissionReviewer
 {
     public string Path => "/validate/pods";
 
@@ -23,45 +24,25 @@ internal sealed partial class PodRoleReviewer(PodRoleSettings settings, RoleGuar
         }
 
         var metadata = request.Object.TryGetProperty("metadata", out var m) && m.ValueKind == JsonValueKind.Object ? m : default;
-        var ns = request.Namespace ?? Text(metadata, "namespace") ?? "default";
-        var name = request.Name is { Length: > 0 } given ? given : Text(metadata, "name") ?? Text(metadata, "generateName") + "…";
-        var serviceAccount = request.Object.TryGetProperty("spec", out var spec) && Text(spec, "serviceAccountName") is { Length: > 0 } sa ? sa : "default";
-        var verdict = RoleAdmission.ForPod($"{ns}/{name}", new NamespacedName(ns, serviceAccount), Annotations(metadata), settings, guard);
+        var ns = request.Namespace ?? AdmissionObject.StringOf(metadata, "namespace") ?? "default";
+        var name = AdmissionObject.NameOf(request);
+        var serviceAccount = request.Object.TryGetProperty("spec", out var spec) && AdmissionObject.StringOf(spec, "serviceAccountName") is { Length: > 0 } sa ? sa : "default";
+        var verdict = RoleAdmission.ForPod($"{ns}/{name}", new NamespacedName(ns, serviceAccount), AdmissionObject.Annotations(metadata), settings, guard);
         if (verdict.Allowed)
         {
-            return verdict.Warning is null ? AdmissionResponse.Allow(request.Uid) : new AdmissionResponse(request.Uid, true, Warnings: [verdict.Warning]);
+            return verdict.Warning is null ? AdmissionResponse.Allow(request.Uid) : AdmissionResponse.AllowWithWarning(request.Uid, verdict.Warning);
         }
 
-        Log.Denied(logger, request.Operation, $"{ns}/{name}", verdict.Message!);
-        return AdmissionResponse.Deny(request.Uid, StatusCodes.Status403Forbidden, verdict.Message!);
-    }
-
-    private static string? Text(JsonElement element, string property) =>
-        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
-
-    /// <summary>The pod's string annotations (kube-apiserver only admits strings there).</summary>
-    private static Dictionary<string, string>? Annotations(JsonElement metadata)
-    {
-        if (metadata.ValueKind != JsonValueKind.Object || !metadata.TryGetProperty("annotations", out var annotations) || annotations.ValueKind != JsonValueKind.Object)
+        // An update that leaves the role annotations as they were (labels, a controller's edit, the removal of a
+        // finalizer during deletion) is let through: refusing it would block the pod's life cycle and protect nothing
+        // serving does not (serving refuses the role on every request). The same rule as ServiceAccountRoleReviewer.
+        if (request.Operation == "UPDATE" && request.OldObject.ValueKind == JsonValueKind.Object
+            && PodRoleAnnotations.Read(AdmissionObject.Annotations(metadata))
+                == PodRoleAnnotations.Read(AdmissionObject.Annotations(request.OldObject.TryGetProperty("metadata", out var old) ? old : default)))
         {
-            return null;
+            return AdmissionResponse.AllowWithWarning(request.Uid, $"{verdict.Message}; the role annotations are unchanged, so this update is allowed, but the pod gets no credentials for it");
         }
 
-        var result = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var annotation in annotations.EnumerateObject())
-        {
-            if (annotation.Value.ValueKind == JsonValueKind.String)
-            {
-                result[annotation.Name] = annotation.Value.GetString()!;
-            }
-        }
-
-        return result;
-    }
-
-    private static partial class Log
-    {
-        [LoggerMessage(1, LogLevel.Information, "Refused {Operation} of pod {Pod}: {Reason}")]
-        public static partial void Denied(ILogger logger, string? operation, string pod, string reason);
+        return AdmissionResponse.Forbid(request.Uid, verdict.Message!);
     }
 }

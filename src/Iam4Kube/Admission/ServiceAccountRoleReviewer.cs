@@ -31,9 +31,9 @@ internal sealed class ServiceAccountRoleReviewer(RoleGuard guard) : IAdmissionRe
 
         var metadata = request.Object.TryGetProperty("metadata", out var m) && m.ValueKind == JsonValueKind.Object ? m : default;
         var name = new NamespacedName(
-            request.Namespace ?? StringOf(metadata, "namespace") ?? "default",
-            request.Name is { Length: > 0 } given ? given : StringOf(metadata, "name") ?? StringOf(metadata, "generateName") ?? "");
-        var annotations = Annotations(metadata);
+            request.Namespace ?? AdmissionObject.StringOf(metadata, "namespace") ?? "default",
+            AdmissionObject.NameOf(request));
+        var annotations = AdmissionObject.Annotations(metadata);
         var verdict = RoleAdmission.ForServiceAccount(name, annotations, guard);
         if (verdict.Allowed)
         {
@@ -41,36 +41,11 @@ internal sealed class ServiceAccountRoleReviewer(RoleGuard guard) : IAdmissionRe
         }
 
         if (request.Operation == "UPDATE" && request.OldObject.ValueKind == JsonValueKind.Object
-            && RoleAnnotations.Read(annotations) == RoleAnnotations.Read(Annotations(request.OldObject.TryGetProperty("metadata", out var old) ? old : default)))
+            && RoleAnnotations.Read(annotations) == RoleAnnotations.Read(AdmissionObject.Annotations(request.OldObject.TryGetProperty("metadata", out var old) ? old : default)))
         {
             return AdmissionResponse.AllowWithWarning(request.Uid, $"{verdict.Message}; the role annotations are unchanged, so this update is allowed, but its pods get no credentials for it");
         }
 
         return AdmissionResponse.Forbid(request.Uid, verdict.Message!);
-    }
-
-    private static string? StringOf(JsonElement element, string property) =>
-        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.String
-            ? value.GetString()
-            : null;
-
-    /// <summary>metadata.annotations; kube-apiserver validated the object before calling, so every value is a string.</summary>
-    private static Dictionary<string, string>? Annotations(JsonElement metadata)
-    {
-        if (metadata.ValueKind != JsonValueKind.Object || !metadata.TryGetProperty("annotations", out var annotations) || annotations.ValueKind != JsonValueKind.Object)
-        {
-            return null;
-        }
-
-        var result = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var annotation in annotations.EnumerateObject())
-        {
-            if (annotation.Value.ValueKind == JsonValueKind.String)
-            {
-                result[annotation.Name] = annotation.Value.GetString()!;
-            }
-        }
-
-        return result;
     }
 }

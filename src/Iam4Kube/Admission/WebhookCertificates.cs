@@ -251,8 +251,8 @@ internal sealed partial class WebhookCertificates(IKubernetes client, WebhookTls
 
     private static partial class Log
     {
-        [LoggerMessage(1, LogLevel.Information, "Webhook TLS Secret {Namespace}/{Secret} {Action} ({Renewal})")]
-        public static partial void Written(ILogger logger, string action, string renewal, string @namespace, string secret);
+        [LoggerMessage(1, LogLevel.Information, "Webhook TLS Secret {NamespaceName}/{Secret} {Action} ({Renewal})")]
+        public static partial void Written(ILogger logger, string action, string renewal, string namespaceName, string secret);
 
         [LoggerMessage(2, LogLevel.Information, "Another replica wrote the webhook TLS Secret {Secret} first; reading theirs")]
         public static partial void Raced(ILogger logger, string secret);

@@ -146,8 +146,8 @@ internal sealed partial class PodIdentityInjector(ServiceAccountStore serviceAcc
 
     private static partial class Log
     {
-        [LoggerMessage(1, LogLevel.Debug, "Injected the pod identity token into {Namespace}/{Pod} (ServiceAccount {ServiceAccount}, {Containers} containers)")]
-        public static partial void Injected(ILogger logger, string @namespace, string pod, string serviceAccount, int containers);
+        [LoggerMessage(1, LogLevel.Debug, "Injected the pod identity token into {NamespaceName}/{Pod} (ServiceAccount {ServiceAccount}, {Containers} containers)")]
+        public static partial void Injected(ILogger logger, string namespaceName, string pod, string serviceAccount, int containers);
     }
 }
 

@@ -119,8 +119,8 @@ internal sealed partial class NamespaceStore(ILogger<NamespaceStore> logger)
 
     private static partial class Log
     {
-        [LoggerMessage(1, LogLevel.Warning, "Namespace {Namespace}: {Problem}; with --namespace-restrictions its pods get no role until it is fixed")]
-        public static partial void Malformed(ILogger logger, string @namespace, string problem);
+        [LoggerMessage(1, LogLevel.Warning, "Namespace {NamespaceName}: {Problem}; with --namespace-restrictions its pods get no role until it is fixed")]
+        public static partial void Malformed(ILogger logger, string namespaceName, string problem);
     }
 
     /// <summary>A listed namespace, reduced to what the store keeps.</summary>

@@ -50,8 +50,8 @@ public sealed class PodRoleReviewerTests : IAsyncLifetime
         return role is null ? pod : pod.WithRoleAnnotation(role, externalId);
     }
 
-    /// <summary>Posts the review (CREATE, or UPDATE from a pod without annotations); returns the answer's response.</summary>
-    private async Task<JsonNode> ReviewAsync(V1Pod pod, string operation = "CREATE")
+    /// <summary>Posts the review (CREATE, or UPDATE from <paramref name="old"/>, by default a pod without annotations); returns the answer's response.</summary>
+    private async Task<JsonNode> ReviewAsync(V1Pod pod, string operation = "CREATE", V1Pod? old = null)
     {
         var uid = Guid.NewGuid().ToString();
         var review = JsonNode.Parse(AdmissionReviews.CreatePod(pod, uid))!;
@@ -59,7 +59,7 @@ public sealed class PodRoleReviewerTests : IAsyncLifetime
         {
             review["request"]!["operation"] = "UPDATE";
             review["request"]!["name"] = pod.Metadata.Name;
-            review["request"]!["oldObject"] = JsonNode.Parse(KubernetesJson.Serialize(Pod()));
+            review["request"]!["oldObject"] = JsonNode.Parse(KubernetesJson.Serialize(old ?? Pod()));
             review["request"]!["options"] = new JsonObject { ["kind"] = "UpdateOptions", ["apiVersion"] = "meta.k8s.io/v1" };
         }
 
@@ -93,8 +93,20 @@ public sealed class PodRoleReviewerTests : IAsyncLifetime
         Assert.Equal(403, response["status"]!["code"]!.GetValue<int>());
         Assert.Equal("role arn:aws:iam::123456789012:role/writer is not permitted in namespace team-a by iam.amazonaws.com/allowed-roles",
             response["status"]!["message"]!.GetValue<string>());
-        Assert.Contains(_host.LogText.Split('\n'), line => line.Contains("Refused", StringComparison.Ordinal) && line.Contains(operation, StringComparison.Ordinal)
-            && line.Contains("team-a/web", StringComparison.Ordinal));
+        Assert.Equal("Forbidden", response["status"]!["reason"]!.GetValue<string>());
+        Assert.Contains(_host.LogText.Split('\n'), line => line.Contains("Denied", StringComparison.Ordinal) && line.Contains(operation, StringComparison.Ordinal)
+            && line.Contains("\"NamespaceName\":\"team-a\"", StringComparison.Ordinal) && line.Contains("\"Name\":\"web\"", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task AnUpdateThatKeepsAForbiddenRoleIsAllowedWithAWarningSoThePodsLifeCycleIsNotBlocked()
+    {
+        // E.g. a controller removing a finalizer after the namespace's rules were tightened: serving refuses the role anyway.
+        var pod = Pod("writer");
+        var response = await ReviewAsync(pod, "UPDATE", old: Pod("writer"));
+
+        Assert.True(response["allowed"]!.GetValue<bool>());
+        Assert.Contains("is not permitted in namespace team-a", response["warnings"]![0]!.GetValue<string>(), StringComparison.Ordinal);
     }
 
     [Theory]
