@@ -99,11 +99,31 @@ public sealed class CredentialRefresherTests : IAsyncLifetime
         await _issuer.NextCallAsync();
         await FailureObservedAsync();
 
-        // ...and once STS recovers, fresh ones replace them.
+        // ...and once STS recovers, fresh ones replace them (the retry is a few seconds away: at most 5 minutes).
         _issuer.Failure = null;
-        _time.Advance(TimeSpan.FromMinutes(5));
-        var recovered = await NextStateAsync(Role, s => s.Healthy && s.Current != good);
+        var recovered = await AdvanceUntilAsync(s => s.Healthy && s.Current != good, TimeSpan.FromMinutes(5));
         Assert.True(recovered.Current!.RemainingAt(_time.GetUtcNow()) > TimeSpan.FromMinutes(50));
+    }
+
+    /// <summary>
+    /// Moves the fake clock forward a second at a time, up to <paramref name="limit"/>, until the role's state
+    /// satisfies <paramref name="until"/>. One jump of the whole limit can land between the refresher reading the
+    /// clock and arming its timer, which then counts its delay from after the jump and never fires.
+    /// </summary>
+    private async Task<CredentialState> AdvanceUntilAsync(Func<CredentialState, bool> until, TimeSpan limit)
+    {
+        for (var advanced = TimeSpan.Zero; ; advanced += TimeSpan.FromSeconds(1))
+        {
+            using var changed = _store.Changed.Subscribe(Role);
+            if (_store.Get(Role) is { } state && until(state))
+            {
+                return state;
+            }
+
+            Assert.True(advanced < limit, $"the state did not change as expected within {limit} of fake time");
+            _time.Advance(TimeSpan.FromSeconds(1));
+            await Task.WhenAny(changed.Changed, Task.Delay(TimeSpan.FromMilliseconds(50)));
+        }
     }
 
     /// <summary>Waits until the refresher has recorded a failure at the current (fake) time, i.e. has scheduled its retry.</summary>
