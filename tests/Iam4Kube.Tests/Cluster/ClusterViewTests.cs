@@ -264,6 +264,8 @@ public sealed class ClusterViewTests(ITestOutputHelper output) : IAsyncLifetime
         _api.BookmarkInterval = TimeSpan.FromMilliseconds(300);
         await StartViewAsync(settings: new WatchSettings { IdleTimeout = TimeSpan.FromSeconds(1) });
         var lists = Lists("pods");
+        // Synced means listed: each kind's watch connects a moment later.
+        await Eventually(() => new[] { "pods", "serviceaccounts", "nodes" }.All(kind => _api.ActiveWatchCount(kind) >= 1));
         Assert.True(_api.SilenceWatches() >= 3);
         _api.Create(KubeObjects.Pod("a", "after-silence", "10.0.0.23"));
 
