@@ -26,6 +26,15 @@ internal static class AdmissionObject
         return StringOf(metadata, "name") ?? (StringOf(metadata, "generateName") is { } prefix ? prefix + "…" : "");
     }
 
+    /// <summary>
+    /// The annotations the object had before an UPDATE (from oldObject), or null when the request carries no old
+    /// object. Both validating reviewers let an update through that keeps the role annotations as they were.
+    /// </summary>
+    public static Dictionary<string, string>? OldAnnotations(AdmissionRequest request) =>
+        request.Operation == "UPDATE" && request.OldObject.ValueKind == JsonValueKind.Object && request.OldObject.TryGetProperty("metadata", out var old)
+            ? Annotations(old)
+            : null;
+
     /// <summary>metadata.annotations; kube-apiserver validated the object before calling, so every value is a string.</summary>
     public static Dictionary<string, string>? Annotations(JsonElement metadata)
     {

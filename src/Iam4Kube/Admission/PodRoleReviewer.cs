@@ -37,8 +37,7 @@ internal sealed class PodRoleReviewer(PodRoleSettings settings, RoleGuard guard)
         // finalizer during deletion) is let through: refusing it would block the pod's life cycle and protect nothing
         // serving does not (serving refuses the role on every request). The same rule as ServiceAccountRoleReviewer.
         if (request.Operation == "UPDATE" && request.OldObject.ValueKind == JsonValueKind.Object
-            && PodRoleAnnotations.Read(AdmissionObject.Annotations(metadata))
-                == PodRoleAnnotations.Read(AdmissionObject.Annotations(request.OldObject.TryGetProperty("metadata", out var old) ? old : default)))
+            && PodRoleAnnotations.Read(AdmissionObject.Annotations(metadata)) == PodRoleAnnotations.Read(AdmissionObject.OldAnnotations(request)))
         {
             return AdmissionResponse.AllowWithWarning(request.Uid, $"{verdict.Message}; the role annotations are unchanged, so this update is allowed, but the pod gets no credentials for it");
         }

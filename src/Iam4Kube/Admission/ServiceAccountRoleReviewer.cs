@@ -41,7 +41,7 @@ internal sealed class ServiceAccountRoleReviewer(RoleGuard guard) : IAdmissionRe
         }
 
         if (request.Operation == "UPDATE" && request.OldObject.ValueKind == JsonValueKind.Object
-            && RoleAnnotations.Read(annotations) == RoleAnnotations.Read(AdmissionObject.Annotations(request.OldObject.TryGetProperty("metadata", out var old) ? old : default)))
+            && RoleAnnotations.Read(annotations) == RoleAnnotations.Read(AdmissionObject.OldAnnotations(request)))
         {
             return AdmissionResponse.AllowWithWarning(request.Uid, $"{verdict.Message}; the role annotations are unchanged, so this update is allowed, but its pods get no credentials for it");
         }
