@@ -67,7 +67,14 @@ internal sealed partial class CredentialRefresher(
             if (delay > TimeSpan.Zero)
             {
                 var elapsed = Task.Delay(delay, time, timer.Token);
-                await Task.WhenAny(_commandArrived, elapsed);
+
+                // The timer counts from when it was created, not from the reading above: if the clock passed the due
+                // time in between (a suspended thread, a test's fake clock), the work is due now, not a delay later.
+                if (time.GetUtcNow() < due)
+                {
+                    await Task.WhenAny(_commandArrived, elapsed);
+                }
+
                 await timer.CancelAsync();
             }
         }

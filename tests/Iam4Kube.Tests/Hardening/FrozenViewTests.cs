@@ -74,7 +74,7 @@ public sealed class FrozenViewTests : IAsyncLifetime
         using var pod = _host.ClientFrom(Ip);
         Assert.Equal("old-role", await pod.GetStringAsync("/latest/meta-data/iam/security-credentials/"));
 
-        Inject(fault);
+        await InjectAsync(fault);
         _host.Api.Delete<V1Pod>("old", "app-1");
         _host.Api.Create(KubeObjects.Pod("new", "app-1", Ip, "app"));
         var changed = Stopwatch.StartNew();
@@ -143,11 +143,15 @@ public sealed class FrozenViewTests : IAsyncLifetime
         Assert.DoesNotMatch("iam4kube_watch_idle_restarts_total\\{resource=\"pods\"\\} [1-9]", await admin.GetStringAsync("/metrics"));
     }
 
-    private void Inject(Fault fault)
+    private async Task InjectAsync(Fault fault)
     {
         switch (fault)
         {
             case Fault.HalfOpenWatch:
+                // Ready means listed: a kind's watch may connect a moment later, and only a connected watch is silenced.
+                await Eventually.TrueAsync(
+                    () => new[] { "pods", "serviceaccounts", "nodes" }.All(kind => _host.Api.ActiveWatchCount(kind) >= 1),
+                    TimeSpan.FromSeconds(10), "the watches never connected");
                 Assert.True(_host.Api.SilenceWatches() >= 3);
                 break;
             case Fault.StalledWatches:
