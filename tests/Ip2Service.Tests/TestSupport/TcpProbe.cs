@@ -39,7 +39,9 @@ internal static class TcpProbe
                 time.sleep(0.01)
             started = time.monotonic()
             try:
-                with socket.create_connection((address, port), timeout=3) as connection:
+                # 10 s, not 3: at a load average of 30 on 2 CPUs a backend or this client can wait seconds to be
+                # scheduled, while rules that drop SYNs (what "timeout" exists to catch) time out at any bound.
+                with socket.create_connection((address, port), timeout=10) as connection:
                     data = b""
                     while not data.endswith(b"\n"):
                         chunk = connection.recv(100)
@@ -77,7 +79,7 @@ internal static class TcpProbe
         var result = await where.RunCheckedAsync(
             Python,
             ["-u", "-c", ClientScript, address, port.ToString(System.Globalization.CultureInfo.InvariantCulture), count.ToString(System.Globalization.CultureInfo.InvariantCulture)],
-            timeout: TimeSpan.FromSeconds(10 + (4 * count)));
+            timeout: TimeSpan.FromSeconds(10 + (11 * count)));
         return result.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries);
     }
 }
