@@ -58,6 +58,11 @@ internal sealed partial class NodeNetwork : IAsyncDisposable
 
     /// <summary>The "real" metadata service's connection log lines (it prints one per connection accepted), over
     /// every family and both the IMDS and pod-identity stand-ins.</summary>
+    /// <summary>Every connection any server here (real services and backends) accepted, as "connection from IP port
+    /// PORT at MS to NAME": what a failing namespace test prints to say where a connection went.</summary>
+    public IEnumerable<string> AcceptedConnections =>
+        _processes.Concat(_real).Distinct().SelectMany(p => p.Lines.Where(line => line.StartsWith("connection", StringComparison.Ordinal)));
+
     public int RealConnections => _real.Sum(p => p.Lines.Count(line => line.StartsWith("connection", StringComparison.Ordinal)));
 
     private readonly List<BackgroundProcess> _real = [];

@@ -13,7 +13,7 @@ internal static class TcpProbe
 
     /// <summary>Args: address port name. Prints "listening" once bound; answers "NAME SOURCE-IP\n".</summary>
     private const string BackendScript = """
-        import socket, sys
+        import socket, sys, time
         address, port, name = sys.argv[1], int(sys.argv[2]), sys.argv[3]
         server = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET)
         server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -22,13 +22,13 @@ internal static class TcpProbe
         print("listening", flush=True)
         while True:
             connection, peer = server.accept()
-            print("connection from", peer[0], flush=True)
+            print("connection from", peer[0], "port", peer[1], "at", int(time.monotonic() * 1000), "to", name, flush=True)
             connection.sendall(f"{name} {peer[0]}\n".encode())
             connection.close()
         """;
 
     /// <summary>Args: address port count (0: until stopped, 10 ms apart, after a "started" line). Prints one line
-    /// per connection: "ok NAME SOURCE-IP", "refused MS", "timeout" or "error TEXT".</summary>
+    /// per connection: "ok NAME SOURCE-IP", "refused MS", "timeout PHASE at MS" or "error TEXT".</summary>
     private const string ClientScript = """
         import itertools, socket, sys, time
         address, port, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
@@ -38,10 +38,12 @@ internal static class TcpProbe
             if count == 0:
                 time.sleep(0.01)
             started = time.monotonic()
+            phase = "connect"
             try:
                 # 10 s, not 3: at a load average of 30 on 2 CPUs a backend or this client can wait seconds to be
                 # scheduled, while rules that drop SYNs (what "timeout" exists to catch) time out at any bound.
                 with socket.create_connection((address, port), timeout=10) as connection:
+                    phase = "recv on port " + str(connection.getsockname()[1])
                     data = b""
                     while not data.endswith(b"\n"):
                         chunk = connection.recv(100)
@@ -52,7 +54,8 @@ internal static class TcpProbe
             except ConnectionRefusedError:
                 print("refused", int((time.monotonic() - started) * 1000), flush=True)
             except socket.timeout:
-                print("timeout", flush=True)
+                # Which phase and when (monotonic ms): to tell a dropped SYN from an endpoint that accepted and hung.
+                print("timeout", phase, "at", int(started * 1000), flush=True)
             except OSError as error:
                 print("error", error, flush=True)
         """;
