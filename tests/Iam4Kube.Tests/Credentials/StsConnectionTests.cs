@@ -55,13 +55,9 @@ public sealed class StsConnectionTests : IDisposable
     [Fact]
     public async Task SuccessiveAssumeRolesReuseOneKeptAliveConnection()
     {
-        for (var i = 0; i < 50; i++)
-        {
-            await _issuer.IssueAsync(Role($"app-{i}"), Hour, CancellationToken.None);
-        }
+        await IssueInTurnAsync("app", 50);
 
-        Assert.Equal(50, _sts.Calls.Count);
-        Assert.Equal(1, _sts.ConnectionsAccepted);
+        AssertServedOver(calls: 50, connections: 1);
     }
 
     [Fact]
@@ -76,26 +72,18 @@ public sealed class StsConnectionTests : IDisposable
         Assert.Equal(1, _sts.ConnectionsAccepted);
 
         _sts.CloseConnections = false;
-        for (var i = 0; i < 3; i++)
-        {
-            await _issuer.IssueAsync(Role($"after-{i}"), Hour, CancellationToken.None);
-        }
+        await IssueInTurnAsync("after", 3);
 
-        Assert.Equal(5, _sts.Calls.Count(c => c.AccessKeyIdIssued is not null));
-        Assert.Equal(2, _sts.ConnectionsAccepted);
+        AssertServedOver(calls: 5, connections: 2);
     }
 
     [Fact]
     public async Task WithANewConnectionForEveryCallEachCallStillSucceeds()
     {
         _sts.CloseConnections = true;
-        for (var i = 0; i < 5; i++)
-        {
-            await _issuer.IssueAsync(Role($"app-{i}"), Hour, CancellationToken.None);
-        }
+        await IssueInTurnAsync("app", 5);
 
-        Assert.Equal(5, _sts.Calls.Count(c => c.AccessKeyIdIssued is not null));
-        Assert.Equal(5, _sts.ConnectionsAccepted);
+        AssertServedOver(calls: 5, connections: 5);
     }
 
     [Fact]
@@ -120,6 +108,21 @@ public sealed class StsConnectionTests : IDisposable
         Assert.Equal("TransportError", failure.Code);
         Assert.False(failure.Permanent);
         Assert.Empty(_sts.Calls);
+    }
+
+    /// <summary>One AssumeRole after the other (each waits for the previous answer), for roles PREFIX-0, PREFIX-1, ...</summary>
+    private async Task IssueInTurnAsync(string prefix, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            await _issuer.IssueAsync(Role($"{prefix}-{i}"), Hour, CancellationToken.None);
+        }
+    }
+
+    private void AssertServedOver(int calls, int connections)
+    {
+        Assert.Equal(calls, _sts.Calls.Count(c => c.AccessKeyIdIssued is not null));
+        Assert.Equal(connections, _sts.ConnectionsAccepted);
     }
 
     private AmazonSecurityTokenServiceClient Client(X509Certificate2 trustedRoot) =>
