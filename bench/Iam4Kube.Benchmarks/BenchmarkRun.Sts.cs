@@ -1,5 +1,6 @@
 using Iam4Kube.Credentials;
 using Iam4Kube.Testing.Builders;
+using Iam4Kube.Testing.Sts;
 
 namespace Iam4Kube.Benchmarks;
 
@@ -8,6 +9,9 @@ internal sealed partial class BenchmarkRun
     private const int BurstServiceAccounts = 500;
     private const double StsRate = 25;
     private const int StsBurst = 25;
+    private const double CpuStsRate = 200;
+    private const int CpuStsBurst = 20;
+    private const double CpuPerCallTargetMs = 2;
 
     /// <summary>Scenario 6: 500 annotated ServiceAccounts appear at once; AssumeRole calls per 1 s window, from FakeSts's own timestamps.</summary>
     private async Task RunStsDisciplineAsync()
@@ -56,6 +60,88 @@ internal sealed partial class BenchmarkRun
         table.Add("6 STS discipline (500 SAs at once)", $"same, only calls after the first 2 s (worst of {reps})", Format.Num(steadyMaxima.Max()), $"<= {StsRate + StsBurst}", steadyMaxima.Max() <= StsRate + StsBurst);
         table.Add("6 STS discipline (500 SAs at once)", "calls in the first 1 s (median)", Format.Num(Stats.Median(firstWindow)));
         table.Add("6 STS discipline (500 SAs at once)", "sustained calls/s after the burst", Format.Num(Stats.Median(sustained), "0.0"), $"~{StsRate}");
+    }
+
+    /// <summary>
+    /// Scenario 6: iam4kube's CPU time per AssumeRole with STS behind TLS (a test CA it trusts through SSL_CERT_FILE, as
+    /// a user would trust a private CA), first with connections kept alive (as real STS does), then with a new
+    /// connection, so a full TLS handshake, for every call (the worst case). Each call is the first fetch of a new
+    /// ServiceAccount's role: the figure is iam4kube's whole CPU (user + system, /proc/PID/stat) for those calls,
+    /// divided by the calls, so it includes the watch event that asked for the role and the bookkeeping after it.
+    /// Load-independent: CPU time, not wall time.
+    /// </summary>
+    private async Task RunStsCpuAsync()
+    {
+        var calls = settings.Quick ? 600 : 2_000;
+        Console.WriteLine($"[6] CPU per AssumeRole over TLS: {calls} first fetches per mode, --sts-rate {CpuStsRate} --sts-burst {CpuStsBurst}; load {File.ReadAllText("/proc/loadavg").Trim()}");
+        using var ca = TestCertificateAuthority.Create();
+        await using var sut = await Iam4KubeUnderTest.CreateAsync(ca);
+        await sut.StartAsync(settings.Iam4KubeDll, CpuStsRate, CpuStsBurst, environment: new Dictionary<string, string?> { ["SSL_CERT_FILE"] = ca.CaFile });
+        using var admin = sut.AdminClient();
+        var next = 0;
+
+        // Warm-up (not counted): JIT, the first handshakes, the SDK's first calls; both modes.
+        sut.Sts.CloseConnections = true;
+        await FirstFetchesAsync(sut, admin, next, 100);
+        sut.Sts.CloseConnections = false;
+        await FirstFetchesAsync(sut, admin, next += 100, 100);
+        next += 100;
+
+        // The part of each figure that is not the STS call: the watch event of a new ServiceAccount (here one without a
+        // role, so no call), measured the same way.
+        var watchEvents = PrometheusText.Value(await PrometheusText.ScrapeAsync(admin), "iam4kube_watch_events_total", "serviceaccounts");
+        var before = sut.CpuTicks();
+        for (var i = 0; i < calls; i++)
+        {
+            sut.Api.Create(KubeObjects.ServiceAccount($"cpu-{i % 20}", $"plain-{i}"));
+        }
+
+        await WaitForCounterAsync(admin, "iam4kube_watch_events_total", "serviceaccounts", watchEvents + calls);
+        var msPerEvent = (sut.CpuTicks() - before) * 10.0 / calls;
+        Console.WriteLine($"    control: {msPerEvent:0.00} ms CPU per ServiceAccount without a role (watch event only, no STS call)");
+        table.Add("6 STS over TLS (CPU per AssumeRole)", "of which not STS: CPU per new ServiceAccount without a role (watch event, no call)", $"{msPerEvent:0.00} ms");
+
+        foreach (var (mode, close) in new[] { ("keep-alive", false), ("new connection per call", true) })
+        {
+            sut.Sts.CloseConnections = close;
+            var connectionsBefore = sut.Sts.ConnectionsAccepted;
+            var ticks = await FirstFetchesAsync(sut, admin, next, calls);
+            next += calls;
+            var connections = sut.Sts.ConnectionsAccepted - connectionsBefore;
+            var msPerCall = ticks * 10.0 / calls;
+            Console.WriteLine($"    {mode}: {ticks * 10} ms CPU for {calls} calls = {msPerCall:0.00} ms/call; {connections} connections accepted by STS; load {File.ReadAllText("/proc/loadavg").Trim()}");
+            table.Add("6 STS over TLS (CPU per AssumeRole)", $"iam4kube CPU per AssumeRole, {mode} ({calls} calls)", $"{msPerCall:0.00} ms", $"<= {CpuPerCallTargetMs} ms", msPerCall <= CpuPerCallTargetMs);
+            table.Add("6 STS over TLS (CPU per AssumeRole)", $"connections STS accepted for them, {mode}", Format.Num(connections));
+        }
+    }
+
+    /// <summary>Creates <paramref name="count"/> ServiceAccounts with new roles, waits until iam4kube has counted every answer; iam4kube's CPU ticks meanwhile.</summary>
+    private static async Task<long> FirstFetchesAsync(Iam4KubeUnderTest sut, HttpClient admin, int first, int count)
+    {
+        var expected = sut.Sts.Calls.Count + count;
+        var before = sut.CpuTicks();
+        for (var i = first; i < first + count; i++)
+        {
+            sut.Api.Create(KubeObjects.ServiceAccount($"cpu-{i % 20}", $"cpu-{i}", KubeObjects.RoleArn($"cpu-{i}")));
+        }
+
+        await sut.Sts.WaitForCallsAsync(expected, TimeSpan.FromMinutes(3));
+        await WaitForCounterAsync(admin, "iam4kube_sts_calls_total", "success", expected);
+        return sut.CpuTicks() - before;
+    }
+
+    private static async Task WaitForCounterAsync(HttpClient admin, string name, string labelFilter, double atLeast)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
+        while (PrometheusText.Value(await PrometheusText.ScrapeAsync(admin), name, labelFilter) < atLeast)
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"iam4kube's {name}{{{labelFilter}}} did not reach {atLeast}");
+            }
+
+            await Task.Delay(100);
+        }
     }
 
     /// <summary>

@@ -37,6 +37,7 @@ internal sealed partial class BenchmarkRun(BenchSettings settings, ResultTable t
         if (settings.Runs(6))
         {
             await RunStsDisciplineAsync();
+            await RunStsCpuAsync();
             RunRefreshSpread();
         }
 

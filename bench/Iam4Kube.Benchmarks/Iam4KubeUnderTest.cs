@@ -30,11 +30,12 @@ internal sealed class Iam4KubeUnderTest : IAsyncDisposable
 
     public Uri AdminUri { get; private set; } = null!;
 
-    public static async Task<Iam4KubeUnderTest> CreateAsync()
+    /// <param name="stsTls">Serve the fake STS over HTTPS with a certificate this authority signed (give iam4kube its CA file).</param>
+    public static async Task<Iam4KubeUnderTest> CreateAsync(TestCertificateAuthority? stsTls = null)
     {
         var api = new FakeKubernetesApiServer(historyCapacity: 100_000);
         await api.StartAsync();
-        return new Iam4KubeUnderTest(api, FakeSts.Start());
+        return new Iam4KubeUnderTest(api, FakeSts.Start(tls: stsTls));
     }
 
     /// <summary>
@@ -82,6 +83,16 @@ internal sealed class Iam4KubeUnderTest : IAsyncDisposable
         }
 
         return double.NaN;
+    }
+
+    /// <summary>iam4kube's CPU time so far (user + system, from /proc/PID/stat), in clock ticks of 1/100 s.</summary>
+    public long CpuTicks()
+    {
+        var pid = (Process ?? throw new InvalidOperationException("iam4kube is not started")).Id;
+        // Fields after the command name (which is in parentheses and may hold spaces): utime is the 14th, stime the 15th.
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
     }
 
     public HttpClient AdminClient() => new() { BaseAddress = AdminUri, Timeout = TimeSpan.FromSeconds(30) };

@@ -198,8 +198,15 @@ internal static class Iam4KubeServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>The STS client iam4kube uses; <paramref name="credentials"/> replaces the ambient chain (tests).</summary>
-    internal static AmazonSecurityTokenServiceClient CreateStsClient(Iam4KubeOptions options, AWSCredentials? credentials = null)
+    /// <summary>Connections to STS open at once, at most (per STS client: the application roles', the controller role's).</summary>
+    internal const int StsMaxConnections = 16;
+
+    /// <summary>
+    /// The STS client iam4kube uses; <paramref name="credentials"/> replaces the ambient chain (tests), and
+    /// <paramref name="trustedRoots"/> the system's TLS roots (tests; users give a private CA with SSL_CERT_FILE).
+    /// </summary>
+    internal static AmazonSecurityTokenServiceClient CreateStsClient(Iam4KubeOptions options, AWSCredentials? credentials = null,
+        System.Security.Cryptography.X509Certificates.X509Certificate2Collection? trustedRoots = null)
     {
         var config = new AmazonSecurityTokenServiceConfig
         {
@@ -210,7 +217,11 @@ internal static class Iam4KubeServiceCollectionExtensions
             MaxStaleConnectionRetries = 0,
             Timeout = TimeSpan.FromSeconds(30),
             // STS's Date header, to notice a node clock STS disagrees with (expiry is then computed on STS's clock).
-            HttpClientFactory = new StsResponseDate.Factory(),
+            HttpClientFactory = new StsResponseDate.Factory(trustedRoots),
+            // One pool of kept-alive connections (StsResponseDate.Factory), bounded: the rate limiter lets at most
+            // --sts-burst calls start at once and then --sts-rate a second, which a few connections carry at STS's
+            // latency; calls beyond this wait for a connection rather than each opening (and holding) a TLS session.
+            MaxConnectionsPerServer = StsMaxConnections,
         };
         if (options.StsEndpoint is not null)
         {

@@ -37,23 +37,47 @@ public sealed class FakeSts : IDisposable
     private long _lifetimeTicks = -1;
     private long _clockOffsetTicks;
 
-    private FakeSts(TimeProvider timeProvider)
+    private readonly ConcurrentDictionary<string, byte> _connections = new(StringComparer.Ordinal);
+    private volatile bool _closeConnections;
+
+    private FakeSts(TimeProvider timeProvider, TestCertificateAuthority? tls)
     {
         _time = timeProvider;
         _server = WireMockServer.Start(new WireMockServerSettings
         {
-            Urls = ["http://127.0.0.1:0"],
+            Urls = [tls is null ? "http://127.0.0.1:0" : "https://127.0.0.1:0"],
+            CertificateSettings = tls is null ? null : new WireMockCertificateSettings { X509Certificate = tls.ServerCertificate },
             StartAdminInterface = false,
             MaxRequestLogCount = 1000,
-            PreWireMockMiddlewareInit = app => ((IApplicationBuilder)app).Use(StsClockAsync).Use(ResetConnectionsAsync),
+            PreWireMockMiddlewareInit = app => ((IApplicationBuilder)app).Use(ConnectionsAsync).Use(StsClockAsync).Use(ResetConnectionsAsync),
         });
+        // Over TLS, by name (the certificate's localhost), as STS is reached (sts.REGION.amazonaws.com): a client
+        // treats an address differently (no SNI, no TLS session resumption).
+        Url = tls is null ? _server.Url! : $"https://localhost:{_server.Ports[0]}";
         _server
             .Given(Request.Create().UsingAnyMethod())
             .RespondWith(Response.Create().WithCallback(HandleAsync));
     }
 
-    /// <summary>The endpoint to give the SDK (<c>ServiceURL</c>, <c>AWS_ENDPOINT_URL_STS</c>), e.g. <c>http://127.0.0.1:40001</c>.</summary>
-    public string Url => _server.Url!;
+    /// <summary>
+    /// The endpoint to give the SDK (<c>ServiceURL</c>, <c>AWS_ENDPOINT_URL_STS</c>), e.g. <c>http://127.0.0.1:40001</c>,
+    /// or <c>https://127.0.0.1:40001</c> when started with a certificate authority.
+    /// </summary>
+    public string Url { get; }
+
+    /// <summary>
+    /// When true, every answer says <c>Connection: close</c> and the connection is closed after it, so each call needs a
+    /// new connection (and a new TLS handshake): the worst case. When false (the default), connections are kept alive,
+    /// as real STS does.
+    /// </summary>
+    public bool CloseConnections
+    {
+        get => _closeConnections;
+        set => _closeConnections = value;
+    }
+
+    /// <summary>How many distinct connections (TLS sessions, when served over TLS) have carried a request so far.</summary>
+    public int ConnectionsAccepted => _connections.Count;
 
     /// <summary>The ARN the fake calls the caller by in AccessDenied messages.</summary>
     public string CallerArn { get; set; } = "arn:aws:sts::111122223333:assumed-role/iam4kube-node/i-0123456789abcdef0";
@@ -91,7 +115,8 @@ public sealed class FakeSts : IDisposable
     public IReadOnlyDictionary<string, StsIssuedCredentials> Issued => _issued;
 
     /// <param name="timeProvider">Clock for <c>Expiration</c>, call times and latency (default: system).</param>
-    public static FakeSts Start(TimeProvider? timeProvider = null) => new(timeProvider ?? TimeProvider.System);
+    /// <param name="tls">When given, served over HTTPS with a server certificate this authority signed (default: plain HTTP).</param>
+    public static FakeSts Start(TimeProvider? timeProvider = null, TestCertificateAuthority? tls = null) => new(timeProvider ?? TimeProvider.System, tls);
 
     /// <summary>
     /// From now on, AssumeRole calls for <paramref name="roleArn"/> (every role when null) get <paramref name="fault"/>.
@@ -347,10 +372,23 @@ public sealed class FakeSts : IDisposable
         }
     }
 
-    /// <summary>
-    /// Runs in front of WireMock: WireMock's own faults still send an HTTP response (an empty or garbled body), so a
-    /// connection reset is done here, on the raw connection, after the request has been read.
-    /// </summary>
+    /// <summary>Counts the connections requests arrive on, and closes each after its answer when asked to.</summary>
+    private Task ConnectionsAsync(HttpContext context, Func<Task> next)
+    {
+        _connections.TryAdd(context.Connection.Id, 0);
+        if (_closeConnections)
+        {
+            // Kestrel closes the connection once a response carrying "Connection: close" is sent.
+            context.Response.OnStarting(() =>
+            {
+                context.Response.Headers.Connection = "close";
+                return Task.CompletedTask;
+            });
+        }
+
+        return next();
+    }
+
     /// <summary>Every answer's Date on STS's own clock (<see cref="ClockOffset"/>), as STS writes it (WireMock drops a Date set by a mapping).</summary>
     private Task StsClockAsync(HttpContext context, Func<Task> next)
     {
@@ -362,6 +400,10 @@ public sealed class FakeSts : IDisposable
         return next();
     }
 
+    /// <summary>
+    /// Runs in front of WireMock: WireMock's own faults still send an HTTP response (an empty or garbled body), so a
+    /// connection reset is done here, on the raw connection, after the request has been read.
+    /// </summary>
     private async Task ResetConnectionsAsync(HttpContext context, Func<Task> next)
     {
         if (!_anyReset)
