@@ -30,5 +30,8 @@ publish() {
   test -x "$out/$name/$name" || { echo "publish.sh: $out/$name/$name was not produced" >&2; exit 1; }
 }
 
+# iam4kube is published ReadyToRun (PublishReadyToRun in its csproj: its packages precompiled, start-up CPU -37%,
+# docs/benchmarks.md "Issue 15"). That needs a runtime identifier: the SDK uses this machine's unless -a/-r is given
+# (the Dockerfile passes -a for the target's architecture).
 publish Iam4Kube iam4kube "$@"
 publish Ip2Service ip2service "$@"

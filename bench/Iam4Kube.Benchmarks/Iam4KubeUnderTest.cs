@@ -129,9 +129,11 @@ internal sealed class Iam4KubeUnderTest : IAsyncDisposable
     }
 
     /// <summary>iam4kube's CPU time so far (user + system, from /proc/PID/stat): what load on the machine does not inflate.</summary>
-    public TimeSpan CpuTime()
+    public TimeSpan CpuTime() => CpuTimeOf((Process ?? throw new InvalidOperationException("iam4kube is not started")).Id);
+
+    /// <summary>A process's CPU time so far (user + system, from /proc/PID/stat).</summary>
+    public static TimeSpan CpuTimeOf(int pid)
     {
-        var pid = (Process ?? throw new InvalidOperationException("iam4kube is not started")).Id;
         var stat = File.ReadAllText($"/proc/{pid}/stat");
         // The command name (field 2) is in parentheses and may hold spaces: fields are counted after its ')'.
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
