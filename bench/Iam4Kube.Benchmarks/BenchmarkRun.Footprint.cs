@@ -49,7 +49,7 @@ internal sealed partial class BenchmarkRun
             var started = sut.Launch(iam4kube, environment: settings.Iam4KubeEnvironment);
             try
             {
-                var listen = WaitForListenerAsync(sut);
+                var listen = WaitForListenerAsync(sut, started);
                 var answered = await FirstCredentialsAnswerAsync(sut, started);
                 var cpu = sut.CpuTime();
                 var memory = sut.Memory();
@@ -96,9 +96,8 @@ internal sealed partial class BenchmarkRun
         Stats.Median(all.Select(m => m.RssMiB)), Stats.Median(all.Select(m => m.AnonMiB)), Stats.Median(all.Select(m => m.FileMiB)), Stats.Median(all.Select(m => m.ShmemMiB))));
 
     /// <summary>When the admin port first accepts a connection: Kestrel is up (the host is built, the listeners bound).</summary>
-    private static async Task<TimeSpan> WaitForListenerAsync(Iam4KubeUnderTest sut)
+    private static async Task<TimeSpan> WaitForListenerAsync(Iam4KubeUnderTest sut, Stopwatch since)
     {
-        var since = Stopwatch.StartNew();
         var admin = new IPEndPoint(IPAddress.Loopback, sut.AdminUri.Port);
         while (since.Elapsed < TimeSpan.FromMinutes(1))
         {
