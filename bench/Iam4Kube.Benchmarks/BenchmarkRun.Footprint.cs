@@ -186,11 +186,7 @@ internal sealed partial class BenchmarkRun
             sut.Api.Create(KubeObjects.ServiceAccount($"ns-{i % 100}", $"sa-{i}", KubeObjects.RoleArn($"role-{i}")));
         }
 
-        for (var i = 0; i < LargeScalePods; i++)
-        {
-            var sa = i % LargeScaleRoles;
-            sut.Api.Create(KubeObjects.Pod($"ns-{sa % 100}", $"pod-{i}", PodIp(i), $"sa-{sa}"));
-        }
+        AddLargeScalePods(sut, 0, LargeScalePods);
 
         var timeToReady = await sut.StartAsync(iam4kube, environment: settings.Iam4KubeEnvironment);
         await Task.Delay(TimeSpan.FromSeconds(2));
@@ -199,22 +195,9 @@ internal sealed partial class BenchmarkRun
         var eventsBefore = PrometheusText.Value(await PrometheusText.ScrapeAsync(admin), "iam4kube_watch_events_total", "pods");
         var stopwatch = Stopwatch.StartNew();
         const int extra = LargeScalePods / 10;
-        for (var i = LargeScalePods; i < LargeScalePods + extra; i++)
-        {
-            var sa = i % LargeScaleRoles;
-            sut.Api.Create(KubeObjects.Pod($"ns-{sa % 100}", $"pod-{i}", PodIp(i), $"sa-{sa}"));
-        }
+        AddLargeScalePods(sut, LargeScalePods, LargeScalePods + extra);
 
-        while (PrometheusText.Value(await PrometheusText.ScrapeAsync(admin), "iam4kube_watch_events_total", "pods") - eventsBefore < extra)
-        {
-            if (stopwatch.Elapsed > TimeSpan.FromMinutes(5))
-            {
-                throw new TimeoutException("iam4kube did not see the extra pods");
-            }
-
-            await Task.Delay(50);
-        }
-
+        await WaitForPodEventsAsync(admin, eventsBefore + extra, stopwatch, TimeSpan.FromMinutes(5));
         var applied = stopwatch.Elapsed;
         await Task.Delay(TimeSpan.FromSeconds(2));
         var after = sut.Memory();
@@ -224,5 +207,29 @@ internal sealed partial class BenchmarkRun
         table.Add(scenario, "RSS after sync (anon / file / shmem)", Describe(synced));
         table.Add(scenario, $"RSS after {extra} more pods (anon / file / shmem)", Describe(after));
         table.Add(scenario, "watch events/s end to end (fake API in the same CPUs; lower bound)", Format.Num(extra / applied.TotalSeconds));
+    }
+
+    /// <summary>Waits until iam4kube's pods watch counter reaches <paramref name="total"/>, at most <paramref name="timeout"/> after <paramref name="since"/> started.</summary>
+    private static async Task WaitForPodEventsAsync(HttpClient admin, double total, Stopwatch since, TimeSpan timeout)
+    {
+        while (PrometheusText.Value(await PrometheusText.ScrapeAsync(admin), "iam4kube_watch_events_total", "pods") < total)
+        {
+            if (since.Elapsed > timeout)
+            {
+                throw new TimeoutException("iam4kube did not see the extra pods");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>Pods <paramref name="from"/> to <paramref name="to"/> (exclusive) of scenario 9, spread over its roles and 100 namespaces.</summary>
+    private static void AddLargeScalePods(Iam4KubeUnderTest sut, int from, int to)
+    {
+        for (var i = from; i < to; i++)
+        {
+            var sa = i % LargeScaleRoles;
+            sut.Api.Create(KubeObjects.Pod($"ns-{sa % 100}", $"pod-{i}", PodIp(i), $"sa-{sa}"));
+        }
     }
 }
