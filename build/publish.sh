@@ -32,7 +32,7 @@ publish() {
 
 # iam4kube is published ReadyToRun (issue 15, docs/benchmarks.md): the framework is precompiled already, but its
 # packages (KubernetesClient, AWSSDK, prometheus-net, Serilog) and iam4kube itself were JIT-compiled at every start;
-# precompiling them cuts the CPU from process start to the first credentials answer by about a third (bench
+# precompiling them cuts the CPU from process start to the first credentials answer by a quarter to a third (bench
 # scenario 8), and tiering still recompiles hot methods with dynamic PGO, so warm throughput is unchanged. Here,
 # not in the csproj: set there, it also changed how the test host behaves (SessionDurationTests failed), and only the
 # shipped build needs it. It needs a runtime identifier: the SDK uses this machine's unless -a/-r is given (the
