@@ -3,8 +3,15 @@
 #   bench/run.sh            full run (5 repetitions of 10 s, 3 scale runs); about 16 minutes on 2 CPUs
 #   bench/run.sh --quick    shorter run (3 repetitions of 4 s, 1 scale run); about 5 minutes
 #   bench/run.sh --only 1,2 run only some scenarios (1 warm GET, 2 fixed rate, 3 SDK flow, 4 wake-up, 5 scale, 6 STS,
-#                           7 token door)
-# Extra arguments go to the bench program; --markdown FILE also writes the table to FILE.
+#                           7 token door, 8 footprint of the published build; 9 large scale, 100,000 pods and
+#                           10,000 roles, runs only when named: it takes minutes)
+# Extra arguments go to the bench program; --markdown FILE also writes the table to FILE;
+# --iam4kube PATH runs scenarios 1-4 against another build (a published apphost OUT/iam4kube/iam4kube too);
+# --iam4kube-env KEY=VALUE (repeatable) sets a variable for iam4kube only (DOTNET_TieredPGO=0, say), not for the
+# baseline nor the fakes; --published OUT/iam4kube/iam4kube skips the publish of scenarios 8 and 9.
+#
+# Scenarios 8 and 9 run the build the image ships: this script publishes it first with build/publish.sh into
+# artifacts/bench-publish (ignored by git).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,5 +22,23 @@ fi
 
 # Only what the benchmarks need: the bench project and what it references (iam4kube itself, the test fakes).
 dotnet build bench/Iam4Kube.Benchmarks/Iam4Kube.Benchmarks.csproj -c Release -nologo -v quiet -clp:NoSummary >&2
+
+# Scenario 8 (footprint) runs in a full run or when named; 9 only when named.
+only= published=
+prev=
+for arg in "$@"; do
+  case "$prev" in
+    --only) only=$arg ;;
+    --published) published=$arg ;;
+  esac
+  prev=$arg
+done
+extra=()
+if [ -z "$published" ] && { [ -z "$only" ] || [[ ",$only," =~ ,(8|9), ]]; }; then
+  echo "publishing the image's build (build/publish.sh) into artifacts/bench-publish" >&2
+  build/publish.sh artifacts/bench-publish -nologo -v quiet -clp:NoSummary >&2
+  extra=(--published artifacts/bench-publish/iam4kube/iam4kube)
+fi
+
 exec dotnet bench/Iam4Kube.Benchmarks/bin/Release/net10.0/Iam4Kube.Benchmarks.dll run \
-  --iam4kube src/Iam4Kube/bin/Release/net10.0/iam4kube.dll "$@"
+  --iam4kube src/Iam4Kube/bin/Release/net10.0/iam4kube.dll "${extra[@]}" "$@"

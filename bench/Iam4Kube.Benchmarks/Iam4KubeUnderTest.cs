@@ -45,55 +45,106 @@ internal sealed class Iam4KubeUnderTest : IAsyncDisposable
     public async Task<TimeSpan> StartAsync(string iam4kubeDll, double stsRate = 100_000, int stsBurst = 100_000, string waitTimeout = "30s",
         IReadOnlyDictionary<string, string?>? environment = null, IReadOnlyList<string>? extraArgs = null)
     {
+        var started = Launch(iam4kubeDll, stsRate, stsBurst, waitTimeout, environment, extraArgs);
+        await ReadinessProbe.WaitUntilReadyAsync(
+            Process!, new Uri(AdminUri, "/readyz"), TimeSpan.FromMinutes(5), pollEvery: TimeSpan.FromMilliseconds(20));
+        return started.Elapsed;
+    }
+
+    /// <summary>
+    /// Starts iam4kube without waiting for anything; the returned stopwatch started just before the process did.
+    /// <paramref name="iam4kube"/> is either a built iam4kube.dll (run by the dotnet host) or a published apphost
+    /// (build/publish.sh's OUT/iam4kube/iam4kube, run directly, as the container image runs it).
+    /// </summary>
+    public System.Diagnostics.Stopwatch Launch(string iam4kube, double stsRate = 100_000, int stsBurst = 100_000, string waitTimeout = "30s",
+        IReadOnlyDictionary<string, string?>? environment = null, IReadOnlyList<string>? extraArgs = null)
+    {
         Metadata = new IPEndPoint(IPAddress.Loopback, FreePorts.Pick(IPAddress.Loopback));
         var adminPort = FreePorts.Pick(IPAddress.Loopback);
         AdminUri = new Uri($"http://127.0.0.1:{adminPort}");
-        var started = System.Diagnostics.Stopwatch.StartNew();
-        Process = ProcessRunner.Start(ProcessRunner.DotnetHost,
+        var dll = iam4kube.EndsWith(".dll", StringComparison.Ordinal);
+        string[] args =
         [
-            iam4kubeDll,
             "--kubeconfig", Api.KubeconfigPath, "--sts-endpoint", Sts.Url, "--region", "eu-west-1",
             "--listen", Metadata.ToString(), "--admin-listen", $"127.0.0.1:{adminPort}",
             "--sts-rate", stsRate.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--sts-burst", stsBurst.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--wait-timeout", waitTimeout, "--max-parked", "100000", "--log-level", "warn", "--shutdown-delay", "0",
             .. extraArgs ?? [],
-        ], new Dictionary<string, string?>(environment ?? new Dictionary<string, string?>())
+        ];
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        Process = ProcessRunner.Start(dll ? ProcessRunner.DotnetHost : iam4kube, dll ? [iam4kube, .. args] : args,
+            new Dictionary<string, string?>(environment ?? new Dictionary<string, string?>())
+            {
+                ["AWS_ACCESS_KEY_ID"] = "AKIAIAM4KUBEBENCH000",
+                ["AWS_SECRET_ACCESS_KEY"] = "iam4kube-bench-fake-secret",
+                ["AWS_EC2_METADATA_DISABLED"] = "true",
+            });
+        return started;
+    }
+
+    /// <summary>Stops iam4kube (SIGTERM, then SIGKILL) so that another can start against the same fakes.</summary>
+    public async Task StopAsync()
+    {
+        if (Process is { } process)
         {
-            ["AWS_ACCESS_KEY_ID"] = "AKIAIAM4KUBEBENCH000",
-            ["AWS_SECRET_ACCESS_KEY"] = "iam4kube-bench-fake-secret",
-            ["AWS_EC2_METADATA_DISABLED"] = "true",
-        });
-        await ReadinessProbe.WaitUntilReadyAsync(
-            Process, new Uri(AdminUri, "/readyz"), TimeSpan.FromMinutes(5), pollEvery: TimeSpan.FromMilliseconds(20));
-        return started.Elapsed;
+            Process = null;
+            await process.DisposeAsync();
+        }
     }
 
     /// <summary>iam4kube's resident set size from /proc/PID/status (VmRSS), in MiB: the process's honest memory.</summary>
-    public double RssMiB()
+    public double RssMiB() => Memory().RssMiB;
+
+    /// <summary>
+    /// VmRSS and its split from /proc/PID/status: RssAnon (heaps, stacks: the process's own memory), RssFile (pages
+    /// of mapped files: the runtime's and the assemblies' code and data, shared with any other process mapping the
+    /// same files and droppable under memory pressure) and RssShmem (shared memory: the runtime's double mapping of
+    /// the code it generates, W^X, lives there).
+    /// </summary>
+    public ProcessMemory Memory()
     {
         var pid = (Process ?? throw new InvalidOperationException("iam4kube is not started")).Id;
+        double rss = double.NaN, anon = double.NaN, file = double.NaN, shared = double.NaN;
         foreach (var line in File.ReadLines($"/proc/{pid}/status"))
         {
             if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
             {
-                var kb = long.Parse(line["VmRSS:".Length..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
-                return kb / 1024.0;
+                rss = KibToMib(line, "VmRSS:");
+            }
+            else if (line.StartsWith("RssAnon:", StringComparison.Ordinal))
+            {
+                anon = KibToMib(line, "RssAnon:");
+            }
+            else if (line.StartsWith("RssFile:", StringComparison.Ordinal))
+            {
+                file = KibToMib(line, "RssFile:");
+            }
+            else if (line.StartsWith("RssShmem:", StringComparison.Ordinal))
+            {
+                shared = KibToMib(line, "RssShmem:");
             }
         }
 
-        return double.NaN;
+        return new ProcessMemory(rss, anon, file, shared);
     }
 
-    /// <summary>iam4kube's CPU time so far (user + system, from /proc/PID/stat), in clock ticks of 1/100 s.</summary>
-    public long CpuTicks()
+    /// <summary>iam4kube's CPU time so far (user + system, from /proc/PID/stat): what load on the machine does not inflate.</summary>
+    public TimeSpan CpuTime() => CpuTimeOf((Process ?? throw new InvalidOperationException("iam4kube is not started")).Id);
+
+    /// <summary>A process's CPU time so far (user + system, from /proc/PID/stat).</summary>
+    public static TimeSpan CpuTimeOf(int pid)
     {
-        var pid = (Process ?? throw new InvalidOperationException("iam4kube is not started")).Id;
-        // Fields after the command name (which is in parentheses and may hold spaces): utime is the 14th, stime the 15th.
         var stat = File.ReadAllText($"/proc/{pid}/stat");
+        // The command name (field 2) is in parentheses and may hold spaces: fields are counted after its ')'.
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        return long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
+        var ticks = long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
+        // USER_HZ is 100 on Linux (sysconf(_SC_CLK_TCK)): a tick is 10 ms.
+        return TimeSpan.FromMilliseconds(ticks * 10);
     }
+
+    private static double KibToMib(string line, string key) =>
+        long.Parse(line[key.Length..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) / 1024.0;
 
     public HttpClient AdminClient() => new() { BaseAddress = AdminUri, Timeout = TimeSpan.FromSeconds(30) };
 
@@ -108,3 +159,6 @@ internal sealed class Iam4KubeUnderTest : IAsyncDisposable
         await Api.DisposeAsync();
     }
 }
+
+/// <summary>Resident memory in MiB: the whole, anonymous (the process's own), file-backed (mapped code and data) and shared memory (W^X code).</summary>
+internal sealed record ProcessMemory(double RssMiB, double AnonMiB, double FileMiB, double ShmemMiB);

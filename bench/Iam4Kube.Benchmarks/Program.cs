@@ -3,8 +3,8 @@ using System.Globalization;
 namespace Iam4Kube.Benchmarks;
 
 /// <summary>
-/// <c>Iam4Kube.Benchmarks run [--quick] [--iam4kube PATH] [--only 1,2,5] [--markdown FILE]</c> runs the scenarios of
-/// issue 6 and prints a table; <c>Iam4Kube.Benchmarks baseline PORT BODY_BYTES</c> is the bare Kestrel baseline
+/// <c>Iam4Kube.Benchmarks run [--quick] [--iam4kube PATH] [--only 1,2,5] [--markdown FILE] [--published PATH]
+/// [--iam4kube-env KEY=VALUE]</c> runs the scenarios of issues 6 and 15 and prints a table; <c>Iam4Kube.Benchmarks baseline PORT BODY_BYTES</c> is the bare Kestrel baseline
 /// (started by <c>run</c> as a child process); <c>Iam4Kube.Benchmarks bdn ARGS</c> is BenchmarkDotNet's own command
 /// line, for one class at a time (<c>bdn --filter '*TokenDoor*' --inProcess --job short</c>).
 /// </summary>
@@ -26,7 +26,7 @@ internal static class Program
 
         if (args is not ["run", ..])
         {
-            await Console.Error.WriteLineAsync("usage: Iam4Kube.Benchmarks run [--quick] [--iam4kube PATH/iam4kube.dll] [--only 1,2,...] [--markdown FILE]");
+            await Console.Error.WriteLineAsync("usage: Iam4Kube.Benchmarks run [--quick] [--iam4kube PATH/iam4kube.dll|PATH/iam4kube] [--only 1,2,...] [--markdown FILE] [--published OUT/iam4kube/iam4kube] [--iam4kube-env KEY=VALUE]...");
             return 2;
         }
 

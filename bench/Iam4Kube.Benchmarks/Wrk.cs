@@ -7,6 +7,9 @@ namespace Iam4Kube.Benchmarks;
 /// <summary>One closed-loop run of wrk (Debian package) and what it printed.</summary>
 internal sealed partial record WrkResult(double RequestsPerSecond, double P50Ms, double P99Ms, long Errors)
 {
+    /// <summary>How many requests completed (wrk's "N requests in" line).</summary>
+    public long Requests { get; init; }
+
     /// <summary>wrk on <paramref name="url"/>; <paramref name="headers"/> as "Name: value" (wrk -H; a Host header replaces the URL's).</summary>
     public static async Task<WrkResult> RunAsync(Uri url, int threads, int connections, TimeSpan duration, IReadOnlyList<string>? headers = null)
     {
@@ -28,7 +31,8 @@ internal sealed partial record WrkResult(double RequestsPerSecond, double P50Ms,
         await process.WaitForExitAsync();
         var rps = double.Parse(RequestsPerSecondLine().Match(output).Groups[1].Value, CultureInfo.InvariantCulture);
         var errors = NonSuccessLine().Match(output) is { Success: true } m ? long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
-        return new WrkResult(rps, LatencyMs(output, "50%"), LatencyMs(output, "99%"), errors);
+        var requests = long.Parse(RequestsLine().Match(output).Groups[1].Value, CultureInfo.InvariantCulture);
+        return new WrkResult(rps, LatencyMs(output, "50%"), LatencyMs(output, "99%"), errors) { Requests = requests };
     }
 
     private static double LatencyMs(string output, string percentile)
@@ -40,6 +44,9 @@ internal sealed partial record WrkResult(double RequestsPerSecond, double P50Ms,
 
     [GeneratedRegex(@"Requests/sec:\s+([\d.]+)")]
     private static partial Regex RequestsPerSecondLine();
+
+    [GeneratedRegex(@"(\d+) requests in ")]
+    private static partial Regex RequestsLine();
 
     [GeneratedRegex(@"Non-2xx or 3xx responses:\s+(\d+)")]
     private static partial Regex NonSuccessLine();
