@@ -9,9 +9,14 @@
 # .NET 10 images are Ubuntu 24.04 ("noble") based; Microsoft publishes no Debian images for .NET 10. The tag
 # names the distro so that a change of default cannot change the image under us.
 
-# Build on the builder's own architecture and publish for the target's (docker buildx --platform ...).
-FROM --platform=$BUILDPLATFORM mcr.microsoft.com/dotnet/sdk:10.0-noble AS build
+# Build on the target's architecture (docker buildx --platform ...; emulated when it is not the builder's): ip2service
+# is published with NativeAOT, which links a native binary with the C toolchain of the architecture it runs on.
+FROM mcr.microsoft.com/dotnet/sdk:10.0-noble AS build
 ARG TARGETARCH
+# NativeAOT's linker and the zlib it links against (build/publish.sh, ip2service).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends clang zlib1g-dev \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 
 # Restore first, from the project files alone, so that a change of source does not download packages again.
@@ -19,7 +24,7 @@ COPY global.json nuget.config Directory.Build.props Directory.Packages.props .ed
 COPY src/Iam4Kube/Iam4Kube.csproj src/Iam4Kube/
 COPY src/Ip2Service/Ip2Service.csproj src/Ip2Service/
 RUN dotnet restore src/Iam4Kube/Iam4Kube.csproj -a "$TARGETARCH" \
- && dotnet restore src/Ip2Service/Ip2Service.csproj -a "$TARGETARCH"
+ && dotnet restore src/Ip2Service/Ip2Service.csproj -a "$TARGETARCH" -p:PublishAot=true
 
 # The same script CI runs (build/publish.sh), so the image cannot build differently from CI.
 # The build context has no .git folder: the commit that `--version` prints comes from this argument
@@ -28,6 +33,8 @@ ARG SOURCE_REVISION=
 COPY . .
 RUN ./build/publish.sh /out -a "$TARGETARCH" ${SOURCE_REVISION:+-p:SourceRevisionId=$SOURCE_REVISION}
 
+# The ASP.NET Core runtime is iam4kube's (framework-dependent); ip2service's NativeAOT binary needs only what the
+# base's runtime-deps layer holds (glibc, OpenSSL, ICU not even: invariant globalization).
 FROM mcr.microsoft.com/dotnet/aspnet:10.0-noble AS runtime
 # ip2service runs iptables-{nft,legacy}-{save,restore}; Ubuntu's iptables package ships both backends. nft lets
 # `ip2service clean` remove the empty filter and nat tables iptables-nft created for it (iptables cannot).

@@ -38,4 +38,16 @@ publish() {
 # shipped build needs it. It needs a runtime identifier: the SDK uses this machine's unless -a/-r is given (the
 # Dockerfile passes -a for the target's architecture).
 publish Iam4Kube iam4kube -p:PublishReadyToRun=true "$@"
-publish Ip2Service ip2service "$@"
+# ip2service runs on every node: NativeAOT (issue 15), one native binary that needs no .NET runtime, idle at a fraction
+# of the JIT build's memory (docs/benchmarks.md, "Issue 15: ip2service footprint"). Needs a C toolchain (clang or
+# gcc) and zlib's headers on the build machine.
+if ! { command -v clang || command -v gcc; } >/dev/null 2>&1 || [ ! -e /usr/include/zlib.h ]; then
+  echo "publish.sh: NativeAOT needs clang or gcc and zlib's headers; installing clang and zlib1g-dev (Debian packages)" >&2
+  if [ "$(id -u)" -eq 0 ]; then apt-get install -y clang zlib1g-dev >/dev/null; else sudo apt-get install -y clang zlib1g-dev >/dev/null; fi
+fi
+publish Ip2Service ip2service -p:PublishAot=true "$@"
+# The AOT binary is checked where it can run (same architecture): a trimming or AOT defect shows here, not on a node.
+case "$(uname -m):$(od -An -tx1 -j18 -N1 "$out/ip2service/ip2service" | tr -d ' ')" in
+  x86_64:3e | aarch64:b7)
+    "$out/ip2service/ip2service" --version >/dev/null || { echo "publish.sh: the NativeAOT ip2service does not run" >&2; exit 1; } ;;
+esac

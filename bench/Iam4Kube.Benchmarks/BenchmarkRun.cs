@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using Iam4Kube.Testing.Builders;
-using k8s;
+using Iam4Kube.Watching;
 using Iam4Kube.Testing.Networking;
 using Iam4Kube.Testing.Programs;
 

@@ -1,7 +1,6 @@
 using System.Net;
 using Iam4Kube.Roles;
 using Iam4Kube.Stores;
-using k8s;
 using k8s.Models;
 using YamlDotNet.Core;
 using YamlDotNet.Core.Events;
@@ -137,7 +136,7 @@ internal static class ClusterFileParser
     {
         try
         {
-            return KubernetesYaml.Deserialize<T>(document.Chunk.Text, strict: true);
+            return KubernetesYamlReader.Deserialize<T>(document.Chunk.Text);
         }
         catch (YamlException e)
         {

@@ -82,7 +82,7 @@ internal sealed class ClusterState
             meta.ResourceVersion = ResourceVersions.Format(resourceVersion);
             var stored = new StoredObject(kind, value) { CreatedRevision = resourceVersion };
             state.Objects[key] = stored;
-            Record(state, new StoredChange(resourceVersion, WatchEventType.Added, stored, null));
+            Record(state, new StoredChange(resourceVersion, ChangeType.Added, stored, null));
             return stored;
         }
     }
@@ -159,7 +159,7 @@ internal sealed class ClusterState
             }
             else
             {
-                Record(state, new StoredChange(resourceVersion, WatchEventType.Deleted, final, existing));
+                Record(state, new StoredChange(resourceVersion, ChangeType.Deleted, final, existing));
             }
 
             return final;
@@ -593,7 +593,7 @@ internal sealed class ClusterState
         meta.ResourceVersion = ResourceVersions.Format(resourceVersion);
         var stored = new StoredObject(kind, value) { CreatedRevision = existing.CreatedRevision };
         state.Objects[existing.Key] = stored;
-        Record(state, new StoredChange(resourceVersion, WatchEventType.Modified, stored, existing));
+        Record(state, new StoredChange(resourceVersion, ChangeType.Modified, stored, existing));
         return stored;
     }
 
@@ -616,7 +616,7 @@ internal sealed class ClusterState
             }
         }
 
-        if (change.Type != WatchEventType.Deleted)
+        if (change.Type != ChangeType.Deleted)
         {
             for (var i = state.ObjectWaiters.Count - 1; i >= 0; i--)
             {

@@ -1,16 +1,14 @@
-using k8s;
-
 namespace Iam4Kube.Testing.Kubernetes;
 
 /// <summary>One entry of a kind's history (the fake's watch cache): what happened to an object at a resourceVersion.</summary>
-internal sealed class StoredChange(long resourceVersion, WatchEventType type, StoredObject @object, StoredObject? previous)
+internal sealed class StoredChange(long resourceVersion, ChangeType type, StoredObject @object, StoredObject? previous)
 {
     private byte[]? _line;
     private byte[]? _leftSelectionLine;
 
     public long ResourceVersion { get; } = resourceVersion;
 
-    public WatchEventType Type { get; } = type;
+    public ChangeType Type { get; } = type;
 
     /// <summary>The object after the change; for a deletion, its last state at the deletion's resourceVersion.</summary>
     public StoredObject Object { get; } = @object;
@@ -21,8 +19,8 @@ internal sealed class StoredChange(long resourceVersion, WatchEventType type, St
     /// <summary>The frame every unfiltered watch of the namespace receives.</summary>
     public byte[] Line => _line ??= Type switch
     {
-        WatchEventType.Added => Object.AddedLine,
-        WatchEventType.Modified => ApiJson.WatchLine("MODIFIED", Object.Json),
+        ChangeType.Added => Object.AddedLine,
+        ChangeType.Modified => ApiJson.WatchLine("MODIFIED", Object.Json),
         _ => ApiJson.WatchLine("DELETED", Object.Json),
     };
 
@@ -44,7 +42,7 @@ internal sealed class StoredChange(long resourceVersion, WatchEventType type, St
         }
 
         var matchesNow = filter.Matches(Object);
-        if (Type != WatchEventType.Modified)
+        if (Type != ChangeType.Modified)
         {
             return matchesNow ? Line : null;
         }

@@ -1,6 +1,7 @@
 using k8s;
 using k8s.Models;
 using Xunit.Sdk;
+using Iam4Kube.LocalMode;
 using YamlDotNet.Core;
 
 namespace Iam4Kube.Tests.Deploy;
@@ -51,7 +52,7 @@ internal sealed class ManifestSet(string source, bool rendered, IReadOnlyList<ob
     {
         try
         {
-            return KubernetesYaml.LoadAllFromString(yaml, typeMap: null, strict: true);
+            return KubernetesYamlReader.LoadAll(yaml);
         }
         catch (YamlException e)
         {
