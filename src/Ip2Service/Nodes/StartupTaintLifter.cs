@@ -67,7 +67,8 @@ internal sealed partial class StartupTaintLifter(
             var patch = new JsonObject
             {
                 ["metadata"] = new JsonObject { ["resourceVersion"] = node.Metadata.ResourceVersion },
-                ["spec"] = new JsonObject { ["taints"] = JsonNode.Parse(KubernetesJson.Serialize(remaining)) },
+                // Taint by taint: KubernetesClient.Aot's source-generated JSON knows V1Taint, not List<V1Taint>.
+                ["spec"] = new JsonObject { ["taints"] = new JsonArray([.. remaining.Select(t => JsonNode.Parse(KubernetesJson.Serialize(t)))]) },
             };
             await client.CoreV1.PatchNodeAsync(new V1Patch(patch.ToJsonString(), V1Patch.PatchType.MergePatch), nodeName, cancellationToken: cancellationToken);
             metrics.StartupTaintLifted.Set(1);
