@@ -13,7 +13,7 @@ namespace Iam4Kube.LocalMode;
 /// Kubernetes objects from YAML, with the JSON field names of the k8s.Models types, as kubectl reads them.
 /// KubernetesClient.Aot (the package both binaries use since ip2service is published with NativeAOT) keeps its YAML
 /// support internal and limited to kubeconfig files, so iam4kube (framework-dependent, reflection is fine here) reads
-/// its local-mode cluster file with YamlDotNet directly. Strict by default: a field the model does not have throws
+/// its local-mode cluster file with YamlDotNet directly. Strict: a field the model does not have throws
 /// YamlDotNet's "Property 'x' not found on type" <see cref="YamlException"/>, with the position of the field.
 /// </summary>
 internal static partial class KubernetesYamlReader
@@ -29,11 +29,11 @@ internal static partial class KubernetesYamlReader
             .GroupBy(m => (string.IsNullOrEmpty(m.Entity!.Group) ? m.Entity.ApiVersion : $"{m.Entity.Group}/{m.Entity.ApiVersion}", m.Entity.Kind))
             .ToDictionary(g => g.Key, g => g.First().Type));
 
-    public static T Deserialize<T>(string yaml, bool strict = true) => (strict ? Strict : Lenient).Value.Deserialize<T>(yaml);
+    public static T Deserialize<T>(string yaml) => Strict.Value.Deserialize<T>(yaml);
 
     /// <summary>Every document of a multi-document YAML (split on <c>---</c> lines) as its model type, chosen by its
-    /// apiVersion and kind; empty documents are skipped.</summary>
-    public static IReadOnlyList<object> LoadAll(string yaml, bool strict = true)
+    /// apiVersion and kind (read leniently first: only those two fields), strictly; empty documents are skipped.</summary>
+    public static IReadOnlyList<object> LoadAll(string yaml)
     {
         var objects = new List<object>();
         foreach (var document in DocumentSeparator().Split(yaml))
@@ -46,7 +46,7 @@ internal static partial class KubernetesYamlReader
             var (apiVersion, kind) = (fields.GetValueOrDefault("apiVersion") as string ?? "", fields.GetValueOrDefault("kind") as string ?? "");
             var type = Models.Value.GetValueOrDefault((apiVersion, kind))
                 ?? throw new YamlException($"Unknown apiVersion '{apiVersion}' and kind '{kind}'");
-            objects.Add((strict ? Strict : Lenient).Value.Deserialize(document, type)!);
+            objects.Add(Strict.Value.Deserialize(document, type)!);
         }
 
         return objects;
