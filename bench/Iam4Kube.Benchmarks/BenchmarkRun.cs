@@ -146,12 +146,12 @@ internal sealed partial class BenchmarkRun(BenchSettings settings, ResultTable t
         var iam4kubeCpu = new List<double>();
         for (var r = 0; r < settings.Repetitions; r++)
         {
-            var cpu = Iam4KubeUnderTest.CpuTimeOf(baselinePid);
+            var cpu = ProcessFigures.CpuTime(baselinePid);
             baselineRuns.Add(await WrkResult.RunAsync(baselineUri, 1, WrkConnections, settings.Duration));
-            baselineCpu.Add((Iam4KubeUnderTest.CpuTimeOf(baselinePid) - cpu).TotalMilliseconds * 1000 / baselineRuns[^1].Requests);
-            cpu = Iam4KubeUnderTest.CpuTimeOf(iam4kubePid);
+            baselineCpu.Add((ProcessFigures.CpuTime(baselinePid) - cpu).TotalMilliseconds * 1000 / baselineRuns[^1].Requests);
+            cpu = ProcessFigures.CpuTime(iam4kubePid);
             iam4kubeRuns.Add(await WrkResult.RunAsync(iam4kubeUri, 1, WrkConnections, settings.Duration));
-            iam4kubeCpu.Add((Iam4KubeUnderTest.CpuTimeOf(iam4kubePid) - cpu).TotalMilliseconds * 1000 / iam4kubeRuns[^1].Requests);
+            iam4kubeCpu.Add((ProcessFigures.CpuTime(iam4kubePid) - cpu).TotalMilliseconds * 1000 / iam4kubeRuns[^1].Requests);
             Console.WriteLine($"    rep {r + 1}: baseline {baselineRuns[^1]}, {Format.Num(baselineCpu[^1], "0.0")} µs CPU/request; iam4kube {iam4kubeRuns[^1]}, {Format.Num(iam4kubeCpu[^1], "0.0")} µs CPU/request");
         }
 

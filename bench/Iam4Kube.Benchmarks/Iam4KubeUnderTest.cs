@@ -104,47 +104,13 @@ internal sealed class Iam4KubeUnderTest : IAsyncDisposable
     /// </summary>
     public ProcessMemory Memory()
     {
-        var pid = (Process ?? throw new InvalidOperationException("iam4kube is not started")).Id;
-        double rss = double.NaN, anon = double.NaN, file = double.NaN, shared = double.NaN;
-        foreach (var line in File.ReadLines($"/proc/{pid}/status"))
-        {
-            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
-            {
-                rss = KibToMib(line, "VmRSS:");
-            }
-            else if (line.StartsWith("RssAnon:", StringComparison.Ordinal))
-            {
-                anon = KibToMib(line, "RssAnon:");
-            }
-            else if (line.StartsWith("RssFile:", StringComparison.Ordinal))
-            {
-                file = KibToMib(line, "RssFile:");
-            }
-            else if (line.StartsWith("RssShmem:", StringComparison.Ordinal))
-            {
-                shared = KibToMib(line, "RssShmem:");
-            }
-        }
-
-        return new ProcessMemory(rss, anon, file, shared);
+        var status = ProcessFigures.StatusKiB((Process ?? throw new InvalidOperationException("iam4kube is not started")).Id);
+        double MiB(string counter) => status.TryGetValue(counter, out var kib) ? kib / 1024.0 : double.NaN;
+        return new ProcessMemory(MiB("VmRSS"), MiB("RssAnon"), MiB("RssFile"), MiB("RssShmem"));
     }
 
     /// <summary>iam4kube's CPU time so far (user + system, from /proc/PID/stat): what load on the machine does not inflate.</summary>
-    public TimeSpan CpuTime() => CpuTimeOf((Process ?? throw new InvalidOperationException("iam4kube is not started")).Id);
-
-    /// <summary>A process's CPU time so far (user + system, from /proc/PID/stat).</summary>
-    public static TimeSpan CpuTimeOf(int pid)
-    {
-        var stat = File.ReadAllText($"/proc/{pid}/stat");
-        // The command name (field 2) is in parentheses and may hold spaces: fields are counted after its ')'.
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        var ticks = long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
-        // USER_HZ is 100 on Linux (sysconf(_SC_CLK_TCK)): a tick is 10 ms.
-        return TimeSpan.FromMilliseconds(ticks * 10);
-    }
-
-    private static double KibToMib(string line, string key) =>
-        long.Parse(line[key.Length..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) / 1024.0;
+    public TimeSpan CpuTime() => ProcessFigures.CpuTime((Process ?? throw new InvalidOperationException("iam4kube is not started")).Id);
 
     public HttpClient AdminClient() => new() { BaseAddress = AdminUri, Timeout = TimeSpan.FromSeconds(30) };
 

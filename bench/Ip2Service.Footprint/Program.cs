@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using Iam4Kube.Testing.Kubernetes;
 using Iam4Kube.Testing.Networking;
+using Iam4Kube.Testing.Programs;
 using k8s.Models;
 
 // ip2service's resident memory, idle, following one Service's EndpointSlices: the fake kube-apiserver holds the
@@ -46,7 +47,7 @@ try
         {
             throw new InvalidOperationException($"ip2service exited:\n{ip2service.Output}");
         }
-        readings.Add(Status(ip2service.Id, "VmRSS:"));
+        readings.Add(Status(ip2service.Id, "VmRSS"));
         var settled = readings.Count > 5 && Math.Abs(readings[^1] - readings[^6]) < readings[^1] / 100;
         if ((settled && idle.Elapsed >= TimeSpan.FromSeconds(options.MinIdleSeconds)) || idle.Elapsed >= TimeSpan.FromSeconds(options.IdleSeconds))
         {
@@ -55,7 +56,7 @@ try
     }
 
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"{options.Label,-44} RSS {readings[^1],6:0.0} MiB  peak {Status(ip2service.Id, "VmHWM:"),6:0.0} MiB  ready in {ready.TotalSeconds:0.00} s  idle {idle.Elapsed.TotalSeconds:0} s"));
+        $"{options.Label,-44} RSS {readings[^1],6:0.0} MiB  peak {Status(ip2service.Id, "VmHWM"),6:0.0} MiB  ready in {ready.TotalSeconds:0.00} s  idle {idle.Elapsed.TotalSeconds:0} s"));
     if (options.Smaps)
     {
         PrintSmaps(ip2service.Id);
@@ -71,11 +72,7 @@ finally
     File.Delete(kubeconfig);
 }
 
-static double Status(int pid, string field)
-{
-    var line = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith(field, StringComparison.Ordinal));
-    return long.Parse(line[field.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) / 1024.0;
-}
+static double Status(int pid, string counter) => ProcessFigures.StatusKiB(pid)[counter] / 1024.0;
 
 // Where the resident memory is: RSS per mapping (file-backed by file name, the rest by kind), largest first.
 static void PrintSmaps(int pid)

@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using System.Text.RegularExpressions;
 using Iam4Kube.Testing;
 using Iam4Kube.Testing.Networking;
 using Iam4Kube.Testing.Programs;
@@ -18,7 +17,7 @@ namespace Iam4Kube.Tests.Hardening;
 /// (no pod owns its source IP), the most a connection can cost.
 /// </summary>
 [Collection(EndToEnd.EndToEndGroup.Name)]
-public sealed partial class ConnectionFloodTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class ConnectionFloodTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const string PodIp = "127.0.61.1";
     private const string CredentialsPath = "/latest/meta-data/iam/security-credentials/";
@@ -252,12 +251,5 @@ public sealed partial class ConnectionFloodTests(ITestOutputHelper output) : IAs
     }
 
     /// <summary>Resident memory of iam4kube (under prlimit it is prlimit's child: prlimit execs, same pid).</summary>
-    private long Rss()
-    {
-        var status = File.ReadAllText($"/proc/{_process!.Id}/status");
-        return long.Parse(RssLine().Match(status).Groups[1].Value, CultureInfo.InvariantCulture) * 1024;
-    }
-
-    [GeneratedRegex(@"VmRSS:\s+(\d+) kB")]
-    private static partial Regex RssLine();
+    private long Rss() => ProcessFigures.StatusKiB(_process!.Id)["VmRSS"] * 1024;
 }
