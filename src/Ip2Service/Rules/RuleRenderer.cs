@@ -32,6 +32,7 @@ internal static class RuleRenderer
         {
             var chain = ChainNames.For(target);
             Line(output, $":{chain} - [0:0]");
+            Line(output, ConntrackAnchor(chain));
             AppendExclusions(output, chain, target, set);
             Line(output, $"-A {chain} -p tcp -m comment --comment \"{ChainNames.CommentPrefix}fail closed: {target} not redirected to an endpoint\" -j REJECT --reject-with tcp-reset");
             AppendJumps(output, "filter", chain, target, current);
@@ -59,11 +60,26 @@ internal static class RuleRenderer
         return output.ToString();
     }
 
-    /// <summary>How many rules ip2service's chain of <paramref name="table"/> holds for this set: one RETURN per
-    /// excluded source, then the REJECT (filter) or one DNAT per ready endpoint (nat). The read-back after a write
+    /// <summary>How many rules ip2service's chain of <paramref name="table"/> holds for this set: the conntrack
+    /// anchor and, after one RETURN per excluded source, the REJECT (filter), or one RETURN per excluded source and
+    /// one DNAT per ready endpoint (nat). The read-back after a write
     /// checks the live chains against this.</summary>
     public static int RuleCount(string table, TargetRules rules) =>
-        Exclusions(rules.Target, rules.Set).Count() + (table == "filter" ? 1 : rules.Set.Ready.Length);
+        Exclusions(rules.Target, rules.Set).Count() + (table == "filter" ? 2 : rules.Set.Ready.Length);
+
+    /// <summary>
+    /// A rule with no target (it only counts packets, so it changes no verdict) whose conntrack match keeps the
+    /// kernel's connection tracking on for this address family. The kernel hooks connection tracking into a
+    /// network namespace only while some rule of that family needs it, and NAT of an established connection's
+    /// later packets happens through those hooks. If ip2service's DNAT rules were the last such rule (an
+    /// IPv6-only metadata path on a node whose other agents write no IPv6 NAT or conntrack rule) and someone
+    /// flushed our nat chain, the hooks would go until the repair: the endpoint's answers on connections already
+    /// redirected would leave with the endpoint's own address, the pod would reset them, and its SDK would wait for
+    /// its timeout. Measured with both backends: a connection redirected before the flush got no answer without
+    /// this rule and its answer with it (RuleSyncerInNetworkNamespacesTests).
+    /// </summary>
+    public static string ConntrackAnchor(string chain) =>
+        $"-A {chain} -m conntrack --ctstate NEW -m comment --comment \"{ChainNames.CommentPrefix}keeps connection tracking on, so redirected connections keep their address translation\"";
 
     /// <summary>The rule that sends intercepted traffic from a hook into ip2service's chain, as iptables-save
     /// prints it.</summary>

@@ -19,6 +19,7 @@ public sealed class RuleRendererTests
             # ip2service: 169.254.169.254:80 -> 2 ready endpoints, 2 excluded sources
             *filter
             :{{Chain}} - [0:0]
+            -A {{Chain}} -m conntrack --ctstate NEW -m comment --comment "ip2service: keeps connection tracking on, so redirected connections keep their address translation"
             -A {{Chain}} -s 10.0.1.1/32 -m comment --comment "ip2service: 10.0.1.1 keeps the real 169.254.169.254:80" -j RETURN
             -A {{Chain}} -s 10.0.1.2/32 -m comment --comment "ip2service: 10.0.1.2 keeps the real 169.254.169.254:80" -j RETURN
             -A {{Chain}} -p tcp -m comment --comment "ip2service: fail closed: 169.254.169.254:80 not redirected to an endpoint" -j REJECT --reject-with tcp-reset
@@ -118,6 +119,25 @@ public sealed class RuleRendererTests
             var lastReturn = section.FindLastIndex(l => l.EndsWith("-j RETURN", StringComparison.Ordinal));
             var firstAction = section.FindIndex(l => l.Contains("-j DNAT", StringComparison.Ordinal) || l.Contains("-j REJECT", StringComparison.Ordinal));
             Assert.True(firstAction > lastReturn, string.Join('\n', section));
+        }
+    }
+
+    [Fact]
+    public void TheFilterChainOpensWithAConntrackRuleThatHasNoTargetSoItKeepsTrackingOnWithoutChangingAVerdict()
+    {
+        foreach (var target in new[] { InterceptTarget.Default, InterceptTarget.DefaultIpv6 })
+        {
+            var chain = ChainNames.For(target);
+            var lines = Lines(RuleRenderer.Render(target, EndpointSet.Empty, IptablesSnapshot.Empty));
+            var filter = lines.SkipWhile(l => l != "*filter").TakeWhile(l => l != "COMMIT").Where(l => l.StartsWith($"-A {chain} ", StringComparison.Ordinal)).ToList();
+            var nat = lines.SkipWhile(l => l != "*nat").TakeWhile(l => l != "COMMIT").Where(l => l.StartsWith($"-A {chain} ", StringComparison.Ordinal)).ToList();
+
+            Assert.Equal(RuleRenderer.ConntrackAnchor(chain), filter[0]);
+            Assert.Contains(" -m conntrack --ctstate NEW ", filter[0], StringComparison.Ordinal);
+            Assert.Null(new SavedRule("filter", chain, filter[0]["-A ".Length..][(chain.Length + 1)..]).Target);
+            // Zero endpoints: the nat chain holds no rule at all, and tracking still stays on through the filter chain.
+            Assert.Empty(nat);
+            Assert.Equal(2, RuleRenderer.RuleCount("filter", new TargetRules(target, EndpointSet.Empty)));
         }
     }
 

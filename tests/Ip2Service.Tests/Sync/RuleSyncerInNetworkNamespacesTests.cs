@@ -104,6 +104,49 @@ public sealed class RuleSyncerInNetworkNamespacesTests
         await syncer.StopAsync(CancellationToken.None);
     }
 
+    /// <summary>
+    /// The kernel hooks connection tracking into a namespace only while some rule of that family needs it, and an
+    /// established connection's address translation goes through those hooks. Nothing else on this node writes
+    /// NAT or conntrack rules, so without the filter chain's conntrack rule our DNAT would be the last one: when
+    /// someone flushes our nat chain, the endpoint's answer on a connection redirected before would leave with the
+    /// endpoint's own address and the pod would reset it (what a client loop racing a flush saw with both
+    /// backends). No syncer runs here: nothing repairs the flush while the answer is on its way.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public async Task AConnectionRedirectedBeforeOurNatChainIsFlushedStillGetsItsAnswerAndNewOnesFailClosed(string backend)
+    {
+        await using var network = await NodeNetwork.CreateAsync(backends: 1, ipv6: true);
+        const int HeldPort = BackendPort + 1;
+        await using var held4 = await TcpProbe.StartHeldBackendAsync(network.Node, BackendIp(1), HeldPort, "held-backend");
+        await using var held6 = await TcpProbe.StartHeldBackendAsync(network.Node, BackendIp6(1), HeldPort, "held-backend");
+        await Applier(network, backend, IpFamily.V4).ApplyAsync([Rules(InterceptTarget.Default, $"{BackendIp(1)}:{HeldPort}")], CancellationToken.None);
+        await Applier(network, backend, IpFamily.V6).ApplyAsync([Rules(Imds6, $"[{BackendIp6(1)}]:{HeldPort}")], CancellationToken.None);
+        var trigger = Path.Combine(Path.GetTempPath(), $"ip2service-held-{Guid.NewGuid():N}");
+        try
+        {
+            await using var client4 = await TcpProbe.StartHeldClientAsync(network.Pod.Namespace, MetadataIp, 80, trigger);
+            await using var client6 = await TcpProbe.StartHeldClientAsync(network.Pod.Namespace, MetadataIp6, 80, trigger);
+
+            await network.Node.RunCheckedAsync($"iptables-{backend}", ["-t", "nat", "-F", ChainNames.For(InterceptTarget.Default)]);
+            await network.Node.RunCheckedAsync($"ip6tables-{backend}", ["-t", "nat", "-F", ChainNames.For(Imds6)]);
+            Assert.DoesNotContain("DNAT", await network.SaveAsync(backend, "nat"), StringComparison.Ordinal);
+            Assert.DoesNotContain("DNAT", await Save6Async(network, backend), StringComparison.Ordinal);
+            await File.WriteAllTextAsync(trigger, "");
+
+            Assert.Equal($"ok held-backend {PodIp}", await client4.WaitForLineAsync(l => l != "connected", Bound));
+            Assert.Equal($"ok held-backend {PodIp6}", await client6.WaitForLineAsync(l => l != "connected", Bound));
+            // New connections meet the flushed chain: the filter chain's REJECT, never the real service.
+            Assert.StartsWith("refused ", Assert.Single(await network.ConnectFromPodAsync(MetadataIp)), StringComparison.Ordinal);
+            Assert.StartsWith("refused ", Assert.Single(await network.ConnectFromPodAsync(MetadataIp6)), StringComparison.Ordinal);
+            Assert.Equal(0, network.RealConnections);
+        }
+        finally
+        {
+            File.Delete(trigger);
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Backends))]
     public async Task Ipv6PodReachesTheIpv6EndpointWhichSeesThePodsOwnSourceAddress(string backend)

@@ -60,11 +60,77 @@ internal static class TcpProbe
                 print("error", error, flush=True)
         """;
 
+    /// <summary>Args: address port name. Like the backend above, but answers a connection only once the client has
+    /// sent a line: the connection stays open, already redirected, for as long as the test wants.</summary>
+    private const string HeldBackendScript = """
+        import socket, sys, time
+        address, port, name = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+        server = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET)
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind((address, port))
+        server.listen(128)
+        print("listening", flush=True)
+        while True:
+            connection, peer = server.accept()
+            print("connection from", peer[0], "port", peer[1], "at", int(time.monotonic() * 1000), "to", name, flush=True)
+            request = b""
+            while not request.endswith(b"\n"):
+                chunk = connection.recv(100)
+                if not chunk:
+                    break
+                request += chunk
+            connection.sendall(f"{name} {peer[0]}\n".encode())
+            connection.close()
+        """;
+
+    /// <summary>Args: address port trigger-file. Connects, prints "connected", waits (at most 60 s) until the trigger
+    /// file exists, then sends a line and prints what came back: "ok NAME SOURCE-IP", "timeout" or "error TEXT".</summary>
+    private const string HeldClientScript = """
+        import os, socket, sys, time
+        address, port, trigger = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+        connection = socket.create_connection((address, port), timeout=10)
+        print("connected", flush=True)
+        deadline = time.monotonic() + 60
+        while not os.path.exists(trigger) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        try:
+            connection.sendall(b"answer now\n")
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = connection.recv(100)
+                if not chunk:
+                    break
+                data += chunk
+            print("ok", data.decode().strip(), flush=True)
+        except socket.timeout:
+            print("timeout", flush=True)
+        except OSError as error:
+            print("error", error, flush=True)
+        """;
+
     /// <summary>Starts a backend in <paramref name="where"/> and waits until it listens.</summary>
     public static async Task<BackgroundProcess> StartBackendAsync(NetworkNamespace where, string address, int port, string name)
     {
         var process = where.Start(Python, ["-u", "-c", BackendScript, address, port.ToString(System.Globalization.CultureInfo.InvariantCulture), name]);
         await process.WaitForLineAsync("listening", TimeSpan.FromSeconds(10));
+        return process;
+    }
+
+    /// <summary>Starts a backend in <paramref name="where"/> that answers each connection only after the client's
+    /// first line, and waits until it listens.</summary>
+    public static async Task<BackgroundProcess> StartHeldBackendAsync(NetworkNamespace where, string address, int port, string name)
+    {
+        var process = where.Start(Python, ["-u", "-c", HeldBackendScript, address, port.ToString(System.Globalization.CultureInfo.InvariantCulture), name]);
+        await process.WaitForLineAsync("listening", TimeSpan.FromSeconds(10));
+        return process;
+    }
+
+    /// <summary>Opens one connection from inside <paramref name="where"/> and keeps it open, silent, until
+    /// <paramref name="trigger"/> exists; its last line then says whether the answer came back.</summary>
+    public static async Task<BackgroundProcess> StartHeldClientAsync(NetworkNamespace where, string address, int port, string trigger)
+    {
+        var process = where.Start(Python, ["-u", "-c", HeldClientScript, address, port.ToString(System.Globalization.CultureInfo.InvariantCulture), trigger]);
+        await process.WaitForLineAsync("connected", TimeSpan.FromSeconds(15));
         return process;
     }
 
