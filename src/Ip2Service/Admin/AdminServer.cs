@@ -164,6 +164,23 @@ internal sealed partial class AdminServer : IAsyncDisposable
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
             timeout.CancelAfter(_limits.HeadTimeout);
             await stream.WriteAsync(response.Serialize(head, close, DateTimeOffset.UtcNow), timeout.Token);
+            if (close)
+            {
+                // A lingering close: closing with unread request bytes would send a reset, which can destroy the answer
+                // before the client reads it. Send FIN, then discard what the client still sends, bounded in bytes
+                // and time.
+                client.Shutdown(SocketShutdown.Send);
+                var discard = new byte[4096];
+                for (var total = 0; total < 64 * 1024;)
+                {
+                    var read = await stream.ReadAsync(discard, timeout.Token);
+                    if (read == 0)
+                    {
+                        break;
+                    }
+                    total += read;
+                }
+            }
         }
     }
 
