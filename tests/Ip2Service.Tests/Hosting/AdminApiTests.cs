@@ -1,4 +1,5 @@
 using System.Net;
+using Iam4Kube.Testing.Networking;
 using Iam4Kube.Testing.Programs;
 using Ip2Service.Admin;
 using Ip2Service.Hosting;
@@ -56,6 +57,23 @@ public sealed class AdminApiTests : IAsyncLifetime
         _readiness.MarkReady();
 
         await AdminAnswers.AssertMetricsAsync(await _admin.GetAsync("/metrics"), "\nip2service_ready 1\n");
+    }
+
+    [Fact]
+    public async Task PromtoolAcceptsTheMetricsAnswer()
+    {
+        // Every kind of series ip2service exports: labelled counters, a labelled histogram, gauges.
+        _readiness.MarkReady();
+        _metrics.InvalidEndpoints.WithLabels("no_addresses").Inc();
+        _metrics.RuleRepairs.WithLabels("missing_jump", "ipv4").Inc();
+        _metrics.RuleCheckDuration.WithLabels("ipv4").Observe(0.003);
+        var metrics = await _admin.GetStringAsync("/metrics");
+
+        // Prometheus's own linter (Debian package prometheus, installed by ./test.sh).
+        var result = await ProcessRunner.RunAsync("promtool", ["check", "metrics"], standardInput: metrics);
+
+        Assert.True(result.Succeeded, $"promtool check metrics: {result.StandardOutput}{result.StandardError}");
+        Assert.Contains("ip2service_rule_check_duration_seconds_bucket{family=\"ipv4\",le=\"0.005\"} 1", metrics, StringComparison.Ordinal);
     }
 
     [Fact]
