@@ -153,17 +153,9 @@ public sealed class AdminServerTests : IAsyncDisposable
     [Fact]
     public async Task ClosesConnectionsBeyondTheLimitAndKeepsServingTheOthers()
     {
-        var held = new List<TcpClient>();
+        var held = await HoldServedConnectionsAsync();
         try
         {
-            for (var i = 0; i < Limits.MaxConnections; i++)
-            {
-                held.Add(await ConnectAsync());
-                // Each held connection is known to be served (answered once) before the next one opens.
-                await held[^1].GetStream().WriteAsync("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray());
-                await ReadAnswerAsync(held[^1].GetStream(), "hi\n");
-            }
-
             using var extra = await ConnectAsync();
             await extra.GetStream().WriteAsync("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray());
             Assert.Equal("", await ReadToEndAsync(extra.GetStream()));
@@ -180,14 +172,7 @@ public sealed class AdminServerTests : IAsyncDisposable
     [Fact]
     public async Task ServesAgainOnceConnectionsBeyondTheLimitAreGone()
     {
-        var held = new List<TcpClient>();
-        for (var i = 0; i < Limits.MaxConnections; i++)
-        {
-            held.Add(await ConnectAsync());
-            await held[^1].GetStream().WriteAsync("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray());
-            await ReadAnswerAsync(held[^1].GetStream(), "hi\n");
-        }
-        held.ForEach(c => c.Dispose());
+        (await HoldServedConnectionsAsync()).ForEach(c => c.Dispose());
 
         // The server notices the closes; within the bound a new connection is served.
         var deadline = Stopwatch.StartNew();
@@ -208,6 +193,20 @@ public sealed class AdminServerTests : IAsyncDisposable
     public void RefusesToStartOnAnAddressInUse()
     {
         Assert.Throws<SocketException>(() => AdminServer.Start(_server.LocalEndPoint, Answer, Limits, NullLogger.Instance));
+    }
+
+    /// <summary>As many kept-alive connections as the limit allows, each known to be served (answered once) before the
+    /// next one opens.</summary>
+    private async Task<List<TcpClient>> HoldServedConnectionsAsync()
+    {
+        var held = new List<TcpClient>();
+        for (var i = 0; i < Limits.MaxConnections; i++)
+        {
+            held.Add(await ConnectAsync());
+            await held[^1].GetStream().WriteAsync("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray());
+            await ReadAnswerAsync(held[^1].GetStream(), "hi\n");
+        }
+        return held;
     }
 
     private async Task<TcpClient> ConnectAsync()
