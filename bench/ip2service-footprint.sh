@@ -6,6 +6,7 @@
 #
 # Usage: bench/ip2service-footprint.sh [OUT]   (OUT: where the builds go, default a temporary directory)
 #   JIT_DIR=... AOT_DIR=...  use builds published earlier instead of publishing them again.
+#   BEFORE_AOT_DIR=...       also measure an earlier NativeAOT build (e.g. main's, before a change) in the same run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-$(mktemp -d)}
@@ -31,4 +32,7 @@ echo "load average: $(cut -d' ' -f1-3 /proc/loadavg), commit $(git rev-parse --s
 "${tool[@]}" --label "JIT, workstation non-concurrent GC" --dll "$jit/ip2service.dll" --env DOTNET_gcServer=0 --env DOTNET_gcConcurrent=0
 "${tool[@]}" --label "JIT, + W^X off" --dll "$jit/ip2service.dll" --env DOTNET_gcServer=0 --env DOTNET_gcConcurrent=0 --env DOTNET_EnableWriteXorExecute=0
 "${tool[@]}" --label "JIT, + TieredCompilation off" --dll "$jit/ip2service.dll" --env DOTNET_gcServer=0 --env DOTNET_gcConcurrent=0 --env DOTNET_TieredCompilation=0
+if [ -n "${BEFORE_AOT_DIR:-}" ]; then
+  "${tool[@]}" --label "NativeAOT (before)" --exe "$BEFORE_AOT_DIR/ip2service" --smaps
+fi
 "${tool[@]}" --label "NativeAOT (shipped)" --exe "$aot/ip2service" --smaps

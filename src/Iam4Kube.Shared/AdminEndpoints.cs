@@ -9,6 +9,8 @@ namespace Iam4Kube.Shared;
 /// The admin endpoints both binaries serve: <c>/healthz</c> (the process answers), <c>/readyz</c> (200 when ready,
 /// 503 when not, with the binary's own text) and <c>/metrics</c> (the binary's Prometheus registry). Each binary
 /// keeps its own words (docs/operations.md): iam4kube's bodies have no trailing newline, ip2service's have one.
+/// iam4kube maps them here; ip2service gives the same answers without ASP.NET Core (src/Ip2Service/Admin,
+/// Hosting/AdminApi.cs: issue 15, its footprint).
 /// </summary>
 internal static class AdminEndpoints
 {

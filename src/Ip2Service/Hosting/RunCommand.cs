@@ -1,6 +1,9 @@
+using System.Net.Sockets;
 using Iam4Kube.Shared;
+using Ip2Service.Admin;
 using Ip2Service.Iptables;
 using Ip2Service.Rules;
+using Ip2Service.Sync;
 using Ip2Service.Telemetry;
 using Serilog;
 using Serilog.Extensions.Logging;
@@ -39,24 +42,33 @@ internal static partial class RunCommand
         }
         Log.Starting(logger, options.Service.ToString(), string.Join(", ", options.Routes.Select(r => $"{r.Target} -> port \"{r.PortName}\"")), backend.Backend.ToString().ToUpperInvariant(), backend.Reason);
 
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        // The generic host without ASP.NET Core: the admin endpoints are served by Admin/AdminServer (issue 15: Kestrel
+        // and ASP.NET Core were most of the NativeAOT image).
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { Args = [] });
         builder.Services.AddSerilog(serilog);
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(options.AdminListen));
         builder.Services.AddIp2Service(options, Families(options, backend.Backend, ExternalCommand.Direct), kubernetes);
 
-        await using var app = builder.Build();
-        app.MapAdminApi(app.Services.GetRequiredService<Ip2ServiceMetrics>().Registry);
+        using var host = builder.Build();
+        var admin = new AdminApi(host.Services.GetRequiredService<Ip2ServiceMetrics>().Registry, host.Services.GetRequiredService<Readiness>());
+        AdminServer server;
         try
         {
-            await app.StartAsync();
+            server = AdminServer.Start(options.AdminListen, admin.AnswerAsync, new AdminServerLimits(), loggerFactory.CreateLogger<AdminServer>());
         }
-        catch (IOException e)
+        catch (SocketException e)
         {
             Log.StartFailed(logger, $"cannot listen on {options.AdminListen}: {e.Message}", e);
             return 1;
         }
-        Log.Listening(logger, string.Join(", ", app.Urls));
-        await app.WaitForShutdownAsync();
+        await using (server)
+        {
+            await host.StartAsync();
+            var url = $"http://{server.LocalEndPoint}";
+            // Kestrel's own line, kept for whoever reads the logs for it.
+            Log.NowListening(loggerFactory.CreateLogger("Microsoft.Hosting.Lifetime"), url);
+            Log.Listening(logger, url);
+            await host.WaitForShutdownAsync();
+        }
         return 0;
     }
 
@@ -75,5 +87,8 @@ internal static partial class RunCommand
 
         [LoggerMessage(3, LogLevel.Critical, "ip2service cannot start: {Error}")]
         public static partial void StartFailed(ILogger logger, string error, Exception exception);
+
+        [LoggerMessage(14, LogLevel.Information, "Now listening on: {address}", EventName = "ListeningOnAddress")]
+        public static partial void NowListening(ILogger logger, string address);
     }
 }

@@ -129,6 +129,23 @@ public sealed class RunCommandTests
         Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync("readyz")).StatusCode);
     }
 
+    [Fact]
+    public async Task ExitsWith1AndSaysSoWhenTheAdminAddressCannotBeBound()
+    {
+        await using var network = await NodeNetwork.CreateAsync(backends: 1);
+        // Nothing answers there; the admin address fails first, before anything talks to the API server.
+        using var kubeconfigFile = new TemporaryKubeconfig(new IPEndPoint(IPAddress.Loopback, 9));
+
+        // 192.0.2.1 (TEST-NET-1) is no address of the node's namespace.
+        var result = await Ip2ServiceBinary.RunAsync(
+            network.Node,
+            "run", "--service-namespace", Namespace, "--service-name", Service, "--kubeconfig", kubeconfigFile.Path,
+            "--iptables-backend", "nft", "--admin-listen", "192.0.2.1:9091");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("ip2service cannot start: cannot listen on 192.0.2.1:9091", result.StandardOutput + result.StandardError, StringComparison.Ordinal);
+    }
+
     private static IPEndPoint FreeEndPoint(IPAddress address)
     {
         // The address is this test's own (a fresh link), so nothing else takes the port before the relay does.
