@@ -5,7 +5,8 @@ namespace Iam4Kube.Benchmarks;
 /// <summary>
 /// <c>Iam4Kube.Benchmarks run [--quick] [--iam4kube PATH] [--only 1,2,5] [--markdown FILE] [--published PATH]
 /// [--iam4kube-env KEY=VALUE]</c> runs the scenarios of issues 6 and 15 and prints a table; <c>Iam4Kube.Benchmarks baseline PORT BODY_BYTES</c> is the bare Kestrel baseline
-/// (started by <c>run</c> as a child process); <c>Iam4Kube.Benchmarks bdn ARGS</c> is BenchmarkDotNet's own command
+/// (started by <c>run</c> as a child process); <c>Iam4Kube.Benchmarks baseline-wake PORT BODY_BYTES KUBECONFIG</c> is scenario 4's
+/// (<see cref="WakeBaselineServer"/>); <c>Iam4Kube.Benchmarks bdn ARGS</c> is BenchmarkDotNet's own command
 /// line, for one class at a time (<c>bdn --filter '*TokenDoor*' --inProcess --job short</c>).
 /// </summary>
 internal static class Program
@@ -15,6 +16,12 @@ internal static class Program
         if (args is ["baseline", var port, var bodyBytes])
         {
             await BaselineServer.RunAsync(int.Parse(port, CultureInfo.InvariantCulture), int.Parse(bodyBytes, CultureInfo.InvariantCulture));
+            return 0;
+        }
+
+        if (args is ["baseline-wake", var wakePort, var wakeBodyBytes, var kubeconfig])
+        {
+            await WakeBaselineServer.RunAsync(int.Parse(wakePort, CultureInfo.InvariantCulture), int.Parse(wakeBodyBytes, CultureInfo.InvariantCulture), kubeconfig);
             return 0;
         }
 
