@@ -10,10 +10,10 @@
 # names the distro so that a change of default cannot change the image under us.
 
 # Build on the target's architecture (docker buildx --platform ...; emulated when it is not the builder's): ip2service
-# is published with NativeAOT, which links a native binary with the C toolchain of the architecture it runs on.
+# and iam4kube are published with NativeAOT, which links a native binary with the C toolchain of the architecture it runs on.
 FROM mcr.microsoft.com/dotnet/sdk:10.0-noble AS build
 ARG TARGETARCH
-# NativeAOT's linker and the zlib it links against (build/publish.sh, ip2service).
+# NativeAOT's linker and the zlib it links against (build/publish.sh, both binaries).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends clang zlib1g-dev \
  && rm -rf /var/lib/apt/lists/*
@@ -23,7 +23,7 @@ WORKDIR /src
 COPY global.json nuget.config Directory.Build.props Directory.Packages.props .editorconfig ./
 COPY src/Iam4Kube/Iam4Kube.csproj src/Iam4Kube/
 COPY src/Ip2Service/Ip2Service.csproj src/Ip2Service/
-RUN dotnet restore src/Iam4Kube/Iam4Kube.csproj -a "$TARGETARCH" \
+RUN dotnet restore src/Iam4Kube/Iam4Kube.csproj -a "$TARGETARCH" -p:PublishAot=true \
  && dotnet restore src/Ip2Service/Ip2Service.csproj -a "$TARGETARCH" -p:PublishAot=true
 
 # The same script CI runs (build/publish.sh), so the image cannot build differently from CI.
@@ -33,9 +33,9 @@ ARG SOURCE_REVISION=
 COPY . .
 RUN ./build/publish.sh /out -a "$TARGETARCH" ${SOURCE_REVISION:+-p:SourceRevisionId=$SOURCE_REVISION}
 
-# The ASP.NET Core runtime is iam4kube's (framework-dependent); ip2service's NativeAOT binary needs only what the
-# base's runtime-deps layer holds (glibc, OpenSSL, ICU not even: invariant globalization).
-FROM mcr.microsoft.com/dotnet/aspnet:10.0-noble AS runtime
+# Both binaries are NativeAOT (iam4kube since issue 15's session 6): no .NET runtime in the image, only what
+# runtime-deps holds (glibc, OpenSSL for TLS to the API server and STS; ICU not even: invariant globalization).
+FROM mcr.microsoft.com/dotnet/runtime-deps:10.0-noble AS runtime
 # ip2service runs iptables-{nft,legacy}-{save,restore}; Ubuntu's iptables package ships both backends. nft lets
 # `ip2service clean` remove the empty filter and nat tables iptables-nft created for it (iptables cannot).
 RUN apt-get update \

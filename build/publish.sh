@@ -30,14 +30,6 @@ publish() {
   test -x "$out/$name/$name" || { echo "publish.sh: $out/$name/$name was not produced" >&2; exit 1; }
 }
 
-# iam4kube is published ReadyToRun (issue 15, docs/benchmarks.md): the framework is precompiled already, but its
-# packages (KubernetesClient, AWSSDK, prometheus-net, Serilog) and iam4kube itself were JIT-compiled at every start;
-# precompiling them cuts the CPU from process start to the first credentials answer by a quarter to a third (bench
-# scenario 8), and tiering still recompiles hot methods with dynamic PGO, so warm throughput is unchanged. Here,
-# not in the csproj: set there, it also changed how the test host behaves (SessionDurationTests failed), and only the
-# shipped build needs it. It needs a runtime identifier: the SDK uses this machine's unless -a/-r is given (the
-# Dockerfile passes -a for the target's architecture).
-publish Iam4Kube iam4kube -p:PublishReadyToRun=true "$@"
 # ip2service runs on every node: NativeAOT (issue 15), one native binary that needs no .NET runtime, idle at a fraction
 # of the JIT build's memory (docs/benchmarks.md, "Issue 15: ip2service footprint"). Needs a C toolchain (clang or
 # gcc) and zlib's headers on the build machine.
@@ -50,4 +42,14 @@ publish Ip2Service ip2service -p:PublishAot=true "$@"
 case "$(uname -m):$(od -An -tx1 -j18 -N1 "$out/ip2service/ip2service" | tr -d ' ')" in
   x86_64:3e | aarch64:b7)
     "$out/ip2service/ip2service" --version >/dev/null || { echo "publish.sh: the NativeAOT ip2service does not run" >&2; exit 1; } ;;
+esac
+# iam4kube too: NativeAOT (issue 15, docs/benchmarks.md "Issue 15: iam4kube NativeAOT"): no JIT, no type loading
+# from metadata and no generated-code heap, so it answers its first credentials request in a fraction of the
+# ReadyToRun build's start and idles at a fraction of its memory. Same toolchain as ip2service (checked above). Here,
+# not in the csproj: `dotnet build`, `dotnet run` and the tests stay JIT (the csproj runs the trim/AOT analyzers and
+# the request delegate generator in every build, so what AOT cannot compile fails there first).
+publish Iam4Kube iam4kube -p:PublishAot=true "$@"
+case "$(uname -m):$(od -An -tx1 -j18 -N1 "$out/iam4kube/iam4kube" | tr -d ' ')" in
+  x86_64:3e | aarch64:b7)
+    "$out/iam4kube/iam4kube" --version >/dev/null || { echo "publish.sh: the NativeAOT iam4kube does not run" >&2; exit 1; } ;;
 esac

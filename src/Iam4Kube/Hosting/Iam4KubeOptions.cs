@@ -25,10 +25,10 @@ internal sealed record Iam4KubeOptions
     public int StsBurst { get; init; } = 20;
 
     /// <summary>STS allows 15 minutes to 12 hours (a role's own maximum may be lower).</summary>
-    [Range(typeof(TimeSpan), "00:15:00", "12:00:00")]
+    [DurationRange("00:15:00", "12:00:00")]
     public TimeSpan SessionDuration { get; init; } = TimeSpan.FromHours(1);
 
-    [Range(typeof(TimeSpan), "00:00:00", "00:05:00")]
+    [DurationRange("00:00:00", "00:05:00")]
     public TimeSpan WaitTimeout { get; init; } = TimeSpan.FromSeconds(15);
 
     /// <summary>Each parked request holds a connection (~16 KiB): 1,000 fit the shipped memory limit with 100,000 pods (docs/operations.md).</summary>
@@ -47,11 +47,11 @@ internal sealed record Iam4KubeOptions
     public int MaxConnectionsPerSource { get; init; } = 100;
 
     /// <summary>How long to keep serving after SIGTERM while unready, so endpoints converge before the drain.</summary>
-    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    [DurationRange("00:00:00", "00:10:00")]
     public TimeSpan ShutdownDelay { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>How long in-flight and parked requests get to finish after the delay.</summary>
-    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    [DurationRange("00:00:00", "00:10:00")]
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(20);
 
     public string? TokenKeyFile { get; init; }
@@ -82,18 +82,18 @@ internal sealed record Iam4KubeOptions
     public bool StsFips { get; init; }
 
     /// <summary>A watch with no event and no BOOKMARK for this long is replaced (docs/operations.md, "Staleness").</summary>
-    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    [DurationRange("00:00:01", "00:10:00")]
     public TimeSpan WatchIdleTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Past this age of the view of the cluster: unready, and 503 rather than an identity (0: never).</summary>
-    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    [DurationRange("00:00:00", "01:00:00")]
     public TimeSpan MaxViewAge { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>IMDSv2 only, for every pod (EC2's HttpTokens=required): tokenless requests get 401.</summary>
     public bool RequireImdsTokens { get; init; }
 
     /// <summary>How long readiness waits for the roles in use; after it, ready without those still failing.</summary>
-    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    [DurationRange("00:00:00", "01:00:00")]
     public TimeSpan ReadyWaitForRoles { get; init; } = TimeSpan.FromSeconds(60);
     /// <summary>Watch Namespaces: a namespace permits only the roles its annotations allow (none without them).</summary>
     public bool NamespaceRestrictions { get; init; }

@@ -24,9 +24,19 @@ internal sealed partial class Iam4KubeOptionsValidator : IValidateOptions<Iam4Ku
         var problems = new List<string>();
         foreach (var property in typeof(Iam4KubeOptions).GetProperties())
         {
-            if (property.GetCustomAttributes(typeof(RangeAttribute), inherit: true) is [RangeAttribute range, ..] && !range.IsValid(property.GetValue(options)))
+            var value = property.GetValue(options);
+            foreach (var attribute in property.GetCustomAttributes(inherit: true))
             {
-                problems.Add($"{Flag(property.Name)} must be between {Show(range.Minimum)} and {Show(range.Maximum)}");
+                (object Minimum, object Maximum)? bounds = attribute switch
+                {
+                    RangeAttribute range when !range.IsValid(value) => (range.Minimum, range.Maximum),
+                    DurationRangeAttribute range when !range.IsValid(value) => (range.Minimum, range.Maximum),
+                    _ => null,
+                };
+                if (bounds is (var minimum, var maximum))
+                {
+                    problems.Add($"{Flag(property.Name)} must be between {Show(minimum)} and {Show(maximum)}");
+                }
             }
         }
 

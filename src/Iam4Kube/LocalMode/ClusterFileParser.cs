@@ -102,21 +102,21 @@ internal static class ClusterFileParser
         switch (apiVersion, kind)
         {
             case ("v1", "Pod"):
-                if (Deserialize<V1Pod>(state, document) is { } pod)
+                if (Deserialize(state, document, LocalModeJsonContext.Default.V1Pod) is { } pod)
                 {
                     AddPod(state, document, pod);
                 }
 
                 break;
             case ("v1", "ServiceAccount"):
-                if (Deserialize<V1ServiceAccount>(state, document) is { } serviceAccount)
+                if (Deserialize(state, document, LocalModeJsonContext.Default.V1ServiceAccount) is { } serviceAccount)
                 {
                     AddServiceAccount(state, document, serviceAccount);
                 }
 
                 break;
             case ("v1", "Node"):
-                if (Deserialize<V1Node>(state, document) is { } node)
+                if (Deserialize(state, document, LocalModeJsonContext.Default.V1Node) is { } node)
                 {
                     AddNode(state, document, node);
                 }
@@ -131,12 +131,12 @@ internal static class ClusterFileParser
         }
     }
 
-    private static T? Deserialize<T>(ParseState state, Document document)
+    private static T? Deserialize<T>(ParseState state, Document document, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type)
         where T : class
     {
         try
         {
-            return KubernetesYamlReader.Deserialize<T>(document.Chunk.Text);
+            return YamlModelReader.Read(document.Root, type);
         }
         catch (YamlException e)
         {
@@ -277,45 +277,20 @@ internal static class ClusterFileParser
         }
     }
 
-    /// <summary>Where YamlDotNet stopped and why, in words for a person editing the file.</summary>
+    /// <summary>Where reading stopped and why, in words for a person editing the file (the innermost located error).</summary>
     private static (Mark Mark, string Message) Describe(YamlException exception)
     {
         var located = exception;
-        Exception innermost = exception;
         for (var e = exception.InnerException; e is not null; e = e.InnerException)
         {
-            innermost = e;
             if (e is YamlException yaml && !yaml.Start.Equals(Mark.Empty))
             {
                 located = yaml;
             }
         }
 
-        var message = innermost.Message.TrimEnd('.');
-        const string NoDeserializer = "No node deserializer was able to deserialize the node into type ";
-        if (message.StartsWith("Property '", StringComparison.Ordinal) && message.Contains("' not found on type", StringComparison.Ordinal))
-        {
-            message = "unknown field (field names are case-sensitive, as in kubectl)";
-        }
-        else if (message.StartsWith(NoDeserializer, StringComparison.Ordinal))
-        {
-            message = $"wrong type: expected {Expected(message[NoDeserializer.Length..].Split(',')[0])}";
-        }
-
-        return (located.Start, message);
+        return (located.Start, located.Message.TrimEnd('.'));
     }
-
-    private static string Expected(string typeName) => typeName switch
-    {
-        "System.String" => "a string",
-        "System.Int32" or "System.Int64" => "a whole number",
-        "System.Boolean" => "true or false",
-        "System.DateTime" => "a timestamp",
-        _ when typeName.Contains("Dictionary", StringComparison.Ordinal) => "a mapping",
-        _ when typeName.Contains("List", StringComparison.Ordinal) => "a list",
-        _ when typeName.StartsWith("k8s.Models.", StringComparison.Ordinal) => $"a mapping ({typeName["k8s.Models.".Length..]})",
-        _ => typeName,
-    };
 
     /// <summary>
     /// The path (<c>status.podIP</c>, <c>spec.containers[0].name</c>) of the deepest node at <paramref name="mark"/>.

@@ -116,13 +116,14 @@ internal sealed partial class PodIdentityInjector(ServiceAccountStore serviceAcc
     {
         if (array is JsonArray)
         {
-            patch.Add(new JsonObject { ["op"] = "add", ["path"] = pointer + "/-", ["value"] = item.DeepClone() });
+            // JsonArray.Add(JsonNode), not Add<T>: the generic overload serializes T by reflection (not under NativeAOT).
+            patch.Add((JsonNode)new JsonObject { ["op"] = "add", ["path"] = pointer + "/-", ["value"] = item.DeepClone() });
             var copy = array.DeepClone().AsArray();
-            copy.Add(item);
+            copy.Add((JsonNode)item);
             return copy;
         }
 
-        patch.Add(new JsonObject { ["op"] = "add", ["path"] = pointer, ["value"] = new JsonArray(item.DeepClone()) });
+        patch.Add((JsonNode)new JsonObject { ["op"] = "add", ["path"] = pointer, ["value"] = new JsonArray(item.DeepClone()) });
         return new JsonArray(item);
     }
 

@@ -1,7 +1,6 @@
 using k8s;
 using k8s.Models;
 using Xunit.Sdk;
-using Iam4Kube.LocalMode;
 using YamlDotNet.Core;
 
 namespace Iam4Kube.Tests.Deploy;

@@ -7,14 +7,14 @@ using YamlDotNet.Core.Events;
 using YamlDotNet.Serialization;
 using YamlDotNet.Serialization.TypeInspectors;
 
-namespace Iam4Kube.LocalMode;
+namespace Iam4Kube.Tests.Deploy;
 
 /// <summary>
-/// Kubernetes objects from YAML, with the JSON field names of the k8s.Models types, as kubectl reads them.
-/// KubernetesClient.Aot (the package both binaries use since ip2service is published with NativeAOT) keeps its YAML
-/// support internal and limited to kubeconfig files, so iam4kube (framework-dependent, reflection is fine here) reads
-/// its local-mode cluster file with YamlDotNet directly. Strict: a field the model does not have throws
-/// YamlDotNet's "Property 'x' not found on type" <see cref="YamlException"/>, with the position of the field.
+/// Kubernetes objects of any kind from YAML, with the JSON field names of the k8s.Models types, as kubectl reads them,
+/// for the tests of the deploy manifests. Strict: a field the model does not have throws YamlDotNet's "Property 'x'
+/// not found on type" <see cref="YamlException"/>, with the position of the field. By reflection (YamlDotNet's
+/// deserializer over every model type): fine in the tests; iam4kube itself is published with NativeAOT and reads its
+/// cluster file with LocalMode/YamlModelReader.cs instead.
 /// </summary>
 internal static partial class KubernetesYamlReader
 {
