@@ -21,6 +21,7 @@ WORKDIR /src
 
 # Restore first, from the project files alone, so that a change of source does not download packages again.
 COPY global.json nuget.config Directory.Build.props Directory.Packages.props .editorconfig ./
+COPY src/Iam4Kube.Shared/Iam4Kube.Shared.csproj src/Iam4Kube.Shared/
 COPY src/Iam4Kube/Iam4Kube.csproj src/Iam4Kube/
 COPY src/Ip2Service/Ip2Service.csproj src/Ip2Service/
 RUN dotnet restore src/Iam4Kube/Iam4Kube.csproj -a "$TARGETARCH" -p:PublishAot=true \

@@ -33,6 +33,36 @@ public sealed partial class ImageTests
         Assert.Matches(new Regex(@"apt-get install -y --no-install-recommends iptables\b"), dockerfile);
     }
 
+    [Fact]
+    public void TheRestoreLayerHasEveryProjectTheBinariesReference()
+    {
+        var dockerfile = File.ReadAllText(Checkout.Combine("Dockerfile"));
+        var restore = dockerfile.IndexOf("RUN dotnet restore ", StringComparison.Ordinal);
+        var projects = new SortedSet<string>(StringComparer.Ordinal);
+        var pending = new Queue<string>(["src/Iam4Kube/Iam4Kube.csproj", "src/Ip2Service/Ip2Service.csproj"]);
+        while (pending.TryDequeue(out var project))
+        {
+            if (!projects.Add(project))
+            {
+                continue;
+            }
+            var folder = Path.GetDirectoryName(project)!;
+            foreach (var reference in System.Xml.Linq.XDocument.Load(Checkout.Combine(project.Split('/'))).Descendants("ProjectReference"))
+            {
+                var path = Path.GetRelativePath(Checkout.Root, Path.GetFullPath(Path.Combine(Checkout.Root, folder, reference.Attribute("Include")!.Value)));
+                pending.Enqueue(path.Replace('\\', '/'));
+            }
+        }
+
+        // Restoring a project whose referenced project is not there yet fails the layer (or restores without it).
+        Assert.True(restore > 0, "the Dockerfile restores before copying the sources");
+        Assert.All(projects, project =>
+        {
+            var copy = dockerfile.IndexOf($"COPY {project} {Path.GetDirectoryName(project)}/", StringComparison.Ordinal);
+            Assert.True(copy >= 0 && copy < restore, $"{project} is not copied before `dotnet restore`");
+        });
+    }
+
     [GeneratedRegex(@"^RUN \./build/publish\.sh /out\b", RegexOptions.Multiline)]
     private static partial Regex PublishesIntoOut();
 
