@@ -118,8 +118,8 @@ public sealed class RuleSyncerInNetworkNamespacesTests
     {
         await using var network = await NodeNetwork.CreateAsync(backends: 1, ipv6: true);
         const int HeldPort = BackendPort + 1;
-        await using var held4 = await TcpProbe.StartHeldBackendAsync(network.Node, BackendIp(1), HeldPort, "held-backend");
-        await using var held6 = await TcpProbe.StartHeldBackendAsync(network.Node, BackendIp6(1), HeldPort, "held-backend");
+        await using var held4 = await TcpProbe.StartBackendAsync(network.Node, BackendIp(1), HeldPort, "held-backend", held: true);
+        await using var held6 = await TcpProbe.StartBackendAsync(network.Node, BackendIp6(1), HeldPort, "held-backend", held: true);
         await Applier(network, backend, IpFamily.V4).ApplyAsync([Rules(InterceptTarget.Default, $"{BackendIp(1)}:{HeldPort}")], CancellationToken.None);
         await Applier(network, backend, IpFamily.V6).ApplyAsync([Rules(Imds6, $"[{BackendIp6(1)}]:{HeldPort}")], CancellationToken.None);
         var trigger = Path.Combine(Path.GetTempPath(), $"ip2service-held-{Guid.NewGuid():N}");

@@ -11,10 +11,13 @@ internal static class TcpProbe
 {
     public const string Python = "/usr/bin/python3";
 
-    /// <summary>Args: address port name. Prints "listening" once bound; answers "NAME SOURCE-IP\n".</summary>
+    /// <summary>Args: address port name [held]. Prints "listening" once bound; answers "NAME SOURCE-IP\n" at once or,
+    /// held, only once the client has sent a line: the connection then stays open, already redirected, for as long as
+    /// the test wants.</summary>
     private const string BackendScript = """
         import socket, sys, time
         address, port, name = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+        held = sys.argv[4:] == ["held"]
         server = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET)
         server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         server.bind((address, port))
@@ -23,6 +26,12 @@ internal static class TcpProbe
         while True:
             connection, peer = server.accept()
             print("connection from", peer[0], "port", peer[1], "at", int(time.monotonic() * 1000), "to", name, flush=True)
+            request = b"" if held else b"\n"
+            while not request.endswith(b"\n"):
+                chunk = connection.recv(100)
+                if not chunk:
+                    break
+                request += chunk
             connection.sendall(f"{name} {peer[0]}\n".encode())
             connection.close()
         """;
@@ -60,29 +69,6 @@ internal static class TcpProbe
                 print("error", error, flush=True)
         """;
 
-    /// <summary>Args: address port name. Like the backend above, but answers a connection only once the client has
-    /// sent a line: the connection stays open, already redirected, for as long as the test wants.</summary>
-    private const string HeldBackendScript = """
-        import socket, sys, time
-        address, port, name = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-        server = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET)
-        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        server.bind((address, port))
-        server.listen(128)
-        print("listening", flush=True)
-        while True:
-            connection, peer = server.accept()
-            print("connection from", peer[0], "port", peer[1], "at", int(time.monotonic() * 1000), "to", name, flush=True)
-            request = b""
-            while not request.endswith(b"\n"):
-                chunk = connection.recv(100)
-                if not chunk:
-                    break
-                request += chunk
-            connection.sendall(f"{name} {peer[0]}\n".encode())
-            connection.close()
-        """;
-
     /// <summary>Args: address port trigger-file. Connects, prints "connected", waits (at most 60 s) until the trigger
     /// file exists, then sends a line and prints what came back: "ok NAME SOURCE-IP", "timeout" or "error TEXT".</summary>
     private const string HeldClientScript = """
@@ -108,19 +94,11 @@ internal static class TcpProbe
             print("error", error, flush=True)
         """;
 
-    /// <summary>Starts a backend in <paramref name="where"/> and waits until it listens.</summary>
-    public static async Task<BackgroundProcess> StartBackendAsync(NetworkNamespace where, string address, int port, string name)
+    /// <summary>Starts a backend in <paramref name="where"/> (answering only after the client's first line when
+    /// <paramref name="held"/>) and waits until it listens.</summary>
+    public static async Task<BackgroundProcess> StartBackendAsync(NetworkNamespace where, string address, int port, string name, bool held = false)
     {
-        var process = where.Start(Python, ["-u", "-c", BackendScript, address, port.ToString(System.Globalization.CultureInfo.InvariantCulture), name]);
-        await process.WaitForLineAsync("listening", TimeSpan.FromSeconds(10));
-        return process;
-    }
-
-    /// <summary>Starts a backend in <paramref name="where"/> that answers each connection only after the client's
-    /// first line, and waits until it listens.</summary>
-    public static async Task<BackgroundProcess> StartHeldBackendAsync(NetworkNamespace where, string address, int port, string name)
-    {
-        var process = where.Start(Python, ["-u", "-c", HeldBackendScript, address, port.ToString(System.Globalization.CultureInfo.InvariantCulture), name]);
+        var process = where.Start(Python, ["-u", "-c", BackendScript, address, port.ToString(System.Globalization.CultureInfo.InvariantCulture), name, .. held ? ["held"] : Array.Empty<string>()]);
         await process.WaitForLineAsync("listening", TimeSpan.FromSeconds(10));
         return process;
     }
