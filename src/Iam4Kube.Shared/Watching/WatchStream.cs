@@ -1,8 +1,6 @@
 using System.Buffers;
 using System.Globalization;
-using System.Net.Http.Headers;
 using System.Runtime.CompilerServices;
-using System.Text;
 using System.Text.Json;
 using k8s;
 using k8s.Autorest;
@@ -29,26 +27,35 @@ internal static class WatchStream
     /// limit) and accepts request bodies of at most 3 MiB; 16 MiB leaves room for JSON's escaping of any of them.</summary>
     public const int MaxEventBytes = 16 * 1024 * 1024;
 
-    // An error body is read for its Status only; a misbehaving proxy's endless error page is cut here.
-    private const int MaxErrorBodyBytes = 64 * 1024;
-
     private const int InitialBufferBytes = 16 * 1024;
 
     /// <summary>Starts a watch of <paramref name="path"/> (e.g. <c>api/v1/pods</c>) with these query parameters (null
     /// values left out) and yields its events. <paramref name="client"/> is a <see cref="Kubernetes"/> (or one of its
     /// operation groups, which it implements).</summary>
+    public static IAsyncEnumerable<(WatchEventType Type, T Object)> ReadAsync<T>(
+        object client,
+        string path,
+        IEnumerable<(string Name, string? Value)> query,
+        Action<Exception>? onError,
+        CancellationToken cancellationToken,
+        int maxEventBytes = MaxEventBytes)
+        where T : IKubernetesObject<V1ObjectMeta> =>
+        ReadAsync(client, path, query, WatchDecoder<T>.KubernetesJson, onError, cancellationToken, maxEventBytes);
+
+    /// <summary>The same, decoding objects and ERROR Statuses with <paramref name="decoder"/>: ip2service passes its
+    /// own source-generated metadata, so its binary never carries KubernetesClient's (every Kubernetes model).</summary>
     public static async IAsyncEnumerable<(WatchEventType Type, T Object)> ReadAsync<T>(
         object client,
         string path,
         IEnumerable<(string Name, string? Value)> query,
+        WatchDecoder<T> decoder,
         Action<Exception>? onError,
         [EnumeratorCancellation] CancellationToken cancellationToken,
         int maxEventBytes = MaxEventBytes)
         where T : IKubernetesObject<V1ObjectMeta>
     {
-        var kubernetes = client as Kubernetes
-            ?? throw new ArgumentException($"Watches need a k8s.Kubernetes client (its handlers and credentials), not {client.GetType()}.", nameof(client));
-        using var response = await SendAsync(kubernetes, Url(kubernetes.BaseUri, path, query), cancellationToken);
+        var kubernetes = KubernetesHttp.Client(client);
+        using var response = await KubernetesHttp.SendAsync(kubernetes, HttpMethod.Get, Url(kubernetes.BaseUri, path, query), null, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
         var buffer = ArrayPool<byte>.Shared.Rent(InitialBufferBytes);
         try
@@ -91,7 +98,7 @@ internal static class WatchStream
                     continue;
                 }
 
-                var decoded = Decode<T>(buffer, start - newline - 1, newline, path);
+                var decoded = Decode(decoder, buffer, start - newline - 1, newline, path);
                 switch (decoded)
                 {
                     case { Error: { } error }:
@@ -109,61 +116,8 @@ internal static class WatchStream
         }
     }
 
-    private static async Task<HttpResponseMessage> SendAsync(Kubernetes kubernetes, Uri url, CancellationToken cancellationToken)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Get, url);
-        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
-        if (kubernetes.Credentials is { } credentials)
-        {
-            await credentials.ProcessHttpRequestAsync(request, cancellationToken);
-        }
-
-        // The client's HttpClient: its handler chain (TLS, client certificates, extra handlers). Its Timeout covers the
-        // response headers only (ResponseHeadersRead); the caller's token and the server's timeoutSeconds end a watch.
-        var response = await kubernetes.HttpClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
-        if (response.IsSuccessStatusCode)
-        {
-            return response;
-        }
-
-        using (response)
-        {
-            var content = await ReadBoundedAsync(response.Content, cancellationToken);
-            throw new HttpOperationException($"Operation returned an invalid status code '{response.StatusCode}'")
-            {
-                Request = new HttpRequestMessageWrapper(request, null),
-                Response = new HttpResponseMessageWrapper(response, content),
-            };
-        }
-    }
-
-    private static async Task<string> ReadBoundedAsync(HttpContent content, CancellationToken cancellationToken)
-    {
-        await using var stream = await content.ReadAsStreamAsync(cancellationToken);
-        var bytes = new byte[MaxErrorBodyBytes];
-        var total = 0;
-        int read;
-        while (total < bytes.Length && (read = await stream.ReadAsync(bytes.AsMemory(total), cancellationToken)) > 0)
-        {
-            total += read;
-        }
-
-        return Encoding.UTF8.GetString(bytes, 0, total);
-    }
-
-    internal static Uri Url(Uri baseUri, string path, IEnumerable<(string Name, string? Value)> query)
-    {
-        var url = new StringBuilder(baseUri.AbsoluteUri.TrimEnd('/')).Append('/').Append(path).Append("?watch=true");
-        foreach (var (name, value) in query)
-        {
-            if (value is not null)
-            {
-                url.Append('&').Append(name).Append('=').Append(Uri.EscapeDataString(value));
-            }
-        }
-
-        return new Uri(url.ToString());
-    }
+    internal static Uri Url(Uri baseUri, string path, IEnumerable<(string Name, string? Value)> query) =>
+        KubernetesHttp.Url(baseUri, path, [("watch", "true"), .. query]);
 
     // Moves what is left to the front, and doubles the buffer when a line needs more (up to MaxEventBytes plus one
     // read, so that a line over the limit is noticed without reading it all).
@@ -186,7 +140,7 @@ internal static class WatchStream
         return larger;
     }
 
-    private static Decoded<T> Decode<T>(byte[] buffer, int offset, int length, string path)
+    private static Decoded<T> Decode<T>(WatchDecoder<T> decoder, byte[] buffer, int offset, int length, string path)
     {
         var line = buffer.AsSpan(offset, length);
         string? type = null;
@@ -231,7 +185,7 @@ internal static class WatchStream
                 "MODIFIED" => Item(WatchEventType.Modified, json),
                 "DELETED" => Item(WatchEventType.Deleted, json),
                 "BOOKMARK" => Item(WatchEventType.Bookmark, json),
-                "ERROR" => new Decoded<T>(default, default, new KubernetesException(KubernetesJson.Deserialize<V1Status>(json))),
+                "ERROR" => new Decoded<T>(default, default, new KubernetesException(decoder.Status(json))),
                 _ => Invalid<T>(path, $"has the unknown type {Quote(type)}"),
             };
         }
@@ -241,7 +195,7 @@ internal static class WatchStream
         }
 
         Decoded<T> Item(WatchEventType type, MemoryStream json) =>
-            KubernetesJson.Deserialize<T>(json) is { } item ? new(type, item, null) : Invalid<T>(path, "has a null object");
+            decoder.Item(json) is { } item ? new(type, item, null) : Invalid<T>(path, "has a null object");
     }
 
     private static Decoded<T> Invalid<T>(string path, string what, Exception? inner = null) =>

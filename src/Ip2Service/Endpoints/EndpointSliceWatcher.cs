@@ -1,5 +1,7 @@
 using System.Collections.Immutable;
+using System.Globalization;
 using System.Net;
+using System.Text.Json;
 using System.Threading.Channels;
 using Iam4Kube.Watching;
 using Ip2Service.Rules;
@@ -41,16 +43,35 @@ internal sealed partial class EndpointSliceWatcher(
         metrics.Registry.AddBeforeCollectCallback(() =>
             metrics.ViewAge.Set(_lastHeard == 0 ? 0 : time.GetElapsedTime(Volatile.Read(ref _lastHeard)).TotalSeconds));
         var informer = new ResourceInformer<V1EndpointSlice, V1EndpointSliceList, ParsedSlice>(
-            (token, limit, ct) => client.DiscoveryV1.ListNamespacedEndpointSliceAsync(
-                service.Namespace, continueParameter: token, labelSelector: service.LabelSelector, limit: limit, cancellationToken: ct),
-            (rv, timeout, onError, ct) => client.DiscoveryV1.WatchListNamespacedEndpointSliceAsync(
-                service.Namespace, allowWatchBookmarks: true, labelSelector: service.LabelSelector, resourceVersion: rv,
-                timeoutSeconds: timeout, onError: onError, cancellationToken: ct),
+            ListPageAsync,
+            (rv, timeout, onError, ct) => WatchStream.ReadAsync(
+                client, Path, [("allowWatchBookmarks", "true"), ("labelSelector", service.LabelSelector), ("resourceVersion", rv),
+                    ("timeoutSeconds", timeout.ToString(CultureInfo.InvariantCulture))],
+                Decoder, onError, ct),
             this,
             this,
             watchSettings ?? new WatchSettings(),
             time);
         return informer.RunAsync(stoppingToken);
+    }
+
+    // The list and watch go through the client's HttpClient and credentials but decode with ip2service's own JSON
+    // metadata (EndpointSliceJsonContext), never KubernetesClient's.
+    private static readonly WatchDecoder<V1EndpointSlice> Decoder =
+        WatchDecoder<V1EndpointSlice>.From(EndpointSliceJsonContext.Default.V1EndpointSlice, EndpointSliceJsonContext.Default.V1Status);
+
+    private string Path => $"apis/discovery.k8s.io/v1/namespaces/{Uri.EscapeDataString(service.Namespace)}/endpointslices";
+
+    // One page, as KubernetesClient's ListNamespacedEndpointSliceAsync asked for it (continue, labelSelector, limit).
+    private async Task<V1EndpointSliceList> ListPageAsync(string? continueToken, int limit, CancellationToken cancellationToken)
+    {
+        var kubernetes = KubernetesHttp.Client(client);
+        var url = KubernetesHttp.Url(kubernetes.BaseUri, Path,
+            [("continue", continueToken), ("labelSelector", service.LabelSelector), ("limit", limit.ToString(CultureInfo.InvariantCulture))]);
+        using var response = await KubernetesHttp.SendAsync(kubernetes, HttpMethod.Get, url, null, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
+        return await JsonSerializer.DeserializeAsync(body, EndpointSliceJsonContext.Default.V1EndpointSliceList, cancellationToken)
+            ?? throw new InvalidDataException($"The list of {Path} answered null.");
     }
 
     // The handler: the index is owned by the informer's single loop.

@@ -1,11 +1,12 @@
 using System.Net;
+using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Iam4Kube.Watching;
 using Ip2Service.Sync;
 using Ip2Service.Telemetry;
 using k8s;
 using k8s.Autorest;
-using k8s.Models;
 
 namespace Ip2Service.Nodes;
 
@@ -55,9 +56,12 @@ internal sealed partial class StartupTaintLifter(
     {
         try
         {
-            var node = await client.CoreV1.ReadNodeAsync(nodeName, cancellationToken: cancellationToken);
-            var taints = node.Spec?.Taints ?? [];
-            var remaining = taints.Where(t => t.Key != taintKey).ToList();
+            var kubernetes = KubernetesHttp.Client(client);
+            var url = KubernetesHttp.Url(kubernetes.BaseUri, $"api/v1/nodes/{Uri.EscapeDataString(nodeName)}", []);
+            var node = await ReadAsync(kubernetes, url, cancellationToken);
+            var taints = node["spec"]?["taints"] as JsonArray ?? [];
+            // Other taints are kept as they were read, every field of them (value, effect, timeAdded, any newer one).
+            var remaining = taints.Where(t => t?["key"]?.GetValueKind() != JsonValueKind.String || (string?)t["key"] != taintKey).ToList();
             if (remaining.Count == taints.Count)
             {
                 metrics.StartupTaintLifted.Set(1);
@@ -66,11 +70,11 @@ internal sealed partial class StartupTaintLifter(
             }
             var patch = new JsonObject
             {
-                ["metadata"] = new JsonObject { ["resourceVersion"] = node.Metadata.ResourceVersion },
-                // Taint by taint: KubernetesClient.Aot's source-generated JSON knows V1Taint, not List<V1Taint>.
-                ["spec"] = new JsonObject { ["taints"] = new JsonArray([.. remaining.Select(t => JsonNode.Parse(KubernetesJson.Serialize(t)))]) },
+                ["metadata"] = new JsonObject { ["resourceVersion"] = node["metadata"]?["resourceVersion"]?.DeepClone() },
+                ["spec"] = new JsonObject { ["taints"] = new JsonArray([.. remaining.Select(t => t?.DeepClone())]) },
             };
-            await client.CoreV1.PatchNodeAsync(new V1Patch(patch.ToJsonString(), V1Patch.PatchType.MergePatch), nodeName, cancellationToken: cancellationToken);
+            using var content = new StringContent(patch.ToJsonString(), Encoding.UTF8, "application/merge-patch+json");
+            using var _ = await KubernetesHttp.SendAsync(kubernetes, HttpMethod.Patch, url, content, HttpCompletionOption.ResponseContentRead, cancellationToken);
             metrics.StartupTaintLifted.Set(1);
             Log.Lifted(logger, taintKey, nodeName);
             return true;
@@ -87,6 +91,16 @@ internal sealed partial class StartupTaintLifter(
             Log.Failed(logger, taintKey, nodeName, WatchFailures.Describe(e), e);
             return false;
         }
+    }
+
+    // The Node as a JSON tree: ip2service needs its resourceVersion and taints only, and reading it through a model
+    // would need KubernetesClient's JSON (a Node's status holds quantities, which only its converters read).
+    private static async Task<JsonNode> ReadAsync(k8s.Kubernetes kubernetes, Uri url, CancellationToken cancellationToken)
+    {
+        using var response = await KubernetesHttp.SendAsync(kubernetes, HttpMethod.Get, url, null, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
+        return await JsonNode.ParseAsync(body, cancellationToken: cancellationToken) as JsonObject
+            ?? throw new InvalidDataException($"GET {url.AbsolutePath} did not answer a JSON object.");
     }
 
     private static partial class Log
