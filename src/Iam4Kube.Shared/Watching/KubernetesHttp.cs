@@ -17,10 +17,14 @@ internal static class KubernetesHttp
     // An error body is read for its Status only; a misbehaving proxy's endless error page is cut here.
     private const int MaxErrorBodyBytes = 64 * 1024;
 
-    /// <summary>The <see cref="Kubernetes"/> behind <paramref name="client"/> (a <see cref="Kubernetes"/> also
-    /// implements each of its operation groups).</summary>
-    public static Kubernetes Client(object client) => client as Kubernetes
-        ?? throw new ArgumentException($"Raw API requests need a k8s.Kubernetes client (its handlers and credentials), not {client.GetType()}.", nameof(client));
+    /// <summary>The connection of <paramref name="client"/>: a <see cref="KubernetesApi"/>, or a <see cref="Kubernetes"/>
+    /// (which also implements each of its operation groups).</summary>
+    public static KubernetesApi Client(object client) => client switch
+    {
+        KubernetesApi api => api,
+        Kubernetes kubernetes => KubernetesApi.Of(kubernetes),
+        _ => throw new ArgumentException($"Raw API requests need a k8s.Kubernetes client or a KubernetesApi (handlers and credentials), not {client.GetType()}.", nameof(client)),
+    };
 
     /// <summary><paramref name="path"/> (e.g. <c>api/v1/pods</c>) under the client's base address, with these query
     /// parameters escaped (null values left out).</summary>
@@ -42,7 +46,7 @@ internal static class KubernetesHttp
 
     /// <summary>Sends one request accepting JSON; returns a 2xx response (the caller disposes it) or throws.</summary>
     public static async Task<HttpResponseMessage> SendAsync(
-        Kubernetes kubernetes, HttpMethod method, Uri url, HttpContent? content, HttpCompletionOption completion, CancellationToken cancellationToken)
+        KubernetesApi kubernetes, HttpMethod method, Uri url, HttpContent? content, HttpCompletionOption completion, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(method, url) { Content = content };
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));

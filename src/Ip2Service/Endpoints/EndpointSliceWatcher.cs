@@ -24,7 +24,7 @@ namespace Ip2Service.Endpoints;
 /// the latest, so a burst of changes costs one rule write.
 /// </summary>
 internal sealed partial class EndpointSliceWatcher(
-    IKubernetes client,
+    KubernetesApi client,
     ServiceReference service,
     IReadOnlyList<InterceptRoute> routes,
     ImmutableArray<IPAddress> extraExclusions,
@@ -65,10 +65,9 @@ internal sealed partial class EndpointSliceWatcher(
     // One page, as KubernetesClient's ListNamespacedEndpointSliceAsync asked for it (continue, labelSelector, limit).
     private async Task<V1EndpointSliceList> ListPageAsync(string? continueToken, int limit, CancellationToken cancellationToken)
     {
-        var kubernetes = KubernetesHttp.Client(client);
-        var url = KubernetesHttp.Url(kubernetes.BaseUri, Path,
+        var url = KubernetesHttp.Url(client.BaseUri, Path,
             [("continue", continueToken), ("labelSelector", service.LabelSelector), ("limit", limit.ToString(CultureInfo.InvariantCulture))]);
-        using var response = await KubernetesHttp.SendAsync(kubernetes, HttpMethod.Get, url, null, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        using var response = await KubernetesHttp.SendAsync(client, HttpMethod.Get, url, null, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
         return await JsonSerializer.DeserializeAsync(body, EndpointSliceJsonContext.Default.V1EndpointSliceList, cancellationToken)
             ?? throw new InvalidDataException($"The list of {Path} answered null.");

@@ -1,11 +1,11 @@
 using System.Threading.Channels;
+using Iam4Kube.Watching;
 using Ip2Service.Endpoints;
 using Ip2Service.Iptables;
 using Ip2Service.Nodes;
 using Ip2Service.Rules;
 using Ip2Service.Sync;
 using Ip2Service.Telemetry;
-using k8s;
 using Prometheus;
 
 namespace Ip2Service.Hosting;
@@ -14,7 +14,7 @@ namespace Ip2Service.Hosting;
 internal static class Ip2ServiceServiceCollectionExtensions
 {
     /// <summary>`iptables`: one per address family to program, IPv4 first.</summary>
-    public static IServiceCollection AddIp2Service(this IServiceCollection services, RunOptions options, IReadOnlyList<IIptables> iptables, IKubernetes kubernetes)
+    public static IServiceCollection AddIp2Service(this IServiceCollection services, RunOptions options, IReadOnlyList<IIptables> iptables, KubernetesApi kubernetes)
     {
         var routes = options.Routes.IsEmpty ? [new InterceptRoute(options.Intercept, options.Service.PortName)] : options.Routes;
         var failClosed = new DesiredState(
@@ -40,7 +40,7 @@ internal static class Ip2ServiceServiceCollectionExtensions
             options.ResyncInterval,
             sp.GetRequiredService<ILogger<RuleSyncer>>()));
         services.AddHostedService(sp => new EndpointSliceWatcher(
-            sp.GetRequiredService<IKubernetes>(),
+            sp.GetRequiredService<KubernetesApi>(),
             options.Service,
             routes,
             options.ExtraExclusions,
@@ -51,7 +51,7 @@ internal static class Ip2ServiceServiceCollectionExtensions
         if (options.StartupTaint.Length > 0)
         {
             services.AddHostedService(sp => new StartupTaintLifter(
-                sp.GetRequiredService<IKubernetes>(),
+                sp.GetRequiredService<KubernetesApi>(),
                 options.NodeName,
                 options.StartupTaint,
                 sp.GetRequiredService<Readiness>(),

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using Iam4Kube.Shared;
+using Iam4Kube.Watching;
 using Ip2Service.Admin;
 using Ip2Service.Iptables;
 using Ip2Service.Rules;
@@ -29,11 +30,12 @@ internal static partial class RunCommand
         var logger = loggerFactory.CreateLogger(typeof(RunCommand).FullName!);
 
         BackendSelection backend;
-        k8s.IKubernetes kubernetes;
+        KubernetesApi kubernetes;
         try
         {
             backend = await BackendSelector.SelectAsync(options.Backend, ExternalCommand.Direct, CancellationToken.None);
-            kubernetes = new k8s.Kubernetes(configuration);
+            // Not a k8s.Kubernetes: its constructor alone compiles KubernetesClient's JSON of every model in (KubernetesApi).
+            kubernetes = KubernetesApi.Create(configuration);
         }
         catch (Exception e) when (e is IptablesCommandException or k8s.Exceptions.KubeConfigException or IOException)
         {

@@ -5,7 +5,6 @@ using System.Text.Json.Nodes;
 using Iam4Kube.Watching;
 using Ip2Service.Sync;
 using Ip2Service.Telemetry;
-using k8s;
 using k8s.Autorest;
 
 namespace Ip2Service.Nodes;
@@ -24,7 +23,7 @@ namespace Ip2Service.Nodes;
 /// </para>
 /// </summary>
 internal sealed partial class StartupTaintLifter(
-    IKubernetes client,
+    KubernetesApi client,
     string nodeName,
     string taintKey,
     Readiness readiness,
@@ -56,9 +55,8 @@ internal sealed partial class StartupTaintLifter(
     {
         try
         {
-            var kubernetes = KubernetesHttp.Client(client);
-            var url = KubernetesHttp.Url(kubernetes.BaseUri, $"api/v1/nodes/{Uri.EscapeDataString(nodeName)}", []);
-            var node = await ReadAsync(kubernetes, url, cancellationToken);
+            var url = KubernetesHttp.Url(client.BaseUri, $"api/v1/nodes/{Uri.EscapeDataString(nodeName)}", []);
+            var node = await ReadAsync(client, url, cancellationToken);
             var taints = node["spec"]?["taints"] as JsonArray ?? [];
             // Other taints are kept as they were read, every field of them (value, effect, timeAdded, any newer one).
             var remaining = taints.Where(t => t?["key"]?.GetValueKind() != JsonValueKind.String || (string?)t["key"] != taintKey).ToList();
@@ -74,7 +72,7 @@ internal sealed partial class StartupTaintLifter(
                 ["spec"] = new JsonObject { ["taints"] = new JsonArray([.. remaining.Select(t => t?.DeepClone())]) },
             };
             using var content = new StringContent(patch.ToJsonString(), Encoding.UTF8, "application/merge-patch+json");
-            using var _ = await KubernetesHttp.SendAsync(kubernetes, HttpMethod.Patch, url, content, HttpCompletionOption.ResponseContentRead, cancellationToken);
+            using var _ = await KubernetesHttp.SendAsync(client, HttpMethod.Patch, url, content, HttpCompletionOption.ResponseContentRead, cancellationToken);
             metrics.StartupTaintLifted.Set(1);
             Log.Lifted(logger, taintKey, nodeName);
             return true;
@@ -95,7 +93,7 @@ internal sealed partial class StartupTaintLifter(
 
     // The Node as a JSON tree: ip2service needs its resourceVersion and taints only, and reading it through a model
     // would need KubernetesClient's JSON (a Node's status holds quantities, which only its converters read).
-    private static async Task<JsonNode> ReadAsync(k8s.Kubernetes kubernetes, Uri url, CancellationToken cancellationToken)
+    private static async Task<JsonNode> ReadAsync(KubernetesApi kubernetes, Uri url, CancellationToken cancellationToken)
     {
         using var response = await KubernetesHttp.SendAsync(kubernetes, HttpMethod.Get, url, null, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
