@@ -7,6 +7,7 @@ using Ip2Service.Endpoints;
 using Ip2Service.Rules;
 using Ip2Service.Sync;
 using Ip2Service.Telemetry;
+using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Logging.Abstractions;
 using Prometheus;
@@ -20,6 +21,7 @@ public sealed class EndpointSliceWatcherTests : IAsyncLifetime
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(15);
 
     private readonly FakeKubernetesApiServer _api = new();
+    private KubernetesApi? _connection;
     private readonly Channel<DesiredState> _states = Channel.CreateUnbounded<DesiredState>();
     private readonly Ip2ServiceMetrics _metrics = new(Metrics.NewCustomRegistry());
     private EndpointSliceWatcher? _watcher;
@@ -33,6 +35,7 @@ public sealed class EndpointSliceWatcherTests : IAsyncLifetime
             await _watcher.StopAsync(CancellationToken.None);
             _watcher.Dispose();
         }
+        _connection?.Dispose();
         await _api.DisposeAsync();
     }
 
@@ -200,7 +203,7 @@ public sealed class EndpointSliceWatcherTests : IAsyncLifetime
     private async Task StartAsync(WatchSettings? settings = null)
     {
         _watcher = new EndpointSliceWatcher(
-            _api.CreateClient(),
+            Connect(),
             new ServiceReference(Namespace, Service, "http"),
             [new InterceptRoute(InterceptTarget.Default, "http")],
             ImmutableArray<IPAddress>.Empty,
@@ -218,4 +221,8 @@ public sealed class EndpointSliceWatcherTests : IAsyncLifetime
         using var cts = new CancellationTokenSource(Timeout);
         return await _states.Reader.ReadAsync(cts.Token);
     }
+
+    // ip2service's own connection (as RunCommand makes it from the kubeconfig), not a k8s.Kubernetes.
+    private KubernetesApi Connect() =>
+        _connection = KubernetesApi.Create(KubernetesClientConfiguration.BuildConfigFromConfigFile(_api.KubeconfigPath));
 }

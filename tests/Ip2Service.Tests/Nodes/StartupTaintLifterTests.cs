@@ -2,11 +2,13 @@ using System.Threading.Channels;
 using Iam4Kube.Testing;
 using Iam4Kube.Testing.Builders;
 using Iam4Kube.Testing.Kubernetes;
+using Iam4Kube.Watching;
 using Ip2Service.Nodes;
 using Ip2Service.Rules;
 using Ip2Service.Sync;
 using Ip2Service.Telemetry;
 using Ip2Service.Tests.TestSupport;
+using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Logging.Abstractions;
 using Prometheus;
@@ -23,6 +25,7 @@ public sealed class StartupTaintLifterTests : IAsyncLifetime
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(15);
 
     private readonly FakeKubernetesApiServer _api = new();
+    private KubernetesApi? _connection;
     private readonly FakeIptables _iptables = new();
     private readonly Channel<DesiredState> _desired = Channel.CreateUnbounded<DesiredState>();
     private readonly Ip2ServiceMetrics _metrics = new(Metrics.NewCustomRegistry());
@@ -55,6 +58,7 @@ public sealed class StartupTaintLifterTests : IAsyncLifetime
             await _syncer.StopAsync(CancellationToken.None);
             _syncer.Dispose();
         }
+        _connection?.Dispose();
         await _api.DisposeAsync();
     }
 
@@ -149,7 +153,7 @@ public sealed class StartupTaintLifterTests : IAsyncLifetime
             TimeProvider.System,
             TimeSpan.FromSeconds(5),
             NullLogger<RuleSyncer>.Instance);
-        _lifter = new StartupTaintLifter(_api.CreateClient(), NodeName, Taint, readiness, _metrics, TimeProvider.System, NullLogger<StartupTaintLifter>.Instance);
+        _lifter = new StartupTaintLifter(Connect(), NodeName, Taint, readiness, _metrics, TimeProvider.System, NullLogger<StartupTaintLifter>.Instance);
         await _syncer.StartAsync(CancellationToken.None);
         await _lifter.StartAsync(CancellationToken.None);
     }
@@ -158,4 +162,8 @@ public sealed class StartupTaintLifterTests : IAsyncLifetime
         new(
             [new TargetRules(InterceptTarget.Default, EndpointSet.ForEndpoints([new BackendEndpoint(System.Net.IPAddress.Parse("10.0.0.1"), 8080)], []))],
             Synced: true);
+
+    // ip2service's own connection (as RunCommand makes it from the kubeconfig), not a k8s.Kubernetes.
+    private KubernetesApi Connect() =>
+        _connection = KubernetesApi.Create(KubernetesClientConfiguration.BuildConfigFromConfigFile(_api.KubeconfigPath));
 }
