@@ -31,6 +31,11 @@ internal sealed partial class StartupTaintLifter(
     TimeProvider time,
     ILogger<StartupTaintLifter> logger) : BackgroundService
 {
+    // Each read-modify-write is bounded as KubernetesClient's typed calls were (its HttpClient's 100 s timeout): an
+    // API server that accepts the request and never answers costs one attempt, not the lift. Real time, not the
+    // injected clock: it bounds a network wait, which no test's simulated schedule advances.
+    private static readonly TimeSpan AttemptTimeout = TimeSpan.FromSeconds(100);
+
     private readonly Backoff _backoff = new(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(30));
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -51,8 +56,11 @@ internal sealed partial class StartupTaintLifter(
     }
 
     /// <summary>True when the taint is gone (lifted now, or found absent).</summary>
-    private async Task<bool> TryLiftAsync(CancellationToken cancellationToken)
+    private async Task<bool> TryLiftAsync(CancellationToken stoppingToken)
     {
+        using var attempt = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        attempt.CancelAfter(AttemptTimeout);
+        var cancellationToken = attempt.Token;
         try
         {
             var url = KubernetesHttp.Url(client.BaseUri, $"api/v1/nodes/{Uri.EscapeDataString(nodeName)}", []);
@@ -83,7 +91,7 @@ internal sealed partial class StartupTaintLifter(
             Log.Conflict(logger, nodeName);
             return false;
         }
-        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
         {
             metrics.StartupTaintErrors.Inc();
             Log.Failed(logger, taintKey, nodeName, WatchFailures.Describe(e), e);
