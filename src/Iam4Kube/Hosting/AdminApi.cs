@@ -1,10 +1,9 @@
 using Iam4Kube.Explain;
 using Iam4Kube.Observability;
-using Iam4Kube.Shared;
 
 namespace Iam4Kube.Hosting;
 
-/// <summary>The admin port: liveness, readiness and Prometheus metrics (the shared mapping, iam4kube's words). Never
+/// <summary>The admin port: liveness, readiness and Prometheus metrics (AdminEndpoints.cs, in iam4kube's words). Never
 /// reachable on the metadata port.</summary>
 internal static class AdminApi
 {

@@ -3,7 +3,7 @@ using Xunit;
 
 namespace Iam4Kube.Testing.Programs;
 
-/// <summary>What both binaries' admin endpoints (src/Iam4Kube.Shared/AdminEndpoints.cs) answer, checked byte for byte.</summary>
+/// <summary>What both binaries' admin endpoints (iam4kube: src/Iam4Kube/Hosting/AdminEndpoints.cs; ip2service: src/Ip2Service/Hosting/AdminApi.cs) answer, checked byte for byte.</summary>
 public static class AdminAnswers
 {
     /// <summary>A plain-text answer (/healthz, /readyz): exactly this status, content type, body and length.</summary>

@@ -6,7 +6,7 @@ namespace Iam4Kube.Tests.Hosting;
 
 /// <summary>
 /// iam4kube's admin answers, byte for byte (status, content type, body): the mapping is shared with ip2service
-/// (src/Iam4Kube.Shared/AdminEndpoints.cs), each binary's words are its own.
+/// (src/Iam4Kube/Hosting/AdminEndpoints.cs), each binary's words are its own.
 /// </summary>
 public sealed class AdminApiTests : ClusterBeforeAppTests
 {

@@ -12,7 +12,7 @@ namespace Ip2Service.Tests.Hosting;
 
 /// <summary>
 /// ip2service's admin answers on --admin-listen, byte for byte (status, content type, body), as they were when ASP.NET
-/// Core served them (the same words and types as iam4kube's src/Iam4Kube.Shared/AdminEndpoints.cs, each binary's
+/// Core served them (the same words and types as iam4kube's src/Iam4Kube/Hosting/AdminEndpoints.cs, each binary's
 /// words its own), now from its own server (src/Ip2Service/Admin).
 /// </summary>
 public sealed class AdminApiTests : IAsyncLifetime

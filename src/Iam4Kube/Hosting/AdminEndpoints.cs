@@ -1,16 +1,12 @@
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
 using Prometheus;
 
-namespace Iam4Kube.Shared;
+namespace Iam4Kube.Hosting;
 
 /// <summary>
-/// The admin endpoints both binaries serve: <c>/healthz</c> (the process answers), <c>/readyz</c> (200 when ready,
-/// 503 when not, with the binary's own text) and <c>/metrics</c> (the binary's Prometheus registry). Each binary
-/// keeps its own words (docs/operations.md): iam4kube's bodies have no trailing newline, ip2service's have one.
-/// iam4kube maps them here; ip2service gives the same answers without ASP.NET Core (src/Ip2Service/Admin,
-/// Hosting/AdminApi.cs: issue 15, its footprint).
+/// iam4kube's admin endpoints: <c>/healthz</c> (the process answers), <c>/readyz</c> (200 when ready, 503 when not,
+/// with the given text) and <c>/metrics</c> (the Prometheus registry). ip2service gives the same answers in its own
+/// words without ASP.NET Core (src/Ip2Service/Admin, Hosting/AdminApi.cs: issue 15, its footprint), so this lives
+/// with iam4kube since ip2service stopped mapping it.
 /// </summary>
 internal static class AdminEndpoints
 {
