@@ -97,8 +97,9 @@ internal sealed partial class ControllerRole(
                                   || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
             var code = (e as AmazonServiceException)?.ErrorCode is { Length: > 0 } c ? c : e.GetType().Name;
-            _problem = $"cannot assume the controller role {roleArn} (--assume-role-arn): {code}: {e.Message}";
+            // Counted before the problem shows, so whoever reads the reason on /readyz finds the metric already moved.
             metrics.ControllerRoleRefreshes.WithLabels(code).Inc();
+            _problem = $"cannot assume the controller role {roleArn} (--assume-role-arn): {code}: {e.Message}";
             Log.Failed(logger, roleArn, code, e.Message, _current is not null);
             return false;
         }

@@ -62,9 +62,18 @@ public sealed class RoleChainingTests : ClusterBeforeAppTests
 
         using var admin = Host.AdminClient();
         await Eventually.TrueAsync(() => Host.Sts.Calls.Any(c => c.RoleArn == ControllerArn), TimeSpan.FromSeconds(10), "the controller role was never asked for");
-        var readyz = await admin.GetAsync("/readyz");
+        // The fake STS records the call before iam4kube has read the refusal, so /readyz first says "not assumed yet"
+        // and then, once the answer is in, why: wait for the second, bounded; it must never turn ready meanwhile.
+        var readyz = await Eventually.ObserveAsync(
+            async () =>
+            {
+                using var answer = await admin.GetAsync("/readyz");
+                return (answer.StatusCode, Body: await answer.Content.ReadAsStringAsync());
+            },
+            seen => seen.StatusCode != HttpStatusCode.ServiceUnavailable || seen.Body.Contains("AccessDenied", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(10));
         Assert.Equal(HttpStatusCode.ServiceUnavailable, readyz.StatusCode);
-        Assert.Contains($"cannot assume the controller role {ControllerArn} (--assume-role-arn): AccessDenied", await readyz.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Contains($"cannot assume the controller role {ControllerArn} (--assume-role-arn): AccessDenied", readyz.Body, StringComparison.Ordinal);
 
         // Pods wait, then hear why: the application role is not to blame.
         using var pod = Host.ClientFrom("127.0.32.1");
