@@ -64,7 +64,8 @@ public class TokenDoorBenchmarks : IDisposable
 
         // As iam4kube runs in the bench (--log-level warn): Events go to the API server through their loop, the
         // audit log is off because information is.
-        var client = _api.CreateClient();
+        // iam4kube's connection type over the fake's own client (the fake disposes it).
+        var client = Iam4Kube.Watching.KubernetesApi.Of((k8s.Kubernetes)_api.CreateClient());
         _events = new KubernetesPodEvents(client, metrics, time, NullLogger<KubernetesPodEvents>.Instance);
         await _events.StartAsync(CancellationToken.None);
         var reporter = new OutcomeReporter(metrics, _events, new AuditLog(enabled: true, time, NullLogger<AuditLog>.Instance), NullLogger<OutcomeReporter>.Instance);

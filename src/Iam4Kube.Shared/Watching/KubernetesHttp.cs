@@ -44,11 +44,19 @@ internal static class KubernetesHttp
         return new Uri(url.ToString());
     }
 
-    /// <summary>Sends one request accepting JSON; returns a 2xx response (the caller disposes it) or throws.</summary>
+    /// <summary>Sends one request accepting JSON; returns a 2xx response (the caller disposes it) or throws.
+    /// <paramref name="version"/>: the HTTP version asked for (default 1.1; iam4kube asks for 2.0 where KubernetesClient's
+    /// typed calls did, the server or the TLS negotiation settling on 1.1 when it has no HTTP/2).</summary>
     public static async Task<HttpResponseMessage> SendAsync(
-        KubernetesApi kubernetes, HttpMethod method, Uri url, HttpContent? content, HttpCompletionOption completion, CancellationToken cancellationToken)
+        KubernetesApi kubernetes, HttpMethod method, Uri url, HttpContent? content, HttpCompletionOption completion, CancellationToken cancellationToken,
+        Version? version = null)
     {
         using var request = new HttpRequestMessage(method, url) { Content = content };
+        if (version is not null)
+        {
+            request.Version = version;
+        }
+
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
         if (kubernetes.Credentials is { } credentials)
         {

@@ -12,7 +12,7 @@ namespace Iam4Kube.Watching;
 /// One watch request (<c>GET …?watch=true</c>) and its newline-delimited event stream, read as kube-apiserver writes
 /// it: <c>{"type":"ADDED|MODIFIED|DELETED|BOOKMARK|ERROR","object":{…}}</c>, one per line. KubernetesClient.Aot (the
 /// build ip2service's NativeAOT needs) has no watch support, so both binaries read watches here, through the client's
-/// own handler chain and credentials, with its source-generated JSON.
+/// own handler chain and credentials, with each binary's own source-generated JSON.
 /// <para>What the informer relies on: events come in order; an ERROR event's Status goes to <c>onError</c> as a
 /// <see cref="KubernetesException"/> and ends the enumeration (kube-apiserver closes the stream after it); a non-2xx
 /// answer throws <see cref="HttpOperationException"/> with the Status body, as KubernetesClient's calls do; a dropped
@@ -30,20 +30,9 @@ internal static class WatchStream
     private const int InitialBufferBytes = 16 * 1024;
 
     /// <summary>Starts a watch of <paramref name="path"/> (e.g. <c>api/v1/pods</c>) with these query parameters (null
-    /// values left out) and yields its events. <paramref name="client"/> is a <see cref="Kubernetes"/> (or one of its
-    /// operation groups, which it implements).</summary>
-    public static IAsyncEnumerable<(WatchEventType Type, T Object)> ReadAsync<T>(
-        object client,
-        string path,
-        IEnumerable<(string Name, string? Value)> query,
-        Action<Exception>? onError,
-        CancellationToken cancellationToken,
-        int maxEventBytes = MaxEventBytes)
-        where T : IKubernetesObject<V1ObjectMeta> =>
-        ReadAsync(client, path, query, WatchDecoder<T>.KubernetesJson, onError, cancellationToken, maxEventBytes);
-
-    /// <summary>The same, decoding objects and ERROR Statuses with <paramref name="decoder"/>: ip2service passes its
-    /// own source-generated metadata, so its binary never carries KubernetesClient's (every Kubernetes model).</summary>
+    /// values left out) and yields its events, decoding objects and ERROR Statuses with <paramref name="decoder"/> (each
+    /// binary's own source-generated metadata, so that neither carries KubernetesClient's JSON of every Kubernetes
+    /// model). <paramref name="client"/> is a <see cref="KubernetesApi"/> (or, in tests, a <see cref="Kubernetes"/>).</summary>
     public static async IAsyncEnumerable<(WatchEventType Type, T Object)> ReadAsync<T>(
         object client,
         string path,

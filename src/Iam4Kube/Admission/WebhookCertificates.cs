@@ -1,6 +1,8 @@
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
+using Iam4Kube.Cluster;
+using Iam4Kube.Watching;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
@@ -32,7 +34,7 @@ internal sealed record WebhookTlsSettings(string Namespace, string ServiceName, 
 /// equal to the Secret's ca.crt (either missing is a warning: both kinds of webhook are optional). Updates carry
 /// the resourceVersion read, so two replicas renewing at once cannot overwrite each other: the loser re-reads.
 /// </summary>
-internal sealed partial class WebhookCertificates(IKubernetes client, WebhookTlsSettings settings, TimeProvider time, ILogger<WebhookCertificates> logger)
+internal sealed partial class WebhookCertificates(KubernetesApi client, WebhookTlsSettings settings, TimeProvider time, ILogger<WebhookCertificates> logger)
     : BackgroundService
 {
     private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(5);
@@ -101,7 +103,7 @@ internal sealed partial class WebhookCertificates(IKubernetes client, WebhookTls
     {
         try
         {
-            return await client.CoreV1.ReadNamespacedSecretAsync(WebhookTlsSettings.SecretName, settings.Namespace, cancellationToken: cancellationToken);
+            return await client.ReadNamespacedSecretAsync(WebhookTlsSettings.SecretName, settings.Namespace, cancellationToken);
         }
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
         {
@@ -113,19 +115,19 @@ internal sealed partial class WebhookCertificates(IKubernetes client, WebhookTls
     {
         if (existing is null)
         {
-            return client.CoreV1.CreateNamespacedSecretAsync(new V1Secret
+            return client.CreateNamespacedSecretAsync(new V1Secret
             {
                 ApiVersion = "v1",
                 Kind = "Secret",
                 Type = "kubernetes.io/tls",
                 Metadata = new V1ObjectMeta { Name = WebhookTlsSettings.SecretName, NamespaceProperty = settings.Namespace, Labels = new Dictionary<string, string> { ["app.kubernetes.io/name"] = "iam4kube" } },
                 Data = material.ToSecretData(),
-            }, settings.Namespace, cancellationToken: cancellationToken);
+            }, settings.Namespace, cancellationToken);
         }
 
         // The resourceVersion read makes this conditional: 409 if another replica wrote in between.
         existing.Data = material.ToSecretData();
-        return client.CoreV1.ReplaceNamespacedSecretAsync(existing, WebhookTlsSettings.SecretName, settings.Namespace, cancellationToken: cancellationToken);
+        return client.ReplaceNamespacedSecretAsync(existing, WebhookTlsSettings.SecretName, settings.Namespace, cancellationToken);
     }
 
     private void Load(WebhookTlsMaterial material)
@@ -143,16 +145,15 @@ internal sealed partial class WebhookCertificates(IKubernetes client, WebhookTls
     private async Task SyncCaBundleAsync(WebhookTlsMaterial material, CancellationToken cancellationToken)
     {
         var bundle = Encoding.ASCII.GetBytes(material.CaCertificate);
-        var admission = client.AdmissionregistrationV1;
         await SyncCaBundleAsync("MutatingWebhookConfiguration", settings.ConfigurationName, bundle,
-            async name => (await admission.ReadMutatingWebhookConfigurationAsync(name, cancellationToken: cancellationToken)).Webhooks?.Select(w => (w.Name, w.ClientConfig?.CaBundle)),
-            (patch, name) => admission.PatchMutatingWebhookConfigurationAsync(patch, name, cancellationToken: cancellationToken),
+            async name => (await client.ReadMutatingWebhookConfigurationAsync(name, cancellationToken)).Webhooks?.Select(w => (w.Name, w.ClientConfig?.CaBundle)),
+            (patch, name) => client.PatchMutatingWebhookConfigurationAsync(patch, name, cancellationToken),
             Log.NoConfiguration);
         if (settings.ValidatingConfigurationName is { Length: > 0 } validating)
         {
             await SyncCaBundleAsync("ValidatingWebhookConfiguration", validating, bundle,
-                async name => (await admission.ReadValidatingWebhookConfigurationAsync(name, cancellationToken: cancellationToken)).Webhooks?.Select(w => (w.Name, w.ClientConfig?.CaBundle)),
-                (patch, name) => admission.PatchValidatingWebhookConfigurationAsync(patch, name, cancellationToken: cancellationToken),
+                async name => (await client.ReadValidatingWebhookConfigurationAsync(name, cancellationToken)).Webhooks?.Select(w => (w.Name, w.ClientConfig?.CaBundle)),
+                (patch, name) => client.PatchValidatingWebhookConfigurationAsync(patch, name, cancellationToken),
                 Log.NoValidatingConfiguration);
         }
     }
@@ -163,7 +164,7 @@ internal sealed partial class WebhookCertificates(IKubernetes client, WebhookTls
         string configurationName,
         byte[] bundle,
         Func<string, Task<IEnumerable<(string Name, byte[]? CaBundle)>?>> read,
-        Func<V1Patch, string, Task> patch,
+        Func<string, string, Task> patch,
         Action<ILogger, string> missing)
     {
         List<(string Name, byte[]? CaBundle)> webhooks;
@@ -193,7 +194,7 @@ internal sealed partial class WebhookCertificates(IKubernetes client, WebhookTls
 
         if (operations.Count > 0)
         {
-            await patch(new V1Patch("[" + string.Join(",", operations) + "]", V1Patch.PatchType.JsonPatch), configurationName);
+            await patch("[" + string.Join(",", operations) + "]", configurationName);
             Log.CaBundlePatched(logger, operations.Count / 2, kind, configurationName);
         }
     }

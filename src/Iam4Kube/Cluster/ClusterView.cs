@@ -1,7 +1,6 @@
 using Iam4Kube.Observability;
 using Iam4Kube.Stores;
 using Iam4Kube.Watching;
-using k8s;
 using k8s.Models;
 
 namespace Iam4Kube.Cluster;
@@ -16,7 +15,7 @@ internal sealed class ClusterView : BackgroundService, IClusterSource
     private readonly Task _synced;
 
     public ClusterView(
-        IKubernetes client,
+        KubernetesApi client,
         PodIndex pods,
         ServiceAccountStore serviceAccounts,
         NodeStore nodes,
@@ -52,7 +51,7 @@ internal sealed class ClusterView : BackgroundService, IClusterSource
 
     /// <summary>
     /// Every kind iam4kube lists and watches, one entry each: the resource (metric label, log word, RBAC resource),
-    /// the RBAC verbs it needs, its list and watch calls, the handler that applies it to its store (below), the
+    /// the RBAC verbs it needs, the path it is listed and watched at, the handler that applies it to its store (below), the
     /// store's count. Adding a kind is an entry here, its store in Stores/, and its RBAC line (WatchedKindsTests
     /// checks deploy/base grants every entry's verbs).
     /// </summary>
@@ -62,34 +61,26 @@ internal sealed class ClusterView : BackgroundService, IClusterSource
             "pods",
             // get: a suspect IP's survivor is confirmed with a GET (ConfirmSurvivorsAsync).
             ["get", "list", "watch"],
-            (client, token, limit, ct) => client.CoreV1.ListPodForAllNamespacesAsync(continueParameter: token, limit: limit, cancellationToken: ct),
-            (client, rv, timeout, onError, ct) => client.CoreV1.WatchListPodForAllNamespacesAsync(
-                allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: timeout, onError: onError, cancellationToken: ct),
+            "api/v1/pods",
             stores => new PodHandler(stores.Pods),
             stores => stores.Pods.Count,
             stores => stores.Pods.RelistRequested),
         new WatchedKind<V1ServiceAccount, V1ServiceAccountList, ServiceAccountStore.Listed>(
             "serviceaccounts",
             ["list", "watch"],
-            (client, token, limit, ct) => client.CoreV1.ListServiceAccountForAllNamespacesAsync(continueParameter: token, limit: limit, cancellationToken: ct),
-            (client, rv, timeout, onError, ct) => client.CoreV1.WatchListServiceAccountForAllNamespacesAsync(
-                allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: timeout, onError: onError, cancellationToken: ct),
+            "api/v1/serviceaccounts",
             stores => new ServiceAccountHandler(stores.ServiceAccounts),
             stores => stores.ServiceAccounts.Count),
         new WatchedKind<V1Node, V1NodeList, NodeInfo>(
             "nodes",
             ["list", "watch"],
-            (client, token, limit, ct) => client.CoreV1.ListNodeAsync(continueParameter: token, limit: limit, cancellationToken: ct),
-            (client, rv, timeout, onError, ct) => client.CoreV1.WatchListNodeAsync(
-                allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: timeout, onError: onError, cancellationToken: ct),
+            "api/v1/nodes",
             stores => new NodeHandler(stores.Nodes),
             stores => stores.Nodes.Count),
         new WatchedKind<V1Namespace, V1NamespaceList, NamespaceStore.Listed>(
             "namespaces",
             ["list", "watch"],
-            (client, token, limit, ct) => client.CoreV1.ListNamespaceAsync(continueParameter: token, limit: limit, cancellationToken: ct),
-            (client, rv, timeout, onError, ct) => client.CoreV1.WatchListNamespaceAsync(
-                allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: timeout, onError: onError, cancellationToken: ct),
+            "api/v1/namespaces",
             // Only with --namespace-restrictions: a namespace's annotations say which roles its workloads may have.
             stores => stores.Namespaces is { Watched: true } store ? new NamespaceHandler(store) : null,
             stores => stores.Namespaces?.Count ?? 0),
@@ -102,7 +93,7 @@ internal sealed class ClusterView : BackgroundService, IClusterSource
         Task.WhenAll(_informers.Select(run => Task.Run(() => run(stoppingToken), stoppingToken)));
 
     /// <summary>Asks the API server about the last claimant of each suspect IP (a GET, not a relist).</summary>
-    private static async Task ConfirmSurvivorsAsync(IKubernetes client, PodIndex pods, CancellationToken stoppingToken)
+    private static async Task ConfirmSurvivorsAsync(KubernetesApi client, PodIndex pods, CancellationToken stoppingToken)
     {
         try
         {
@@ -111,7 +102,7 @@ internal sealed class ClusterView : BackgroundService, IClusterSource
                 var name = confirmation.Claimant.Name;
                 try
                 {
-                    var pod = await client.CoreV1.ReadNamespacedPodAsync(name.Name, name.Namespace, cancellationToken: stoppingToken);
+                    var pod = await client.ReadNamespacedPodAsync(name.Name, name.Namespace, stoppingToken);
                     pods.Confirm(confirmation, PodInfo.FromPod(pod));
                 }
                 catch (k8s.Autorest.HttpOperationException e) when (e.Response?.StatusCode == System.Net.HttpStatusCode.NotFound)

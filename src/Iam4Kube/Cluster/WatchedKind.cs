@@ -17,22 +17,25 @@ internal interface IWatchedKind
     /// <summary>The RBAC verbs iam4kube needs on it (WatchedKindsTests checks deploy/base grants them).</summary>
     IReadOnlyList<string> Verbs { get; }
 
+    /// <summary>Where it is listed and watched, e.g. <c>api/v1/pods</c>.</summary>
+    string Path { get; }
+
     /// <summary>Its informer over <paramref name="stores"/>; null when these options do not watch it.</summary>
-    WatchedInformer? Create(IKubernetes client, ClusterStores stores, IInformerReport report, WatchSettings settings, TimeProvider time);
+    WatchedInformer? Create(KubernetesApi client, ClusterStores stores, IInformerReport report, WatchSettings settings, TimeProvider time);
 }
 
 /// <summary>A kind's running informer and the count of its store (iam4kube_cluster_objects).</summary>
 internal sealed record WatchedInformer(string Resource, Func<CancellationToken, Task> RunAsync, Task Synced, Func<int> Count);
 
 /// <summary>
-/// A watched kind in one entry: its list and watch calls, the handler that applies it to its store (null: not
-/// watched), the store's count, and who may ask for a relist.
+/// A watched kind in one entry: its collection's path (listed in pages and watched there, see
+/// <see cref="KubernetesCalls"/>; its item and list types are in <see cref="ApiJsonContext"/>), the handler that
+/// applies it to its store (null: not watched), the store's count, and who may ask for a relist.
 /// </summary>
 internal sealed record WatchedKind<TItem, TList, TKept>(
     string Resource,
     IReadOnlyList<string> Verbs,
-    Func<IKubernetes, string?, int, CancellationToken, Task<TList>> List,
-    Func<IKubernetes, string, int, Action<Exception>, CancellationToken, IAsyncEnumerable<(WatchEventType, TItem)>> Watch,
+    string Path,
     Func<ClusterStores, IResourceHandler<TItem, TKept>?> Handler,
     Func<ClusterStores, int> Count,
     Func<ClusterStores, IRelistRequests>? Relist = null) : IWatchedKind
@@ -40,7 +43,7 @@ internal sealed record WatchedKind<TItem, TList, TKept>(
     where TList : IItems<TItem>, IMetadata<V1ListMeta>
     where TKept : class
 {
-    public WatchedInformer? Create(IKubernetes client, ClusterStores stores, IInformerReport report, WatchSettings settings, TimeProvider time)
+    public WatchedInformer? Create(KubernetesApi client, ClusterStores stores, IInformerReport report, WatchSettings settings, TimeProvider time)
     {
         if (Handler(stores) is not { } handler)
         {
@@ -48,8 +51,8 @@ internal sealed record WatchedKind<TItem, TList, TKept>(
         }
 
         var informer = new ResourceInformer<TItem, TList, TKept>(
-            (token, limit, ct) => List(client, token, limit, ct),
-            (rv, timeout, onError, ct) => Watch(client, rv, timeout, onError, ct),
+            (token, limit, ct) => client.ListAsync<TList>(Path, token, limit, ct),
+            (rv, timeout, onError, ct) => client.WatchAsync<TItem>(Path, rv, timeout, onError, ct),
             handler,
             report,
             settings,

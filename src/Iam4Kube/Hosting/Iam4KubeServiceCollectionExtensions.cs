@@ -15,7 +15,6 @@ using Iam4Kube.Policy;
 using Iam4Kube.Stores;
 using Iam4Kube.Waiting;
 using Iam4Kube.Watching;
-using k8s;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Iam4Kube.Hosting;
@@ -63,7 +62,9 @@ internal static class Iam4KubeServiceCollectionExtensions
         }
         else
         {
-            services.TryAddSingleton<IKubernetes>(_ => new Kubernetes(KubernetesConfiguration.Load(options)));
+            // The connection only (TLS, credentials), not KubernetesClient's typed client: see KubernetesCalls. A
+            // singleton made by the container, so the container disposes it (its HttpClient) with the host.
+            services.TryAddSingleton(_ => KubernetesApi.Create(KubernetesConfiguration.Load(options)));
             services.AddSingleton<ClusterView>();
             services.AddSingleton<IClusterSource>(sp => sp.GetRequiredService<ClusterView>());
             services.AddHostedService(sp => sp.GetRequiredService<ClusterView>());
@@ -159,7 +160,7 @@ internal static class Iam4KubeServiceCollectionExtensions
         if (options.TokenListen is not null && options.ClusterFile is null)
         {
             services.AddSingleton(sp => new ServiceAccountTokenVerifier(
-                sp.GetRequiredService<IKubernetes>(),
+                sp.GetRequiredService<KubernetesApi>(),
                 options.TokenAudience,
                 options.TokenReviewRate,
                 options.TokenReviewBurst,

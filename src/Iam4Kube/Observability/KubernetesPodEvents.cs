@@ -1,6 +1,8 @@
 using System.Text.Json;
 using System.Threading.Channels;
+using Iam4Kube.Cluster;
 using Iam4Kube.Stores;
+using Iam4Kube.Watching;
 using k8s;
 using k8s.Models;
 
@@ -11,7 +13,7 @@ namespace Iam4Kube.Observability;
 /// with repeats aggregated into its count, so SDKs refreshing every few minutes on thousands of pods cannot flood
 /// the API server. A single loop owns all state; requests only enqueue.
 /// </summary>
-internal sealed partial class KubernetesPodEvents(IKubernetes client, Iam4KubeMetrics metrics, TimeProvider time, ILogger<KubernetesPodEvents> logger)
+internal sealed partial class KubernetesPodEvents(KubernetesApi client, Iam4KubeMetrics metrics, TimeProvider time, ILogger<KubernetesPodEvents> logger)
     : BackgroundService, IPodEvents
 {
     public static readonly TimeSpan Window = TimeSpan.FromMinutes(10);
@@ -96,7 +98,7 @@ internal sealed partial class KubernetesPodEvents(IKubernetes client, Iam4KubeMe
     {
         var pod = series.Pod;
         var now = series.WrittenAt.UtcDateTime;
-        var created = await client.CoreV1.CreateNamespacedEventAsync(
+        var created = await client.CreateNamespacedEventAsync(
             new Corev1Event
             {
                 Metadata = new V1ObjectMeta { GenerateName = pod.Name.Name + ".", NamespaceProperty = pod.Name.Namespace },
@@ -119,7 +121,7 @@ internal sealed partial class KubernetesPodEvents(IKubernetes client, Iam4KubeMe
                 ReportingInstance = _instance,
             },
             pod.Name.Namespace,
-            cancellationToken: cancellationToken);
+            cancellationToken);
         return created.Metadata.Name;
     }
 
@@ -127,7 +129,7 @@ internal sealed partial class KubernetesPodEvents(IKubernetes client, Iam4KubeMe
     {
         var patch = JsonSerializer.Serialize(new EventPatch(series.Count, series.WrittenAt.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture), message),
             EventPatchJsonContext.Default.EventPatch);
-        await client.CoreV1.PatchNamespacedEventAsync(new V1Patch(patch, V1Patch.PatchType.MergePatch), series.EventName, series.Pod.Name.Namespace, cancellationToken: cancellationToken);
+        await client.PatchNamespacedEventAsync(patch, series.EventName!, series.Pod.Name.Namespace, cancellationToken);
     }
 
     private void Prune(DateTimeOffset now)

@@ -4,8 +4,10 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Threading.RateLimiting;
+using Iam4Kube.Cluster;
 using Iam4Kube.Observability;
 using Iam4Kube.Outcomes;
+using Iam4Kube.Watching;
 using k8s;
 using k8s.Models;
 
@@ -45,7 +47,7 @@ internal sealed partial class ServiceAccountTokenVerifier : IDisposable
     // of random tokens adds nothing.
     private readonly ConditionalWeakTable<string, HashedToken> _hashed = new();
     private readonly Prometheus.Counter.Child _cachedVerdicts;
-    private readonly IKubernetes _client;
+    private readonly KubernetesApi _client;
     private readonly string _audience;
     private readonly TimeProvider _time;
     private readonly Iam4KubeMetrics _metrics;
@@ -54,7 +56,7 @@ internal sealed partial class ServiceAccountTokenVerifier : IDisposable
     private readonly ConcurrencyLimiter _concurrency;
     private readonly CancellationTokenSource _stopping = new();
 
-    public ServiceAccountTokenVerifier(IKubernetes client, string audience, double reviewsPerSecond, int burst, int capacity,
+    public ServiceAccountTokenVerifier(KubernetesApi client, string audience, double reviewsPerSecond, int burst, int capacity,
         TimeProvider time, Iam4KubeMetrics metrics, ILogger<ServiceAccountTokenVerifier> logger)
     {
         _client = client;
@@ -187,12 +189,12 @@ internal sealed partial class ServiceAccountTokenVerifier : IDisposable
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
             timeout.CancelAfter(ReviewTimeout);
-            var review = await _client.AuthenticationV1.CreateTokenReviewAsync(new V1TokenReview
+            var review = await _client.CreateTokenReviewAsync(new V1TokenReview
             {
                 ApiVersion = "authentication.k8s.io/v1",
                 Kind = "TokenReview",
                 Spec = new V1TokenReviewSpec { Token = token, Audiences = [_audience] },
-            }, cancellationToken: timeout.Token);
+            }, timeout.Token);
             status = review?.Status;
         }
         catch (Exception e) when (e is not OutOfMemoryException)

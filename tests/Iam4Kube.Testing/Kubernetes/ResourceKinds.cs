@@ -12,7 +12,8 @@ internal static class ResourceKinds
 
     public static readonly ResourceKind Nodes = ResourceKind.Of<V1Node>(string.Empty, "v1", "nodes", namespaced: false);
 
-    public static readonly ResourceKind Events = ResourceKind.Of<Corev1Event>(string.Empty, "v1", "events", namespaced: true);
+    public static readonly ResourceKind Events = ResourceKind.Of<Corev1Event>(
+        string.Empty, "v1", "events", namespaced: true, "eventTime", "series.lastObservedTime");
 
     public static readonly ResourceKind Namespaces = ResourceKind.Of<V1Namespace>(
         string.Empty, "v1", "namespaces", namespaced: false);

@@ -2,24 +2,23 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Iam4Kube.Admission;
 using Iam4Kube.Testing.Kubernetes;
-using k8s;
+using Iam4Kube.Tests.TestSupport;
 using k8s.Models;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Iam4Kube.Tests.Admission;
 
-/// <summary>The webhook's TLS Secret and caBundle, kept against the fake API server through the real KubernetesClient.</summary>
+/// <summary>The webhook's TLS Secret and caBundle, kept against the fake API server through iam4kube's own connection.</summary>
 public sealed class WebhookCertificatesTests : IAsyncLifetime
 {
     private const string Namespace = "iam4kube";
     private const string ValidatingName = "iam4kube-validating";
     private readonly FakeKubernetesApiServer _api = new();
-    private IKubernetes _client = null!;
+    private readonly FakeApiConnections _connections;
 
     public async Task InitializeAsync()
     {
         await _api.StartAsync();
-        _client = _api.CreateClient();
         _api.Create(new V1MutatingWebhookConfiguration
         {
             ApiVersion = "admissionregistration.k8s.io/v1",
@@ -44,7 +43,13 @@ public sealed class WebhookCertificatesTests : IAsyncLifetime
         });
     }
 
-    public async Task DisposeAsync() => await _api.DisposeAsync();
+    public WebhookCertificatesTests() => _connections = new FakeApiConnections(_api);
+
+    public async Task DisposeAsync()
+    {
+        _connections.Dispose();
+        await _api.DisposeAsync();
+    }
 
     private static V1MutatingWebhook Webhook(string name) => new()
     {
@@ -63,7 +68,7 @@ public sealed class WebhookCertificatesTests : IAsyncLifetime
     };
 
     private WebhookCertificates Replica(string? validating = ValidatingName) =>
-        new(_api.CreateClient(), new WebhookTlsSettings(Namespace, "iam4kube", "iam4kube") { ValidatingConfigurationName = validating }, TimeProvider.System, NullLogger<WebhookCertificates>.Instance);
+        new(_connections.Connect(), new WebhookTlsSettings(Namespace, "iam4kube", "iam4kube") { ValidatingConfigurationName = validating }, TimeProvider.System, NullLogger<WebhookCertificates>.Instance);
 
     private V1ValidatingWebhookConfiguration? Validating() => _api.Get<V1ValidatingWebhookConfiguration>(null, ValidatingName);
 

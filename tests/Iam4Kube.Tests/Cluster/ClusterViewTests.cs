@@ -17,6 +17,7 @@ namespace Iam4Kube.Tests.Cluster;
 public sealed class ClusterViewTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private readonly FakeKubernetesApiServer _api = new();
+    private FakeApiConnections _connections = null!;
     private readonly PodIndex _pods = new();
     private readonly NodeStore _nodes = new();
     private readonly RecordingDemand _demand = new();
@@ -27,6 +28,7 @@ public sealed class ClusterViewTests(ITestOutputHelper output) : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await _api.StartAsync();
+        _connections = new FakeApiConnections(_api);
         _serviceAccounts = new ServiceAccountStore(_demand);
     }
 
@@ -37,6 +39,7 @@ public sealed class ClusterViewTests(ITestOutputHelper output) : IAsyncLifetime
             await _view.StopAsync(CancellationToken.None);
         }
 
+        _connections.Dispose();
         await _api.DisposeAsync();
     }
 
@@ -46,7 +49,7 @@ public sealed class ClusterViewTests(ITestOutputHelper output) : IAsyncLifetime
     {
         _freshness = new ViewFreshness(TimeProvider.System, maxViewAge ?? TimeSpan.FromMinutes(1), NullLogger<ViewFreshness>.Instance);
         _view = new ClusterView(
-            _api.CreateClient(), _pods, _serviceAccounts, _nodes, settings ?? new WatchSettings(), _freshness, _metrics, TimeProvider.System, NullLoggerFactory.Instance);
+            _connections.Connect(), _pods, _serviceAccounts, _nodes, settings ?? new WatchSettings(), _freshness, _metrics, TimeProvider.System, NullLoggerFactory.Instance);
         await _view.StartAsync(CancellationToken.None);
         if (waitForSync)
         {

@@ -48,8 +48,9 @@ public sealed class ResourceInformerMemoryTests(ITestOutputHelper output)
         api.Latency = TimeSpan.FromMilliseconds(50);
         using var pods = new PodIndex();
         var freshness = new ViewFreshness(TimeProvider.System, TimeSpan.FromMinutes(1), NullLogger<ViewFreshness>.Instance);
+        using var connections = new FakeApiConnections(api);
         var view = new ClusterView(
-            api.CreateClient(), pods, new ServiceAccountStore(new RecordingDemand()), new NodeStore(), new WatchSettings(), freshness,
+            connections.Connect(), pods, new ServiceAccountStore(new RecordingDemand()), new NodeStore(), new WatchSettings(), freshness,
             new Iam4KubeMetrics(), TimeProvider.System, NullLoggerFactory.Instance);
         var baseline = GC.GetTotalMemory(forceFullCollection: true);
 

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text;
+using Iam4Kube.Cluster;
 using Iam4Kube.Watching;
 using k8s;
 using k8s.Autorest;
@@ -20,7 +21,7 @@ public sealed class WatchStreamTests : IAsyncLifetime
     private const string Added = """{"type":"ADDED","object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"a","resourceVersion":"5"}}}""";
 
     private WebApplication _server = null!;
-    private Kubernetes _client = null!;
+    private KubernetesApi _client = null!;
     private HttpStatusCode _status = HttpStatusCode.OK;
     private byte[] _body = [];
 
@@ -37,7 +38,8 @@ public sealed class WatchStreamTests : IAsyncLifetime
             await context.Response.Body.WriteAsync(_body);
         });
         await _server.StartAsync();
-        _client = new Kubernetes(new KubernetesClientConfiguration { Host = _server.Urls.Single() });
+        // The connection and JSON iam4kube watches with (KubernetesApi, ApiJsonContext).
+        _client = KubernetesApi.Create(new KubernetesClientConfiguration { Host = _server.Urls.Single() });
     }
 
     public async Task DisposeAsync()
@@ -149,6 +151,8 @@ public sealed class WatchStreamTests : IAsyncLifetime
         Assert.Equal("https://api.example:6443/prefix/api/v1/pods?watch=true&labelSelector=a%3Db%2Cc%21%3Dd&timeoutSeconds=30", url.ToString());
     }
 
+    private static readonly WatchDecoder<V1Pod> PodDecoder = WatchDecoder<V1Pod>.From(ModelJson.Info<V1Pod>(), ModelJson.Info<V1Status>());
+
     private static string WithName(string name) => """{"type":"ADDED","object":{"metadata":{"name":""" + "\"" + name + "\"}}}";
 
     private void Serve(params string[] lines) => _body = Encoding.UTF8.GetBytes(string.Concat(lines.Select(l => l + "\n")));
@@ -157,7 +161,7 @@ public sealed class WatchStreamTests : IAsyncLifetime
     {
         using var cts = new CancellationTokenSource(Timeout);
         var errors = new List<Exception>();
-        var events = await WatchStream.ReadAsync<V1Pod>(_client, "api/v1/pods", [], errors.Add, cts.Token, maxEventBytes).ToListAsync(cts.Token);
+        var events = await WatchStream.ReadAsync(_client, "api/v1/pods", [], PodDecoder, errors.Add, cts.Token, maxEventBytes).ToListAsync(cts.Token);
         return (events, errors);
     }
 }

@@ -2,6 +2,7 @@ using Iam4Kube.Observability;
 using Iam4Kube.Stores;
 using Iam4Kube.Testing.Builders;
 using Iam4Kube.Testing.Kubernetes;
+using Iam4Kube.Tests.TestSupport;
 using k8s.Models;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
@@ -15,17 +16,20 @@ public sealed class KubernetesPodEventsTests : IAsyncLifetime
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 23, 9, 0, 0, TimeSpan.Zero));
     private readonly Iam4KubeMetrics _metrics = new();
     private KubernetesPodEvents _events = null!;
+    private FakeApiConnections _connections = null!;
 
     public async Task InitializeAsync()
     {
         await _api.StartAsync();
-        _events = new KubernetesPodEvents(_api.CreateClient(), _metrics, _time, NullLogger<KubernetesPodEvents>.Instance);
+        _connections = new FakeApiConnections(_api);
+        _events = new KubernetesPodEvents(_connections.Connect(), _metrics, _time, NullLogger<KubernetesPodEvents>.Instance);
         await _events.StartAsync(CancellationToken.None);
     }
 
     public async Task DisposeAsync()
     {
         await _events.StopAsync(CancellationToken.None);
+        _connections.Dispose();
         await _api.DisposeAsync();
     }
 

@@ -489,6 +489,48 @@ public sealed class FakeKubernetesApiServerTests : IAsyncLifetime
         Assert.Equal(new DateTime(2030, 1, 1, 0, 0, 0, DateTimeKind.Utc), recorded.LastTimestamp);
     }
 
+    [Theory]
+    [InlineData("2030-01-01T00:00:00Z")]
+    [InlineData("2030-01-01T00:00:00.1234567Z")]
+    [InlineData("2030-01-01T00:00:00.123Z")]
+    [InlineData("2030-01-01 00:00:00.123456Z")]
+    public async Task AnEventTimeWithoutExactlySixFractionalDigitsIsRefusedAsKubeApiserverRefusesIt(string eventTime)
+    {
+        // Raw JSON: KubernetesClient writes a whole-second MicroTime without digits, but no client decides what
+        // kube-apiserver accepts: Go's layout 2006-01-02T15:04:05.000000Z07:00.
+        using var http = new HttpClient { BaseAddress = _server.BaseAddress };
+
+        using var refused = await http.PostAsync("api/v1/namespaces/default/events", EventJson(eventTime));
+        using var accepted = await http.PostAsync("api/v1/namespaces/default/events", EventJson("2030-01-01T00:00:00.000000Z"));
+        var name = System.Text.Json.Nodes.JsonNode.Parse(await accepted.Content.ReadAsStringAsync())!["metadata"]!["name"]!.GetValue<string>();
+        using var patch = new StringContent($$"""{"eventTime":"{{eventTime}}"}""", System.Text.Encoding.UTF8, "application/merge-patch+json");
+        using var patched = await http.PatchAsync($"api/v1/namespaces/default/events/{name}", patch);
+
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        var status = KubernetesJson.Deserialize<V1Status>(await refused.Content.ReadAsStringAsync());
+        Assert.Equal("BadRequest", status.Reason);
+        Assert.Contains("2006-01-02T15:04:05.000000Z07:00", status.Message, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Created, accepted.StatusCode);
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, patched.StatusCode);
+        Assert.Equal(new DateTime(2030, 1, 1, 0, 0, 0, DateTimeKind.Utc), Assert.Single(_server.Events).EventTime);
+    }
+
+    [Fact]
+    public async Task AnEventTimeWithSixFractionalDigitsAndAnOffsetIsAccepted()
+    {
+        using var http = new HttpClient { BaseAddress = _server.BaseAddress };
+
+        using var accepted = await http.PostAsync("api/v1/namespaces/default/events", EventJson("2030-01-01T02:00:00.250000+02:00"));
+
+        Assert.Equal(HttpStatusCode.Created, accepted.StatusCode);
+        Assert.Equal(new DateTime(2030, 1, 1, 0, 0, 0, 250, DateTimeKind.Utc), Assert.Single(_server.Events).EventTime);
+    }
+
+    private static StringContent EventJson(string eventTime) => new(
+        $$"""{"apiVersion":"v1","kind":"Event","metadata":{"generateName":"app-pod."},"involvedObject":{"kind":"Pod","name":"app-pod","namespace":"default"},"reason":"R","message":"m","eventTime":"{{eventTime}}","reportingComponent":"iam4kube","reportingInstance":"i","action":"A"}""",
+        System.Text.Encoding.UTF8,
+        "application/json");
+
     [Fact]
     public async Task KubeconfigFileLoadsWithTheClientsOwnLoader()
     {
