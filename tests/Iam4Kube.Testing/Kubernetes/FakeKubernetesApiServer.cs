@@ -12,7 +12,9 @@ namespace Iam4Kube.Testing.Kubernetes;
 /// An in-process kube-apiserver on real Kestrel (127.0.0.1, a free port) that the real KubernetesClient talks to over
 /// HTTP/1.1 as it would to a cluster: LIST with limit/continue, WATCH as a chunked stream of JSON lines from a
 /// resourceVersion (ERROR 410 Expired once that is compacted away), BOOKMARKs, label selectors, GET of one object,
-/// POST and JSON merge PATCH (Events), TokenReview of the ServiceAccount tokens it issues, and 404/409/410 <c>Status</c> bodies: what the product uses, nothing more.
+/// POST and JSON merge PATCH (Events; a MicroTime such as <c>eventTime</c> refused unless it has exactly six fractional
+/// digits, as kube-apiserver parses it), TokenReview of the ServiceAccount tokens it issues, and 404/409/410
+/// <c>Status</c> bodies: what the product uses, nothing more.
 /// Serves core/v1 pods, serviceaccounts, nodes, events, namespaces and discovery.k8s.io/v1 endpointslices. Tests
 /// drive it directly (<see cref="Create{T}"/>,
 /// <see cref="Update{T}"/>, ...) and inject faults (<see cref="DropWatches"/>, <see cref="FailNext"/>, ...).
