@@ -19,6 +19,10 @@ public static class Checkout
     /// <summary>iam4kube.dll as src/Iam4Kube builds it (test projects reference it so that it is built first).</summary>
     public static string Iam4KubeDll() => Built(Combine("src", "Iam4Kube"), "iam4kube.dll");
 
+    /// <summary>ip2service.dll as src/Ip2Service builds it, beside its own deps.json and runtimeconfig.json: run from a
+    /// test project's output, it would find that project's assemblies (ASP.NET Core's, say) instead of its own.</summary>
+    public static string Ip2ServiceDll() => Built(Combine("src", "Ip2Service"), "ip2service.dll");
+
     /// <summary>The AWSSDK for .NET client program of the end-to-end tests.</summary>
     public static string DotnetImdsClientDll() => Built(Combine("tests", "SdkClients", "DotnetImdsClient"), "DotnetImdsClient.dll");
 

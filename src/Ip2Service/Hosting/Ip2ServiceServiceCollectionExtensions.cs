@@ -29,7 +29,9 @@ internal static class Ip2ServiceServiceCollectionExtensions
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(new Ip2ServiceMetrics(Metrics.NewCustomRegistry()));
         services.AddSingleton<Readiness>();
-        services.AddSingleton(kubernetes);
+        // Through a factory, so the container disposes the connection with the host (an instance it was handed, it
+        // would leave open).
+        services.AddSingleton(_ => kubernetes);
         services.AddHostedService(sp => new RuleSyncer(
             [.. iptables.Select(i => new RuleApplier(i, sp.GetRequiredService<ILogger<RuleApplier>>()))],
             failClosed,

@@ -29,13 +29,15 @@ internal sealed partial class StartupTaintLifter(
     Readiness readiness,
     Ip2ServiceMetrics metrics,
     TimeProvider time,
-    ILogger<StartupTaintLifter> logger) : BackgroundService
+    ILogger<StartupTaintLifter> logger,
+    TimeSpan? attemptTimeout = null) : BackgroundService
 {
     // Each read-modify-write is bounded as KubernetesClient's typed calls were (its HttpClient's 100 s timeout): an
     // API server that accepts the request and never answers costs one attempt, not the lift. Real time, not the
     // injected clock: it bounds a network wait, which no test's simulated schedule advances.
-    private static readonly TimeSpan AttemptTimeout = TimeSpan.FromSeconds(100);
+    private static readonly TimeSpan DefaultAttemptTimeout = TimeSpan.FromSeconds(100);
 
+    private readonly TimeSpan _attemptTimeout = attemptTimeout ?? DefaultAttemptTimeout;
     private readonly Backoff _backoff = new(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(30));
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -59,7 +61,7 @@ internal sealed partial class StartupTaintLifter(
     private async Task<bool> TryLiftAsync(CancellationToken stoppingToken)
     {
         using var attempt = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-        attempt.CancelAfter(AttemptTimeout);
+        attempt.CancelAfter(_attemptTimeout);
         var cancellationToken = attempt.Token;
         try
         {

@@ -138,10 +138,33 @@ public sealed class StartupTaintLifterTests : IAsyncLifetime
         Assert.Empty(NodePatches());
     }
 
+    [Fact]
+    public async Task AnApiServerThatNeverAnswersTheNodeReadCostsOneBoundedAttemptAndTheNextOneLiftsTheTaint()
+    {
+        // The first GET of the Node is accepted and held, unanswered, until the test ends: without a bound on each
+        // attempt the lift would wait for it forever and the taint would stay.
+        using var held = new ManualResetEventSlim();
+        _api.ChangeBeforeNext("GET", $"/nodes/{NodeName}", () => held.Wait(TimeSpan.FromMinutes(2)));
+        try
+        {
+            await StartAsync(attemptTimeout: TimeSpan.FromSeconds(1));
+            _desired.Writer.TryWrite(Synced());
+
+            await _api.WaitForAsync<V1Node>(n => n.Metadata.Name == NodeName && n.Spec.Taints.All(t => t.Key != Taint), Bound);
+            Assert.Equal(1, _metrics.StartupTaintErrors.Value);
+            Assert.Equal(2, _api.Requests.Count(r => r.Method == "GET" && r.Path.EndsWith($"/nodes/{NodeName}", StringComparison.Ordinal)));
+            await Eventually.TrueAsync(() => _metrics.StartupTaintLifted.Value == 1, Bound, "the lifted gauge was not set");
+        }
+        finally
+        {
+            held.Set();
+        }
+    }
+
     private List<RecordedRequest> NodePatches() =>
         [.. _api.Requests.Where(r => r.Method == "PATCH" && r.Path.Contains("/nodes/", StringComparison.Ordinal))];
 
-    private async Task StartAsync()
+    private async Task StartAsync(TimeSpan? attemptTimeout = null)
     {
         var readiness = new Readiness(_metrics);
         _syncer = new RuleSyncer(
@@ -153,7 +176,7 @@ public sealed class StartupTaintLifterTests : IAsyncLifetime
             TimeProvider.System,
             TimeSpan.FromSeconds(5),
             NullLogger<RuleSyncer>.Instance);
-        _lifter = new StartupTaintLifter(Connect(), NodeName, Taint, readiness, _metrics, TimeProvider.System, NullLogger<StartupTaintLifter>.Instance);
+        _lifter = new StartupTaintLifter(Connect(), NodeName, Taint, readiness, _metrics, TimeProvider.System, NullLogger<StartupTaintLifter>.Instance, attemptTimeout);
         await _syncer.StartAsync(CancellationToken.None);
         await _lifter.StartAsync(CancellationToken.None);
     }

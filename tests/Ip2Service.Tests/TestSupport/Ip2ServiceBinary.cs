@@ -1,12 +1,13 @@
+using Iam4Kube.Testing;
 using Iam4Kube.Testing.Networking;
 
 namespace Ip2Service.Tests.TestSupport;
 
-/// <summary>The built ip2service program (copied next to the tests by the project reference), run as a user or
-/// a DaemonSet would run it: `dotnet ip2service.dll ...`, optionally inside a network namespace.</summary>
+/// <summary>The built ip2service program, in src/Ip2Service's own output (the project reference builds it first), run
+/// as a user or a DaemonSet would run it: `dotnet ip2service.dll ...`, optionally inside a network namespace.</summary>
 internal static class Ip2ServiceBinary
 {
-    public static string Dll { get; } = Path.Combine(AppContext.BaseDirectory, "ip2service.dll");
+    public static string Dll { get; } = Checkout.Ip2ServiceDll();
 
     public static Task<ProcessResult> RunAsync(NetworkNamespace where, params string[] args) =>
         where.RunAsync(ProcessRunner.DotnetHost, [Dll, .. args], timeout: TimeSpan.FromSeconds(60));
