@@ -52,9 +52,23 @@ public sealed partial class PublishSettingsTests
         Assert.Equal(["$(NoWarn)", "IL2104", "IL3053"], noWarn.Value.Split(';'));
     }
 
+    [Fact]
+    public void ThePublishedBinaryLeavesEventSourceOutWhileDotnetBuildKeepsIt()
+    {
+        var aotOnly = XDocument.Load(Checkout.Combine("src", "Iam4Kube", "Iam4Kube.csproj"))
+            .Descendants("PropertyGroup").Where(g => g.Attribute("Condition")?.Value == "'$(PublishAot)' == 'true'")
+            .Elements().ToDictionary(e => e.Name.LocalName, e => e.Value.Trim());
+
+        // docs/operations.md ("Diagnostics") tells how to publish with it when dotnet-trace must attach.
+        Assert.Equal("false", aotOnly.GetValueOrDefault("EventSourceSupport"));
+        Assert.DoesNotContain("EventSourceSupport", Properties().Keys);
+        Assert.Contains("-p:EventSourceSupport=true", File.ReadAllText(Checkout.Combine("docs", "operations.md")), StringComparison.Ordinal);
+    }
+
     private static Dictionary<string, string> Properties() =>
         XDocument.Load(Checkout.Combine("src", "Iam4Kube", "Iam4Kube.csproj"))
-            .Descendants("PropertyGroup").Elements().Where(e => e.Attribute("Condition") is null)
+            .Descendants("PropertyGroup").Where(g => g.Attribute("Condition") is null)
+            .Elements().Where(e => e.Attribute("Condition") is null)
             .ToDictionary(e => e.Name.LocalName, e => e.Value.Trim());
 
     [GeneratedRegex(@"^publish Iam4Kube iam4kube\b", RegexOptions.Multiline)]
