@@ -1,30 +1,24 @@
 using System.Net.Http.Headers;
 using System.Text;
-using k8s;
 using k8s.Autorest;
 
 namespace Iam4Kube.Watching;
 
 /// <summary>
-/// Requests to the API server through a <see cref="Kubernetes"/> client's own <see cref="HttpClient"/> (its handler
-/// chain: TLS, client certificates) and credentials, without its generated typed calls (which decode with
-/// KubernetesClient's JSON of every model). Used by <see cref="WatchStream"/> for watches, and by ip2service for its
+/// Requests to the API server through a <see cref="KubernetesApi"/>'s <see cref="HttpClient"/> (its handler chain: TLS,
+/// client certificates) and credentials, without KubernetesClient's generated typed calls (which decode with its JSON
+/// of every model): <see cref="WatchStream"/>'s watches, iam4kube's <c>Cluster/KubernetesCalls.cs</c> and ip2service's
 /// few other calls. A non-2xx answer throws <see cref="HttpOperationException"/> carrying the status and the (bounded)
 /// body, as the typed calls do, so <see cref="WatchFailures"/> classifies both alike.
 /// </summary>
 internal static class KubernetesHttp
 {
+    /// <summary>KubernetesClient's default <c>HttpClientTimeout</c>, which bounded each typed call: each call that
+    /// replaces one (not a watch) is bounded by it, body included.</summary>
+    public static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(100);
+
     // An error body is read for its Status only; a misbehaving proxy's endless error page is cut here.
     private const int MaxErrorBodyBytes = 64 * 1024;
-
-    /// <summary>The connection of <paramref name="client"/>: a <see cref="KubernetesApi"/>, or a <see cref="Kubernetes"/>
-    /// (which also implements each of its operation groups).</summary>
-    public static KubernetesApi Client(object client) => client switch
-    {
-        KubernetesApi api => api,
-        Kubernetes kubernetes => KubernetesApi.Of(kubernetes),
-        _ => throw new ArgumentException($"Raw API requests need a k8s.Kubernetes client or a KubernetesApi (handlers and credentials), not {client.GetType()}.", nameof(client)),
-    };
 
     /// <summary><paramref name="path"/> (e.g. <c>api/v1/pods</c>) under the client's base address, with these query
     /// parameters escaped (null values left out).</summary>

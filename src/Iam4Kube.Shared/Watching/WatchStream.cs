@@ -32,9 +32,9 @@ internal static class WatchStream
     /// <summary>Starts a watch of <paramref name="path"/> (e.g. <c>api/v1/pods</c>) with these query parameters (null
     /// values left out) and yields its events, decoding objects and ERROR Statuses with <paramref name="decoder"/> (each
     /// binary's own source-generated metadata, so that neither carries KubernetesClient's JSON of every Kubernetes
-    /// model). <paramref name="client"/> is a <see cref="KubernetesApi"/> (or, in tests, a <see cref="Kubernetes"/>).</summary>
+    /// model).</summary>
     public static async IAsyncEnumerable<(WatchEventType Type, T Object)> ReadAsync<T>(
-        object client,
+        KubernetesApi kubernetes,
         string path,
         IEnumerable<(string Name, string? Value)> query,
         WatchDecoder<T> decoder,
@@ -43,7 +43,6 @@ internal static class WatchStream
         int maxEventBytes = MaxEventBytes)
         where T : IKubernetesObject<V1ObjectMeta>
     {
-        var kubernetes = KubernetesHttp.Client(client);
         using var response = await KubernetesHttp.SendAsync(kubernetes, HttpMethod.Get, Url(kubernetes.BaseUri, path, query), null, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
         var buffer = ArrayPool<byte>.Shared.Rent(InitialBufferBytes);

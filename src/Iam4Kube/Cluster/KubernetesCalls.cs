@@ -25,9 +25,6 @@ namespace Iam4Kube.Cluster;
 /// </summary>
 internal static class KubernetesCalls
 {
-    /// <summary>KubernetesClient's default <c>HttpClientTimeout</c>, which bounded each typed call.</summary>
-    public static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(100);
-
     private const string Json = "application/json; charset=utf-8";
     private const string MergePatch = "application/merge-patch+json; charset=utf-8";
     private const string JsonPatch = "application/json-patch+json; charset=utf-8";
@@ -109,7 +106,7 @@ internal static class KubernetesCalls
         CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(CallTimeout);
+        timeout.CancelAfter(KubernetesHttp.CallTimeout);
         using (content)
         {
             HttpResponseMessage response;

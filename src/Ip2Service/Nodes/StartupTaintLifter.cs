@@ -35,9 +35,7 @@ internal sealed partial class StartupTaintLifter(
     // Each read-modify-write is bounded as KubernetesClient's typed calls were (its HttpClient's 100 s timeout): an
     // API server that accepts the request and never answers costs one attempt, not the lift. Real time, not the
     // injected clock: it bounds a network wait, which no test's simulated schedule advances.
-    private static readonly TimeSpan DefaultAttemptTimeout = TimeSpan.FromSeconds(100);
-
-    private readonly TimeSpan _attemptTimeout = attemptTimeout ?? DefaultAttemptTimeout;
+    private readonly TimeSpan _attemptTimeout = attemptTimeout ?? KubernetesHttp.CallTimeout;
     private readonly Backoff _backoff = new(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(30));
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

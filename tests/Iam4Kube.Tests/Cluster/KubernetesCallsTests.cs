@@ -263,7 +263,7 @@ public sealed class KubernetesCallsTests : IDisposable
     [Fact]
     public void EachCallIsBoundedAsTheTypedCallsWere()
     {
-        Assert.Equal(new KubernetesClientConfiguration().HttpClientTimeout, KubernetesCalls.CallTimeout);
+        Assert.Equal(new KubernetesClientConfiguration().HttpClientTimeout, KubernetesHttp.CallTimeout);
     }
 
     private static string ClusterViewPath(string resource) => ClusterView.Kinds.Single(k => k.Resource == resource).Path;

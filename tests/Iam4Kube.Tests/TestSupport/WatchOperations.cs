@@ -43,12 +43,13 @@ internal static class WatchOperations
         string? resourceVersion = null, int? timeoutSeconds = null, Action<Exception>? onError = null, CancellationToken cancellationToken = default) =>
         Read<V1EndpointSlice>(operations, $"apis/discovery.k8s.io/v1/namespaces/{Uri.EscapeDataString(namespaceParameter)}/endpointslices", Query(allowWatchBookmarks, labelSelector, resourceVersion, timeoutSeconds), onError, cancellationToken);
 
-    /// <summary>A watch through <paramref name="client"/> (a <c>k8s.Kubernetes</c>), decoded with KubernetesClient's JSON.</summary>
+    /// <summary>A watch through <paramref name="client"/> (a <c>k8s.Kubernetes</c>, which implements each operation
+    /// group), on its own connection, decoded with KubernetesClient's JSON.</summary>
     public static IAsyncEnumerable<(WatchEventType, T)> Read<T>(
         object client, string path, IEnumerable<(string Name, string? Value)> query, Action<Exception>? onError, CancellationToken cancellationToken,
         int maxEventBytes = WatchStream.MaxEventBytes)
         where T : IKubernetesObject<V1ObjectMeta> =>
-        WatchStream.ReadAsync(client, path, query, new WatchDecoder<T>(json => KubernetesJson.Deserialize<T>(json), json => KubernetesJson.Deserialize<V1Status>(json)), onError, cancellationToken, maxEventBytes);
+        WatchStream.ReadAsync(KubernetesApi.Of((Kubernetes)client), path, query, new WatchDecoder<T>(json => KubernetesJson.Deserialize<T>(json), json => KubernetesJson.Deserialize<V1Status>(json)), onError, cancellationToken, maxEventBytes);
 
     private static (string, string?)[] Query(bool? allowWatchBookmarks, string? labelSelector, string? resourceVersion, int? timeoutSeconds) =>
     [
