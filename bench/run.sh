@@ -18,7 +18,9 @@ cd "$(dirname "$0")/.."
 
 if ! command -v wrk >/dev/null 2>&1; then
   echo "installing wrk (Debian package)" >&2
-  if [ "$(id -u)" -eq 0 ]; then apt-get install -y wrk >/dev/null; else sudo apt-get install -y wrk >/dev/null; fi
+  sudo=; [ "$(id -u)" -eq 0 ] || sudo=sudo
+  # A fresh machine has no package lists yet: install fails with "Unable to locate package" until they are read.
+  $sudo apt-get update -qq && $sudo apt-get install -y -qq wrk >/dev/null
 fi
 
 # Only what the benchmarks need: the bench project and what it references (iam4kube itself, the test fakes).

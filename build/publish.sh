@@ -43,7 +43,9 @@ publish() {
 # NativeAOT needs a C toolchain (clang or gcc) and zlib's headers on the build machine.
 if ! { command -v clang || command -v gcc; } >/dev/null 2>&1 || [ ! -e /usr/include/zlib.h ]; then
   echo "publish.sh: NativeAOT needs clang or gcc and zlib's headers; installing clang and zlib1g-dev (Debian packages)" >&2
-  if [ "$(id -u)" -eq 0 ]; then apt-get install -y clang zlib1g-dev >/dev/null; else sudo apt-get install -y clang zlib1g-dev >/dev/null; fi
+  sudo=; [ "$(id -u)" -eq 0 ] || sudo=sudo
+  # A fresh machine has no package lists yet: install fails with "Unable to locate package" until they are read.
+  $sudo apt-get update -qq && $sudo apt-get install -y -qq clang zlib1g-dev >/dev/null
 fi
 publish Ip2Service ip2service "$@"
 publish Iam4Kube iam4kube "$@"
