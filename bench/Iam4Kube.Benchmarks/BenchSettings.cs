@@ -20,7 +20,7 @@ internal sealed record BenchSettings
     /// <summary>Scenario 8's iam4kube: build/publish.sh's OUT/iam4kube/iam4kube (bench/run.sh publishes it).</summary>
     public string? PublishedIam4Kube { get; init; }
 
-    /// <summary>Environment for the iam4kube processes of scenarios 1-4 and 8 (<c>--iam4kube-env DOTNET_TieredPGO=0</c>), to compare runtime knobs.</summary>
+    /// <summary>Environment for the iam4kube processes of scenarios 1-5 and 8 (<c>--iam4kube-env DOTNET_TieredPGO=0</c>), to compare runtime knobs.</summary>
     public Dictionary<string, string?> Iam4KubeEnvironment { get; init; } = [];
 
     /// <summary>Scenario 8's cold starts (the median is reported; one more start first warms the bench's own code up).</summary>

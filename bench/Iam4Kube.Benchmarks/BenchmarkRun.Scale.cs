@@ -43,7 +43,7 @@ internal sealed partial class BenchmarkRun
                 sut.Api.Create(KubeObjects.Pod($"ns-{sa % 50}", $"pod-{i}", PodIp(i), $"sa-{sa}"));
             }
 
-            var environment = new Dictionary<string, string?> { ["SSL_CERT_FILE"] = ca.CaFile };
+            var environment = new Dictionary<string, string?>(settings.Iam4KubeEnvironment) { ["SSL_CERT_FILE"] = ca.CaFile };
             if (workstationGc)
             {
                 environment["DOTNET_gcServer"] = "0";
@@ -51,10 +51,15 @@ internal sealed partial class BenchmarkRun
 
             var timeToReady = await sut.StartAsync(settings.Iam4KubeDll, environment: environment);
             await Task.Delay(TimeSpan.FromSeconds(2));
-            var rssAfterSync = sut.RssMiB();
+            var memoryAfterSync = sut.Memory();
+            var rssAfterSync = memoryAfterSync.RssMiB;
 
             using var admin = sut.AdminClient();
-            var eventsBefore = PrometheusText.Value(await PrometheusText.ScrapeAsync(admin), "iam4kube_watch_events_total", "pods");
+            var scrape = await PrometheusText.ScrapeAsync(admin);
+            var eventsBefore = PrometheusText.Value(scrape, "iam4kube_watch_events_total", "pods");
+            // What of the anonymous memory is the GC's: live objects (prometheus-net's GC.GetTotalMemory) against the
+            // rest (the heap's free space and what the GC keeps committed, native allocations, stacks, .hydrated).
+            Console.WriteLine($"    after sync: RSS {Describe(memoryAfterSync)}, managed objects {PrometheusText.Value(scrape, "dotnet_total_memory_bytes") / (1024 * 1024):0} MiB");
             var stopwatch = Stopwatch.StartNew();
             for (var i = ScalePods; i < 2 * ScalePods; i++)
             {

@@ -8,8 +8,14 @@ using Iam4Kube.Roles;
 namespace Iam4Kube.Credentials;
 
 /// <summary>Issues credentials with STS AssumeRole, using iam4kube's own AWS credentials (the default chain).</summary>
-internal sealed class StsCredentialIssuer(IAmazonSecurityTokenService sts, TimeProvider time, Iam4KubeOptions options) : ICredentialIssuer
+internal sealed class StsCredentialIssuer(IAmazonSecurityTokenService sts, TimeProvider time, Iam4KubeOptions options) : ICredentialIssuer, IDisposable
 {
+    // Calls beyond the STS client's connection pool wait here, before the SDK marshals, signs and queues their request.
+    // A call queued inside the SDK holds its request, its signature and its HTTP message for as long as it waits, and
+    // its 30 s timeout runs meanwhile: with a generous --sts-rate, 2,000 first fetches would each hold that while
+    // 16 connections carry them (docs/benchmarks.md, "the sync burst"), and the last could time out unsent.
+    private readonly SemaphoreSlim _inFlight = new(Iam4KubeServiceCollectionExtensions.StsMaxConnections);
+
     /// <summary>AccessDenied for sts:TagSession: the role trusts iam4kube but not with session tags.</summary>
     public const string TagSessionDenied = "TagSessionDenied";
 
@@ -58,6 +64,7 @@ internal sealed class StsCredentialIssuer(IAmazonSecurityTokenService sts, TimeP
         }
 
         AssumeRoleResponse response;
+        await _inFlight.WaitAsync(cancellationToken);
         using var date = StsResponseDate.Begin();
         try
         {
@@ -91,6 +98,10 @@ internal sealed class StsCredentialIssuer(IAmazonSecurityTokenService sts, TimeP
         {
             throw new CredentialIssueException(e is OperationCanceledException ? "Timeout" : "TransportError", e.Message, permanent: false, e);
         }
+        finally
+        {
+            _inFlight.Release();
+        }
 
         var credentials = response.Credentials
             ?? throw new CredentialIssueException("EmptyResponse", "STS answered AssumeRole without credentials", permanent: false);
@@ -110,6 +121,8 @@ internal sealed class StsCredentialIssuer(IAmazonSecurityTokenService sts, TimeP
             StsClockSkew = time.GetUtcNow() - date.Date,
         };
     }
+
+    public void Dispose() => _inFlight.Dispose();
 
     private static DateTimeOffset ToUtc(DateTime value) => value.Kind switch
     {
