@@ -57,9 +57,7 @@ internal sealed partial class BenchmarkRun
             using var admin = sut.AdminClient();
             var scrape = await PrometheusText.ScrapeAsync(admin);
             var eventsBefore = PrometheusText.Value(scrape, "iam4kube_watch_events_total", "pods");
-            // What of the anonymous memory is the GC's: live objects (prometheus-net's GC.GetTotalMemory) against the
-            // rest (the heap's free space and what the GC keeps committed, native allocations, stacks, .hydrated).
-            Console.WriteLine($"    after sync: RSS {Describe(memoryAfterSync)}, managed objects {PrometheusText.Value(scrape, "dotnet_total_memory_bytes") / (1024 * 1024):0} MiB");
+            Console.WriteLine($"    after sync: RSS {Describe(memoryAfterSync)}, peak {sut.PeakRssMiB():0} MiB");
             var stopwatch = Stopwatch.StartNew();
             for (var i = ScalePods; i < 2 * ScalePods; i++)
             {

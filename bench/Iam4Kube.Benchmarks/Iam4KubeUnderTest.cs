@@ -96,6 +96,10 @@ internal sealed class Iam4KubeUnderTest : IAsyncDisposable
     /// <summary>iam4kube's resident set size from /proc/PID/status (VmRSS), in MiB: the process's honest memory.</summary>
     public double RssMiB() => Memory().RssMiB;
 
+    /// <summary>VmHWM: the most resident memory the process has held so far (what a container memory limit must cover).</summary>
+    public double PeakRssMiB() =>
+        ProcessFigures.StatusKiB((Process ?? throw new InvalidOperationException("iam4kube is not started")).Id).TryGetValue("VmHWM", out var kib) ? kib / 1024.0 : double.NaN;
+
     /// <summary>
     /// VmRSS and its split from /proc/PID/status: RssAnon (heaps, stacks: the process's own memory), RssFile (pages
     /// of mapped files: the runtime's and the assemblies' code and data, shared with any other process mapping the
