@@ -57,7 +57,7 @@ internal sealed partial class BenchmarkRun
             using var admin = sut.AdminClient();
             var scrape = await PrometheusText.ScrapeAsync(admin);
             var eventsBefore = PrometheusText.Value(scrape, "iam4kube_watch_events_total", "pods");
-            Console.WriteLine($"    after sync: RSS {Describe(memoryAfterSync)}, peak {sut.PeakRssMiB():0} MiB");
+            Console.WriteLine($"    after sync: RSS {Describe(memoryAfterSync)}, peak {memoryAfterSync.PeakMiB:0} MiB");
             var stopwatch = Stopwatch.StartNew();
             for (var i = ScalePods; i < 2 * ScalePods; i++)
             {

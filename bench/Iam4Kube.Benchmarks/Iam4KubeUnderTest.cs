@@ -96,10 +96,6 @@ internal sealed class Iam4KubeUnderTest : IAsyncDisposable
     /// <summary>iam4kube's resident set size from /proc/PID/status (VmRSS), in MiB: the process's honest memory.</summary>
     public double RssMiB() => Memory().RssMiB;
 
-    /// <summary>VmHWM: the most resident memory the process has held so far (what a container memory limit must cover).</summary>
-    public double PeakRssMiB() =>
-        ProcessFigures.StatusKiB((Process ?? throw new InvalidOperationException("iam4kube is not started")).Id).TryGetValue("VmHWM", out var kib) ? kib / 1024.0 : double.NaN;
-
     /// <summary>
     /// VmRSS and its split from /proc/PID/status: RssAnon (heaps, stacks: the process's own memory), RssFile (pages
     /// of mapped files: the runtime's and the assemblies' code and data, shared with any other process mapping the
@@ -110,7 +106,7 @@ internal sealed class Iam4KubeUnderTest : IAsyncDisposable
     {
         var status = ProcessFigures.StatusKiB((Process ?? throw new InvalidOperationException("iam4kube is not started")).Id);
         double MiB(string counter) => status.TryGetValue(counter, out var kib) ? kib / 1024.0 : double.NaN;
-        return new ProcessMemory(MiB("VmRSS"), MiB("RssAnon"), MiB("RssFile"), MiB("RssShmem"));
+        return new ProcessMemory(MiB("VmRSS"), MiB("RssAnon"), MiB("RssFile"), MiB("RssShmem"), MiB("VmHWM"));
     }
 
     /// <summary>iam4kube's CPU time so far (user + system, from /proc/PID/stat): what load on the machine does not inflate.</summary>
@@ -130,5 +126,9 @@ internal sealed class Iam4KubeUnderTest : IAsyncDisposable
     }
 }
 
-/// <summary>Resident memory in MiB: the whole, anonymous (the process's own), file-backed (mapped code and data) and shared memory (W^X code).</summary>
-internal sealed record ProcessMemory(double RssMiB, double AnonMiB, double FileMiB, double ShmemMiB);
+/// <summary>
+/// Resident memory in MiB: the whole, anonymous (the process's own), file-backed (mapped code and data) and shared
+/// memory (W^X code); and the peak (VmHWM), the most the process has held so far, what a container memory limit must
+/// cover (NaN in a median of several processes).
+/// </summary>
+internal sealed record ProcessMemory(double RssMiB, double AnonMiB, double FileMiB, double ShmemMiB, double PeakMiB = double.NaN);

@@ -13,7 +13,8 @@ internal sealed class StsCredentialIssuer(IAmazonSecurityTokenService sts, TimeP
     // Calls beyond the STS client's connection pool wait here, before the SDK marshals, signs and queues their request.
     // A call queued inside the SDK holds its request, its signature and its HTTP message for as long as it waits, and
     // its 30 s timeout runs meanwhile: with a generous --sts-rate, 2,000 first fetches would each hold that while
-    // 16 connections carry them (docs/benchmarks.md, "the sync burst"), and the last could time out unsent.
+    // 16 connections carry them, and the last could time out unsent (docs/benchmarks.md, "Issue 15: the sync burst's
+    // memory").
     private readonly SemaphoreSlim _inFlight = new(Iam4KubeServiceCollectionExtensions.StsMaxConnections);
 
     /// <summary>AccessDenied for sts:TagSession: the role trusts iam4kube but not with session tags.</summary>
