@@ -71,6 +71,8 @@ public sealed class HostileHttpTests(HostileCluster cluster) : IClassFixture<Hos
         var response = await SendAsync(RawHttp.Request(method, target, $"{MetadataApi.TokenTtlHeader}: 60"));
         Assert.Equal(404, response.Status);
         Assert.Equal("Not Found", response.Body);
+        // The middleware counts the request once the answer has gone out, so the client can read it first: wait for it.
+        await Eventually.TrueAsync(() => requests.Value > before, TimeSpan.FromSeconds(10), "the 404 was not counted");
         Assert.Equal(before + 1, requests.Value);
 
         // The same path spelled as EC2 spells it is served.
