@@ -195,6 +195,8 @@ internal static class Iam4KubeServiceCollectionExtensions
         // Lifecycle
         services.AddSingleton<Readiness>();
         services.AddHostedService<GracefulShutdown>();
+        services.TryAddSingleton<CompactHeap>(FirstSyncCompaction.Aggressive);
+        services.AddHostedService<FirstSyncCompaction>();
         services.Configure<HostOptions>(host => host.ShutdownTimeout = options.ShutdownDelay + options.DrainTimeout + TimeSpan.FromSeconds(2));
         return services;
     }

@@ -38,8 +38,12 @@ internal sealed partial class Readiness(
     private volatile bool _latched;
     private volatile bool _shuttingDown;
     private long? _rolesWaitStartedAt;
+    private readonly TaskCompletionSource _latchedOnce = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public bool ShuttingDown => _shuttingDown;
+
+    /// <summary>Completes when readiness first latches: the first sync is done (<see cref="FirstSyncCompaction"/>).</summary>
+    public Task Latched => _latchedOnce.Task;
 
     public void BeginShutdown()
     {
@@ -122,6 +126,7 @@ internal sealed partial class Readiness(
         }
 
         _latched = true;
+        _latchedOnce.TrySetResult();
         metrics.Ready.Set(1);
         return new(true, "ready");
     }

@@ -79,6 +79,38 @@ public sealed class ReadinessTests : ClusterBeforeAppTests
         await Eventually.TrueAsync(() => Task.FromResult(Host.Sts.Calls.Count(c => c.RoleArn == Throttled) >= 3), TimeSpan.FromSeconds(20), "STS was not retried");
         Assert.Equal(HttpStatusCode.ServiceUnavailable, (await admin.GetAsync("/readyz")).StatusCode);
         Assert.Equal(0, Host.Service<Iam4KubeMetrics>().RolesSkippedForReadiness.Value);
+        Assert.Equal(0, Host.Compactions);
+    }
+
+    [Fact]
+    public async Task OnceReadyTheFirstSyncsGarbageIsReturnedOnceAndSaidSo()
+    {
+        Host.Api.Create(KubeObjects.ServiceAccount("b", "fine", Healthy));
+        Host.Api.Create(KubeObjects.Pod("b", "fine-1", "127.0.21.4", "fine"));
+        await Host.StartAppAsync();
+        Assert.Equal(0, Host.Compactions);
+
+        await Host.WaitUntilReadyAsync();
+        await Eventually.TrueAsync(() => Task.FromResult(Host.Compactions == 1), TimeSpan.FromSeconds(10), "the heap was not compacted once ready");
+        await Eventually.TrueAsync(() => Task.FromResult(Host.LogText.Contains("compacted the heap after the first sync", StringComparison.Ordinal)),
+            TimeSpan.FromSeconds(10), "the compaction was not logged");
+
+        // Readiness stays latched: later probes, and a role added afterwards, do not compact again.
+        using var admin = Host.AdminClient();
+        Host.Api.Create(KubeObjects.ServiceAccount("c", "later", KubeObjects.RoleArn("later")));
+        Host.Api.Create(KubeObjects.Pod("c", "later-1", "127.0.21.5", "later"));
+        using var later = Host.ClientFrom("127.0.21.5");
+        Assert.Equal(HttpStatusCode.OK, (await later.GetAsync("/latest/meta-data/iam/security-credentials/later")).StatusCode);
+        Assert.True((await admin.GetAsync("/readyz")).IsSuccessStatusCode);
+        Assert.Equal(1, Host.Compactions);
+    }
+
+    [Fact]
+    public void ProductionCompactionIsAFullCollection()
+    {
+        var fullCollections = GC.CollectionCount(GC.MaxGeneration);
+        FirstSyncCompaction.Aggressive();
+        Assert.True(GC.CollectionCount(GC.MaxGeneration) > fullCollections);
     }
 
     [Theory]

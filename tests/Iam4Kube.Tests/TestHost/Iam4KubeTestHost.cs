@@ -20,6 +20,7 @@ internal sealed class Iam4KubeTestHost : IAsyncDisposable
     public const string OwnAccessKeyId = "AKIAIAM4KUBETESTING0";
 
     private readonly CapturedLog _log = new();
+    private int _compactions;
 
     private Iam4KubeTestHost(FakeKubernetesApiServer api, FakeSts sts)
     {
@@ -85,6 +86,9 @@ internal sealed class Iam4KubeTestHost : IAsyncDisposable
     /// <summary>Everything iam4kube logged, as compact JSON lines.</summary>
     public string LogText => _log.Text;
 
+    /// <summary>How often the app compacted its heap (FirstSyncCompaction): counted, not run, so tests do not pause each other.</summary>
+    public int Compactions => Volatile.Read(ref _compactions);
+
     public static async Task<Iam4KubeTestHost> StartAsync(
         Func<Iam4KubeOptions, Iam4KubeOptions>? configure = null,
         Action<IServiceCollection>? services = null,
@@ -129,6 +133,8 @@ internal sealed class Iam4KubeTestHost : IAsyncDisposable
         {
             // iam4kube's own credentials (what the default chain would find on an STS node).
             s.AddSingleton<AWSCredentials>(new BasicAWSCredentials(OwnAccessKeyId, "iam4kube-own-secret-key-for-tests-only"));
+            // The real compaction blocks every thread of the process, other tests' hosts included.
+            s.AddSingleton<CompactHeap>(() => Interlocked.Increment(ref _compactions));
             services?.Invoke(s);
         });
         await App.StartAsync();
