@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Iam4Kube.Testing.Builders;
+using Iam4Kube.Testing.Programs;
 
 namespace Iam4Kube.Benchmarks;
 
@@ -17,7 +18,8 @@ internal sealed partial class BenchmarkRun
     /// <summary>
     /// Scenario 8 (issue 15): the published build (build/publish.sh, as the image ships it) started again and again
     /// against a small cluster: process start → first 200 credentials answer, the CPU time that took (what load on
-    /// the machine does not inflate), and the resident memory at that moment and after some requests.
+    /// the machine does not inflate), and the resident memory at that moment and, once /readyz has said ready as the
+    /// kubelet's probe would ask it, after some requests.
     /// </summary>
     private async Task RunFootprintAsync()
     {
@@ -54,6 +56,10 @@ internal sealed partial class BenchmarkRun
                 var cpu = sut.CpuTime();
                 var memory = sut.Memory();
                 var listenedAt = await listen;
+                // The kubelet's readiness probe (the chart asks /readyz every 2 s) comes before the Service sends the
+                // replica traffic; readiness latching is also when iam4kube returns the first sync's garbage.
+                await ReadinessProbe.WaitUntilReadyAsync(
+                    sut.Process!, new Uri(sut.AdminUri, "/readyz"), TimeSpan.FromMinutes(1), pollEvery: TimeSpan.FromMilliseconds(20));
                 await SomeRequestsAsync(sut);
                 // A second for anything the requests left to settle (a GC, a timer), as a scrape would find it.
                 await Task.Delay(TimeSpan.FromSeconds(1));
