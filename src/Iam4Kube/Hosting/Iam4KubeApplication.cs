@@ -15,7 +15,14 @@ internal static class Iam4KubeApplication
 
     public static WebApplication Build(Iam4KubeOptions options, Serilog.ILogger? logger = null, Action<IServiceCollection>? configureServices = null)
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        // The empty builder, not the slim one: iam4kube takes its settings from its command line only, so the slim
+        // builder's configuration sources (appsettings.json watched for changes, environment variables) were work
+        // at every start (a file watcher among it) that nothing read (docs/benchmarks.md, "Issue 15: the first
+        // sync's garbage returned (session 9)"). Kestrel, its TLS support (the webhook door) and routing are added
+        // by name instead.
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { Args = [] });
+        builder.WebHost.UseKestrelCore().UseKestrelHttpsConfiguration();
+        builder.Services.AddRoutingCore();
         builder.Services.AddSerilog(logger ?? Log.Logger, dispose: false);
         builder.Services.AddIam4Kube(options);
         configureServices?.Invoke(builder.Services);
