@@ -71,8 +71,16 @@ public class HotPathBenchmarks : IDisposable
         store.Publish(((RoleAssignment.Assigned)assignment).Role, new CredentialState(_credentials, null));
         _identity = new SourceIpIdentity(_index);
         var namespaces = new NamespaceStore(NullLogger<NamespaceStore>.Instance);
+        // The frozen-view guard on, as iam4kube runs it (--max-view-age), over the three watched kinds; a day, so that
+        // no benchmark run outlives the view and measures the refusal instead.
+        var view = new ViewFreshness(TimeProvider.System, TimeSpan.FromDays(1), NullLogger<ViewFreshness>.Instance);
+        foreach (var kind in (string[])["pods", "serviceaccounts", "nodes"])
+        {
+            view.Touch(kind);
+        }
+
         _resolver = new CallerResolver(new RolePolicy(serviceAccounts, RoleGuard.Off(namespaces), namespaces), new CredentialSupply(store, refresher, freshness, TimeProvider.System),
-            new NodeStore(), new ParkedRequestBudget(10), new ViewFreshness(TimeProvider.System, TimeSpan.Zero, NullLogger<ViewFreshness>.Instance),
+            new NodeStore(), new ParkedRequestBudget(10), view,
             metrics, TimeProvider.System, TimeSpan.FromSeconds(15));
     }
 

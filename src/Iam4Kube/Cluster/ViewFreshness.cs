@@ -10,12 +10,17 @@ namespace Iam4Kube.Cluster;
 internal sealed partial class ViewFreshness(TimeProvider time, TimeSpan maxAge, ILogger<ViewFreshness> logger)
 {
     private readonly ConcurrentDictionary<string, Heard> _lastHeard = new();
+    // The same entries as an array, for IsTooOld, which every identity answer calls: enumerating the dictionary's
+    // Keys takes all its locks and allocates a list per request (a warm-path profile, docs/benchmarks.md). A resource
+    // is added once, so the array is replaced, under _adding, a handful of times in a process's life.
+    private readonly Lock _adding = new();
+    private volatile Heard[] _all = [];
     private int _tooOld;
 
     /// <summary>Zero: never too old (local mode has no API server to be behind).</summary>
     public TimeSpan MaxAge => maxAge;
 
-    public IEnumerable<string> Resources => _lastHeard.Keys;
+    public IEnumerable<string> Resources => _all.Select(heard => heard.Resource);
 
     /// <summary>Records that <paramref name="resource"/> is known to be up to date now.</summary>
     public void Touch(string resource)
@@ -24,10 +29,20 @@ internal sealed partial class ViewFreshness(TimeProvider time, TimeSpan maxAge, 
         if (_lastHeard.TryGetValue(resource, out var heard))
         {
             Volatile.Write(ref heard.Timestamp, now);
+            return;
         }
-        else
+
+        lock (_adding)
         {
-            _lastHeard[resource] = new Heard { Timestamp = now };
+            if (_lastHeard.TryGetValue(resource, out heard))
+            {
+                Volatile.Write(ref heard.Timestamp, now);
+                return;
+            }
+
+            heard = new Heard(resource) { Timestamp = now };
+            _lastHeard[resource] = heard;
+            _all = [.. _all, heard];
         }
     }
 
@@ -42,11 +57,12 @@ internal sealed partial class ViewFreshness(TimeProvider time, TimeSpan maxAge, 
         age = TimeSpan.Zero;
         if (maxAge > TimeSpan.Zero)
         {
-            foreach (var name in _lastHeard.Keys)
+            foreach (var heard in _all)
             {
-                if (Age(name) is { } a && a > age)
+                var a = time.GetElapsedTime(Volatile.Read(ref heard.Timestamp));
+                if (a > age)
                 {
-                    (resource, age) = (name, a);
+                    (resource, age) = (heard.Resource, a);
                 }
             }
         }
@@ -67,8 +83,10 @@ internal sealed partial class ViewFreshness(TimeProvider time, TimeSpan maxAge, 
         return tooOld;
     }
 
-    private sealed class Heard
+    private sealed class Heard(string resource)
     {
+        public string Resource { get; } = resource;
+
         public long Timestamp;
     }
 
