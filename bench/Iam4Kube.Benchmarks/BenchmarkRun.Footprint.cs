@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Iam4Kube.Testing.Builders;
-using Iam4Kube.Testing.Programs;
 
 namespace Iam4Kube.Benchmarks;
 
@@ -58,8 +57,7 @@ internal sealed partial class BenchmarkRun
                 var listenedAt = await listen;
                 // The kubelet's readiness probe (the chart asks /readyz every 2 s) comes before the Service sends the
                 // replica traffic; readiness latching is also when iam4kube returns the first sync's garbage.
-                await ReadinessProbe.WaitUntilReadyAsync(
-                    sut.Process!, new Uri(sut.AdminUri, "/readyz"), TimeSpan.FromMinutes(1), pollEvery: TimeSpan.FromMilliseconds(20));
+                await sut.WaitUntilReadyAsync(TimeSpan.FromMinutes(1));
                 await SomeRequestsAsync(sut);
                 // A second for anything the requests left to settle (a GC, a timer), as a scrape would find it.
                 await Task.Delay(TimeSpan.FromSeconds(1));

@@ -46,10 +46,13 @@ internal sealed class Iam4KubeUnderTest : IAsyncDisposable
         IReadOnlyDictionary<string, string?>? environment = null, IReadOnlyList<string>? extraArgs = null)
     {
         var started = Launch(iam4kubeDll, stsRate, stsBurst, waitTimeout, environment, extraArgs);
-        await ReadinessProbe.WaitUntilReadyAsync(
-            Process!, new Uri(AdminUri, "/readyz"), TimeSpan.FromMinutes(5), pollEvery: TimeSpan.FromMilliseconds(20));
+        await WaitUntilReadyAsync(TimeSpan.FromMinutes(5));
         return started.Elapsed;
     }
+
+    /// <summary>Asks the launched iam4kube's /readyz every 20 ms until it answers 200, at most <paramref name="timeout"/>.</summary>
+    public Task WaitUntilReadyAsync(TimeSpan timeout) =>
+        ReadinessProbe.WaitUntilReadyAsync(Process!, new Uri(AdminUri, "/readyz"), timeout, pollEvery: TimeSpan.FromMilliseconds(20));
 
     /// <summary>
     /// Starts iam4kube without waiting for anything; the returned stopwatch started just before the process did.

@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-
 namespace Iam4Kube.Cluster;
 
 /// <summary>
@@ -9,10 +7,10 @@ namespace Iam4Kube.Cluster;
 /// </summary>
 internal sealed partial class ViewFreshness(TimeProvider time, TimeSpan maxAge, ILogger<ViewFreshness> logger)
 {
-    private readonly ConcurrentDictionary<string, Heard> _lastHeard = new();
-    // The same entries as an array, for IsTooOld, which every identity answer calls: enumerating the dictionary's
-    // Keys takes all its locks and allocates a list per request (a warm-path profile, docs/benchmarks.md). A resource
-    // is added once, so the array is replaced, under _adding, a handful of times in a process's life.
+    // One entry per watched resource (three or four), read without a lock by IsTooOld, which every identity answer
+    // calls: a ConcurrentDictionary's Keys took all its locks and allocated a list per request (a warm-path profile,
+    // docs/benchmarks.md). A resource is added once, so the array is replaced, under _adding, a handful of times in a
+    // process's life.
     private readonly Lock _adding = new();
     private volatile Heard[] _all = [];
     private int _tooOld;
@@ -26,7 +24,7 @@ internal sealed partial class ViewFreshness(TimeProvider time, TimeSpan maxAge, 
     public void Touch(string resource)
     {
         var now = time.GetTimestamp();
-        if (_lastHeard.TryGetValue(resource, out var heard))
+        if (Find(resource) is { } heard)
         {
             Volatile.Write(ref heard.Timestamp, now);
             return;
@@ -34,21 +32,19 @@ internal sealed partial class ViewFreshness(TimeProvider time, TimeSpan maxAge, 
 
         lock (_adding)
         {
-            if (_lastHeard.TryGetValue(resource, out heard))
+            if (Find(resource) is { } added)
             {
-                Volatile.Write(ref heard.Timestamp, now);
+                Volatile.Write(ref added.Timestamp, now);
                 return;
             }
 
-            heard = new Heard(resource) { Timestamp = now };
-            _lastHeard[resource] = heard;
-            _all = [.. _all, heard];
+            _all = [.. _all, new Heard(resource) { Timestamp = now }];
         }
     }
 
     /// <summary>Seconds since <paramref name="resource"/> was last known to be up to date; null before its first list.</summary>
     public TimeSpan? Age(string resource) =>
-        _lastHeard.TryGetValue(resource, out var heard) ? time.GetElapsedTime(Volatile.Read(ref heard.Timestamp)) : null;
+        Find(resource) is { } heard ? time.GetElapsedTime(Volatile.Read(ref heard.Timestamp)) : null;
 
     /// <summary>The stalest resource, if any is older than <see cref="MaxAge"/>. Logs when that changes.</summary>
     public bool IsTooOld(out string resource, out TimeSpan age)
@@ -81,6 +77,20 @@ internal sealed partial class ViewFreshness(TimeProvider time, TimeSpan maxAge, 
         }
 
         return tooOld;
+    }
+
+    // A loop, not Array.Find: Touch runs for every watch event, and the predicate would be a closure per call.
+    private Heard? Find(string resource)
+    {
+        foreach (var heard in _all)
+        {
+            if (heard.Resource == resource)
+            {
+                return heard;
+            }
+        }
+
+        return null;
     }
 
     private sealed class Heard(string resource)

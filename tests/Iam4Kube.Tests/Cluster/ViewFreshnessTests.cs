@@ -69,12 +69,17 @@ public sealed class ViewFreshnessTests
     {
         var view = Create();
         using var start = new Barrier(8);
-        await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() =>
-        {
-            start.SignalAndWait();
-            view.Touch("pods");
-            view.Touch("nodes");
-        })));
+        // Threads of their own: eight blocking waits on the thread pool would wait for it to grow.
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Factory.StartNew(
+            () =>
+            {
+                start.SignalAndWait();
+                view.Touch("pods");
+                view.Touch("nodes");
+            },
+            CancellationToken.None,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default)));
 
         Assert.Equal(["nodes", "pods"], view.Resources.Order());
         _time.Advance(TimeSpan.FromSeconds(61));
